@@ -1,0 +1,34 @@
+"""Query-string filters for list endpoints: a bad value is a 400 naming it."""
+
+from __future__ import annotations
+
+from rest_framework.exceptions import ValidationError
+
+
+def filter_by_params(request, queryset, spec: dict[str, tuple[str, object]]):
+    """Apply ``?name=value`` filters; ``spec`` maps a parameter to (lookup, parser)."""
+    for param, (lookup, parse) in spec.items():
+        raw = request.query_params.get(param)
+        if raw is None or raw == "":
+            continue
+        try:
+            value = parse(raw)
+        except (TypeError, ValueError):
+            raise ValidationError({param: f"'{raw}' is not a valid value."}) from None
+        queryset = queryset.filter(**{lookup: value})
+    return queryset
+
+
+def choice(*allowed: str):
+    def parse(raw: str) -> str:
+        if raw not in allowed:
+            raise ValueError(raw)
+        return raw
+    return parse
+
+
+def positive_int(raw: str) -> int:
+    value = int(raw)
+    if value < 1:
+        raise ValueError(raw)
+    return value

@@ -1,0 +1,14 @@
+from rest_framework.routers import DefaultRouter
+
+from followups.api import CheckInViewSet, EscalationViewSet
+from patients.api import ClinicViewSet, PatientViewSet, ProductViewSet, SessionViewSet
+
+router = DefaultRouter()
+router.register("clinics", ClinicViewSet, basename="clinic")
+router.register("patients", PatientViewSet, basename="patient")
+router.register("products", ProductViewSet, basename="product")
+router.register("sessions", SessionViewSet, basename="session")
+router.register("checkins", CheckInViewSet, basename="checkin")
+router.register("escalations", EscalationViewSet, basename="escalation")
+
+urlpatterns = router.urls

@@ -1,0 +1,101 @@
+"""Strict readers for configuration from the environment.
+
+A bad value stops start-up with one line naming the variable, so an operator
+sees at once which setting to fix instead of a traceback deep in Django.
+"""
+
+from __future__ import annotations
+
+import os
+from urllib.parse import unquote, urlsplit
+
+
+class ConfigurationError(Exception):
+    """Raised for an environment variable that cannot be used as given."""
+
+
+def env_str(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    value = raw.strip().lower()
+    if value == "true":
+        return True
+    if value == "false":
+        return False
+    raise ConfigurationError(f"{name} must be 'true' or 'false', got {raw!r}")
+
+
+def env_int(name: str, default: int, *, minimum: int | None = None,
+            maximum: int | None = None) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a whole number, got {raw!r}") from None
+    if minimum is not None and value < minimum or maximum is not None and value > maximum:
+        raise ConfigurationError(f"{name} must be between {minimum} and {maximum}, got {value}")
+    return value
+
+
+def env_list(name: str, default: str) -> list[str]:
+    raw = os.environ.get(name, default)
+    items = [item.strip() for item in raw.split(",") if item.strip()]
+    if not items:
+        raise ConfigurationError(f"{name} must list at least one value, got {raw!r}")
+    return items
+
+
+def env_url(name: str, default: str, *, schemes: tuple[str, ...]) -> str:
+    raw = os.environ.get(name, "") or default
+    parts = urlsplit(raw)
+    needs_host = parts.scheme in ("http", "https", "redis", "rediss", "amqp")
+    if parts.scheme not in schemes or (needs_host and not parts.hostname):
+        raise ConfigurationError(
+            f"{name} must be a URL starting with one of {', '.join(s + '://' for s in schemes)}"
+            f", got {raw!r}"
+        )
+    return raw.rstrip("/") if parts.scheme in ("http", "https") else raw
+
+
+def database_from_url(name: str, url: str) -> dict:
+    """Django DATABASES entry from a postgres:// or sqlite:/// URL."""
+    parts = urlsplit(url)
+    if parts.scheme in ("postgres", "postgresql"):
+        database = parts.path.lstrip("/")
+        if not database:
+            raise ConfigurationError(f"{name} must name a database, e.g. postgres://host:5432/db")
+        try:
+            port = parts.port
+        except ValueError:
+            raise ConfigurationError(f"{name} has an invalid port") from None
+        return {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": unquote(database),
+            "USER": unquote(parts.username or ""),
+            "PASSWORD": unquote(parts.password or ""),
+            "HOST": parts.hostname or "",
+            "PORT": str(port or ""),
+            "CONN_MAX_AGE": 60,
+            "CONN_HEALTH_CHECKS": True,
+        }
+    if parts.scheme == "sqlite":
+        path = url[len("sqlite://"):]
+        if path.startswith("/") and not path.startswith("//"):
+            path = path[1:] if path.startswith("/./") else path
+        if not path or path == "/":
+            raise ConfigurationError(f"{name} must name an SQLite file, e.g. sqlite:///var/db.sqlite3")
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": path,
+            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
+        }
+    raise ConfigurationError(
+        f"{name} must start with postgres://, postgresql:// or sqlite:///, got {url!r}"
+    )

@@ -1,0 +1,180 @@
+"""REST API for check-ins (read, plus answers taken by phone) and escalations."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
+from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from clinic.api_filters import choice, filter_by_params, positive_int
+from followups.escalations import escalation_acknowledge, escalation_resolve
+from followups.models import CheckIn, CheckInResponse, Escalation, Severity, Trend
+from followups.selectors import checkins_for_user, escalations_for_user
+from followups.services import CheckInClosed, response_record
+
+
+class AssessmentSerializer(serializers.Serializer):
+    level = serializers.ChoiceField(choices=["none", "review", "urgent"])
+    reasons = serializers.ListField(child=serializers.DictField())
+
+
+class ResponseSerializer(serializers.ModelSerializer):
+    """The answer fields: the same names as the patient's form and the database."""
+
+    rash = serializers.ChoiceField(choices=Severity.choices)
+    breakouts = serializers.ChoiceField(choices=Severity.choices)
+    itching = serializers.ChoiceField(choices=Severity.choices)
+    swelling = serializers.ChoiceField(choices=Severity.choices)
+    pain = serializers.ChoiceField(choices=Severity.choices)
+    rash_trend = serializers.ChoiceField(choices=Trend.choices, required=False, allow_null=True,
+                                         allow_blank=True)
+    breakouts_trend = serializers.ChoiceField(choices=Trend.choices, required=False,
+                                              allow_null=True, allow_blank=True)
+    fever = serializers.BooleanField()
+    pus = serializers.BooleanField()
+    hives = serializers.BooleanField()
+    comments = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    assessment = serializers.SerializerMethodField()
+    has_photo = serializers.SerializerMethodField()
+
+    class Meta:
+        model = CheckInResponse
+        fields = ["rash", "rash_trend", "breakouts", "breakouts_trend", "itching", "swelling",
+                  "pain", "fever", "pus", "hives", "comments", "channel", "entered_by",
+                  "submitted_at", "has_photo", "assessment"]
+        read_only_fields = ["channel", "entered_by", "submitted_at"]
+
+    def validate(self, attrs):
+        errors = {}
+        for symptom in ("rash", "breakouts"):
+            if attrs.get(symptom) != "none" and not attrs.get(f"{symptom}_trend"):
+                errors[f"{symptom}_trend"] = (
+                    f"Say whether the {symptom} is better, the same or worse "
+                    f"(required when {symptom} is not 'none')."
+                )
+        if errors:
+            raise ValidationError(errors)
+        return attrs
+
+    @extend_schema_field(AssessmentSerializer)
+    def get_assessment(self, response) -> dict:
+        return {"level": response.assessment_level, "reasons": response.assessment_reasons}
+
+    def get_has_photo(self, response) -> bool:
+        return bool(response.photo)
+
+
+class CheckInSerializer(serializers.ModelSerializer):
+    patient = serializers.IntegerField(source="session.patient_id", read_only=True)
+    response = serializers.SerializerMethodField()
+
+    class Meta:
+        model = CheckIn
+        fields = ["id", "session", "patient", "day", "due_at", "status", "sent_at",
+                  "completed_at", "response"]
+
+    @extend_schema_field(ResponseSerializer(allow_null=True))
+    def get_response(self, checkin):
+        try:
+            response = checkin.response
+        except CheckInResponse.DoesNotExist:
+            return None
+        return ResponseSerializer(response, context=self.context).data
+
+
+class CheckInViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = CheckInSerializer
+
+    def get_queryset(self):
+        return filter_by_params(self.request, checkins_for_user(self.request.user), {
+            "patient": ("session__patient_id", positive_int),
+            "session": ("session_id", positive_int),
+            "day": ("day", lambda raw: int(choice("2", "7")(raw))),
+            "status": ("status", choice(*CheckIn.Status.values)),
+        }).order_by("due_at", "id")
+
+    @extend_schema(request=ResponseSerializer, responses={201: ResponseSerializer, 409: None})
+    @action(detail=True, methods=["post"])
+    def response(self, request, pk=None):
+        """Record answers a patient gave by phone; returns them with their assessment."""
+        checkin = self.get_object()
+        serializer = ResponseSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        try:
+            stored = response_record(checkin=checkin, answers=serializer.validated_data,
+                                     channel=CheckInResponse.Channel.STAFF,
+                                     entered_by=request.user)
+        except CheckInClosed:
+            checkin.refresh_from_db()
+            return Response(
+                {"detail": f"This check-in is {checkin.status}: it cannot take answers."},
+                status=status.HTTP_409_CONFLICT,
+            )
+        from followups.audit import audit_record
+        from followups.models import AuditEvent
+
+        audit_record(actor=request.user, action=AuditEvent.Action.RECORD_ANSWERS,
+                     patient=checkin.session.patient, target=str(checkin))
+        return Response(ResponseSerializer(stored, context={"request": request}).data,
+                        status=status.HTTP_201_CREATED)
+
+
+class ReasonSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    source = serializers.CharField()
+
+
+class EscalationSerializer(serializers.ModelSerializer):
+    reasons = ReasonSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Escalation
+        fields = ["id", "patient", "session", "checkin", "level", "status", "reasons",
+                  "created_at", "acknowledged_by", "acknowledged_at", "resolved_by",
+                  "resolved_at", "resolution_note"]
+        read_only_fields = fields
+
+
+class EscalationViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = EscalationSerializer
+
+    def get_queryset(self):
+        return filter_by_params(self.request, escalations_for_user(self.request.user), {
+            "patient": ("patient_id", positive_int),
+            "level": ("level", choice("review", "urgent")),
+            "status": ("status", choice(*Escalation.Status.values)),
+            "clinic": ("patient__clinic_id", positive_int),
+        })
+
+    def _handled(self, work):
+        try:
+            escalation = work()
+        except DjangoValidationError as error:
+            if hasattr(error, "message_dict"):
+                raise ValidationError(error.message_dict) from None
+            return Response({"detail": " ".join(error.messages)}, status=status.HTTP_409_CONFLICT)
+        return Response(EscalationSerializer(escalation).data)
+
+    @extend_schema(request=None, responses={200: EscalationSerializer, 409: None})
+    @action(detail=True, methods=["post"])
+    def acknowledge(self, request, pk=None):
+        escalation = self.get_object()
+        return self._handled(lambda: escalation_acknowledge(escalation=escalation,
+                                                            actor=request.user))
+
+    @extend_schema(
+        request=inline_serializer("ResolveRequest", {"note": serializers.CharField()}),
+        responses={200: EscalationSerializer, 400: None, 409: None},
+    )
+    @action(detail=True, methods=["post"])
+    def resolve(self, request, pk=None):
+        escalation = self.get_object()
+        note = request.data.get("note") if hasattr(request.data, "get") else None
+        if not isinstance(note, str) or not note.strip():
+            raise ValidationError({"note": "Say what was done: a resolution note is required."})
+        return self._handled(lambda: escalation_resolve(escalation=escalation,
+                                                        actor=request.user, note=note))

@@ -1,0 +1,86 @@
+"""The emails the product sends.
+
+None of them carries health information: no procedure, product, symptom or
+surname. A check-in email greets the patient by first name and holds the link;
+an alert to the clinic holds only a link to the admin page.
+"""
+
+from __future__ import annotations
+
+from email.utils import formataddr
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+
+def site_domain() -> str:
+    return urlsplit(settings.SITE_URL).hostname or "localhost"
+
+
+def checkin_link(token: str) -> str:
+    # Always from SITE_URL, never from a request's Host header.
+    return settings.SITE_URL + reverse("followups:checkin", kwargs={"token": token})
+
+
+def checkin_message_id(checkin, *, reminder: bool) -> str:
+    kind = "reminder" if reminder else "invitation"
+    return f"<checkin-{checkin.pk}-{checkin.send_generation}-{kind}@{site_domain()}>"
+
+
+def _from_clinic(clinic) -> str:
+    return formataddr((clinic.name, settings.DEFAULT_FROM_EMAIL))
+
+
+def checkin_email(checkin, *, token: str, reminder: bool) -> EmailMultiAlternatives:
+    patient = checkin.session.patient
+    clinic = patient.clinic
+    expires_at = (checkin.sent_at or checkin.due_at) + settings.CHECKIN_LINK_TTL
+    context = {
+        "first_name": patient.first_name,
+        "clinic": clinic,
+        "link": checkin_link(token),
+        "reminder": reminder,
+        "expires_local": expires_at.astimezone(ZoneInfo(clinic.timezone)),
+    }
+    subject = (f"Reminder: a one-minute check-in from {clinic.name}" if reminder
+               else f"A one-minute check-in from {clinic.name}")
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=render_to_string("followups/email/checkin.txt", context),
+        from_email=_from_clinic(clinic),
+        to=[patient.email],
+        reply_to=[clinic.email] if clinic.email else None,
+        headers={"Message-ID": checkin_message_id(checkin, reminder=reminder),
+                 "Auto-Submitted": "auto-generated"},
+    )
+    message.attach_alternative(render_to_string("followups/email/checkin.html", context),
+                               "text/html")
+    return message
+
+
+def escalation_alert_email(escalation, *, recipients: list[str],
+                           renotify: bool) -> EmailMultiAlternatives:
+    clinic = escalation.patient.clinic
+    admin_url = settings.SITE_URL + reverse("admin:followups_escalation_change",
+                                            args=[escalation.pk])
+    context = {"clinic": clinic, "admin_url": admin_url, "renotify": renotify,
+               "escalation_id": escalation.pk,
+               "deadline_minutes": int(settings.URGENT_ACK_DEADLINE.total_seconds() // 60)}
+    kind = "renotify" if renotify else "alert"
+    subject = (f"Still unacknowledged: urgent patient follow-up at {clinic.name}" if renotify
+               else f"Urgent: a patient of {clinic.name} needs a call today")
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=render_to_string("followups/email/alert.txt", context),
+        from_email=formataddr(("Aftercare desk", settings.DEFAULT_FROM_EMAIL)),
+        to=recipients,
+        headers={"Message-ID": f"<escalation-{escalation.pk}-{kind}@{site_domain()}>",
+                 "Auto-Submitted": "auto-generated"},
+    )
+    message.attach_alternative(render_to_string("followups/email/alert.html", context),
+                               "text/html")
+    return message

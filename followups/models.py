@@ -1,0 +1,349 @@
+"""Check-ins, the patient's answers, escalations and the audit trail."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from patients.models import Clinic, Patient, Product, TreatmentSession
+
+
+class Severity(models.TextChoices):
+    NONE = "none", "None"
+    MILD = "mild", "Mild"
+    MODERATE = "moderate", "Moderate"
+    SEVERE = "severe", "Severe"
+    VERY_SEVERE = "very_severe", "Very severe"
+
+
+class Trend(models.TextChoices):
+    BETTER = "better", "Better"
+    SAME = "same", "About the same"
+    WORSE = "worse", "Worse"
+
+
+class Level(models.TextChoices):
+    # Stored as text for the API; ordering by level uses LEVEL_RANK, never the
+    # alphabet.
+    REVIEW = "review", "Review"
+    URGENT = "urgent", "Urgent"
+
+
+class Claimable(models.Model):
+    """A row that a sweep claims before doing slow work for it.
+
+    Claiming moves ``next_action_at`` forward by the lease and stamps a fresh
+    ``claim_token`` in one conditional UPDATE: a second sweep sees the row as
+    not due, and a worker that dies mid-send leaves a row that falls due again
+    when the lease runs out. Only the holder of the token may finish it.
+    """
+
+    next_action_at = models.DateTimeField(null=True, blank=True)
+    claim_token = models.UUIDField(null=True, blank=True, editable=False)
+    attempts = models.PositiveSmallIntegerField(default=0, editable=False)
+    last_error = models.CharField(max_length=300, blank=True, editable=False)
+
+    class Meta:
+        abstract = True
+
+
+class CheckInStatus(models.TextChoices):
+    SCHEDULED = "scheduled", "Scheduled"
+    SENT = "sent", "Sent"
+    COMPLETED = "completed", "Completed"
+    MISSED = "missed", "Missed"
+    CANCELLED = "cancelled", "Cancelled"
+    FAILED = "failed", "Failed"
+
+
+class CheckIn(Claimable):
+    Status = CheckInStatus
+
+    OPEN_STATUSES = (Status.SCHEDULED, Status.SENT)
+
+    session = models.ForeignKey(TreatmentSession, on_delete=models.PROTECT,
+                                related_name="checkins")
+    day = models.PositiveSmallIntegerField()
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.SCHEDULED)
+    due_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    reminder_sent_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    # Bumped by a staff resend: part of the Message-ID, so a retried send of
+    # the same email keeps its id while a resend is a new message.
+    send_generation = models.PositiveSmallIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "day"], name="checkin_one_per_session_day"),
+            models.CheckConstraint(condition=Q(day__in=[2, 7]), name="checkin_day_2_or_7"),
+            models.CheckConstraint(
+                condition=Q(status__in=CheckInStatus.values), name="checkin_status_valid"
+            ),
+            # Only open check-ins have a next action: the sweep's index stays
+            # the size of the work to do, not of the history.
+            models.CheckConstraint(
+                condition=Q(next_action_at__isnull=True) | Q(status__in=["scheduled", "sent"]),
+                name="checkin_next_action_only_when_open",
+            ),
+        ]
+        indexes = [
+            # Consumed by followups.services.checkins_claim_due.
+            models.Index(fields=["next_action_at"], name="checkin_next_action",
+                         condition=Q(next_action_at__isnull=False)),
+            models.Index(fields=["status", "due_at"], name="checkin_status_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Day-{self.day} check-in #{self.pk}"
+
+    @property
+    def patient(self) -> Patient:
+        return self.session.patient
+
+
+class CheckInLink(models.Model):
+    """A link emailed to the patient. Only the token's SHA-256 is stored."""
+
+    checkin = models.ForeignKey(CheckIn, on_delete=models.CASCADE, related_name="links")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Link for check-in #{self.checkin_id}"
+
+
+def photo_upload_to(instance: CheckInResponse, filename: str) -> str:
+    import secrets
+
+    # No names, no dates, no extension from the patient: a random name.
+    return f"checkin-photos/{secrets.token_hex(16)}.jpg"
+
+
+class CheckInResponse(models.Model):
+    class Channel(models.TextChoices):
+        PATIENT_LINK = "patient_link", "Patient (emailed link)"
+        STAFF = "staff", "Staff (by phone)"
+
+    SEVERITY_FIELDS = ("rash", "breakouts", "itching", "swelling", "pain")
+    TREND_FIELDS = ("rash_trend", "breakouts_trend")
+    YES_NO_FIELDS = ("fever", "pus", "hives")
+
+    checkin = models.OneToOneField(CheckIn, on_delete=models.PROTECT, related_name="response")
+    rash = models.CharField(max_length=12, choices=Severity.choices)
+    breakouts = models.CharField(max_length=12, choices=Severity.choices)
+    itching = models.CharField(max_length=12, choices=Severity.choices)
+    swelling = models.CharField(max_length=12, choices=Severity.choices)
+    pain = models.CharField(max_length=12, choices=Severity.choices)
+    rash_trend = models.CharField(max_length=6, choices=Trend.choices, blank=True)
+    breakouts_trend = models.CharField(max_length=6, choices=Trend.choices, blank=True)
+    fever = models.BooleanField()
+    pus = models.BooleanField()
+    hives = models.BooleanField()
+    comments = models.TextField(max_length=2000, blank=True)
+    photo = models.ImageField(upload_to=photo_upload_to, null=True, blank=True)
+    channel = models.CharField(max_length=12, choices=Channel.choices)
+    entered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                   null=True, blank=True, related_name="+")
+    submitted_at = models.DateTimeField()
+    assessment_level = models.CharField(max_length=6, default="none")
+    assessment_reasons = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["-submitted_at"]
+        constraints = [
+            *[
+                models.CheckConstraint(
+                    condition=Q(**{f"{name}__in": Severity.values}),
+                    name=f"response_{name}_valid",
+                )
+                for name in ("rash", "breakouts", "itching", "swelling", "pain")
+            ],
+            *[
+                models.CheckConstraint(
+                    condition=Q(**{f"{name}__in": ["", *Trend.values]}),
+                    name=f"response_{name}_valid",
+                )
+                for name in ("rash_trend", "breakouts_trend")
+            ],
+            models.CheckConstraint(
+                condition=Q(rash="none") | ~Q(rash_trend=""), name="response_rash_trend_given"
+            ),
+            models.CheckConstraint(
+                condition=Q(breakouts="none") | ~Q(breakouts_trend=""),
+                name="response_breakouts_trend_given",
+            ),
+            models.CheckConstraint(
+                condition=Q(channel="patient_link") | Q(entered_by__isnull=False),
+                name="response_staff_entry_has_author",
+            ),
+            models.CheckConstraint(condition=Q(assessment_level__in=["none", "review", "urgent"]),
+                                   name="response_assessment_level_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Answers to check-in #{self.checkin_id}"
+
+
+LEVEL_RANK = {"none": 0, "review": 1, "urgent": 2}
+
+
+class Escalation(Claimable):
+    """A patient flagged for a clinician, with the reasons and their sources.
+
+    For urgent escalations the inherited ``next_action_at`` is when the next
+    alert email is due: at once, then again at the acknowledgement deadline.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        ACKNOWLEDGED = "acknowledged", "Acknowledged"
+        RESOLVED = "resolved", "Resolved"
+
+    class Trigger(models.TextChoices):
+        RESPONSE = "response", "Answers"
+        NO_RESPONSE = "no_response", "No response"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="escalations")
+    session = models.ForeignKey(TreatmentSession, on_delete=models.PROTECT,
+                                related_name="escalations")
+    checkin = models.ForeignKey(CheckIn, on_delete=models.PROTECT, related_name="escalations")
+    response = models.OneToOneField(CheckInResponse, on_delete=models.PROTECT, null=True,
+                                    blank=True, related_name="escalation")
+    trigger = models.CharField(max_length=12, choices=Trigger.choices)
+    level = models.CharField(max_length=6, choices=Level.choices)
+    level_rank = models.PositiveSmallIntegerField(editable=False)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
+    reasons = models.JSONField(default=list)
+    created_at = models.DateTimeField()
+    acknowledged_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                        null=True, blank=True, related_name="+")
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                    null=True, blank=True, related_name="+")
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution_note = models.TextField(blank=True)
+    alert_sent_at = models.DateTimeField(null=True, blank=True)
+    renotified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-level_rank", "created_at", "id"]
+        constraints = [
+            # Evaluating the same answers (or the same silence) twice never
+            # raises a second escalation.
+            models.UniqueConstraint(fields=["checkin", "trigger"],
+                                    name="escalation_one_per_checkin_trigger"),
+            models.CheckConstraint(condition=Q(level__in=["review", "urgent"]),
+                                   name="escalation_level_valid"),
+            models.CheckConstraint(
+                condition=Q(level="review", level_rank=1) | Q(level="urgent", level_rank=2),
+                name="escalation_level_rank_matches",
+            ),
+            models.CheckConstraint(condition=Q(status__in=["open", "acknowledged", "resolved"]),
+                                   name="escalation_status_valid"),
+            models.CheckConstraint(
+                condition=~Q(status="resolved")
+                | (Q(resolved_at__isnull=False) & ~Q(resolution_note="")),
+                name="escalation_resolved_has_note",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="open") | Q(acknowledged_at__isnull=False),
+                name="escalation_handled_was_acknowledged",
+            ),
+        ]
+        indexes = [
+            # Consumed by followups.services.escalation_alerts_claim_due.
+            models.Index(fields=["next_action_at"], name="escalation_next_alert",
+                         condition=Q(next_action_at__isnull=False)),
+            # The staff queue: unresolved, urgent first, then oldest.
+            models.Index(fields=["status", "-level_rank", "created_at"],
+                         name="escalation_queue"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_level_display()} escalation #{self.pk}"
+
+    def save(self, *args, **kwargs):
+        self.level_rank = LEVEL_RANK[self.level]
+        super().save(*args, **kwargs)
+
+
+class ClusterSignal(models.Model):
+    """Several patients with related escalations: one lot, or one practitioner."""
+
+    class Kind(models.TextChoices):
+        PRODUCT_LOT = "product_lot", "Same product lot (allergy or rash)"
+        PRACTITIONER = "practitioner", "Same practitioner (infection)"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        CLOSED = "closed", "Closed"
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="cluster_signals")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    key = models.CharField(max_length=200)
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, null=True, blank=True,
+                                related_name="+")
+    lot_number = models.CharField(max_length=64, blank=True)
+    practitioner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                     null=True, blank=True, related_name="+")
+    patients = models.ManyToManyField(Patient, related_name="cluster_signals")
+    escalations = models.ManyToManyField(Escalation, related_name="cluster_signals")
+    reason_codes = models.JSONField(default=list)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    closed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                  null=True, blank=True, related_name="+")
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["clinic", "key"], condition=Q(status="open"),
+                                    name="cluster_one_open_per_key"),
+        ]
+
+    def __str__(self) -> str:
+        if self.kind == self.Kind.PRODUCT_LOT:
+            return f"Cluster: {self.product} lot {self.lot_number}"
+        return f"Cluster: practitioner {self.practitioner}"
+
+
+class AuditEvent(models.Model):
+    """Append-only record of who saw or changed a patient's follow-up data."""
+
+    class Action(models.TextChoices):
+        VIEW_ANSWERS = "view_answers", "Viewed answers"
+        VIEW_PHOTO = "view_photo", "Viewed photo"
+        ACKNOWLEDGE = "acknowledge", "Acknowledged escalation"
+        RESOLVE = "resolve", "Resolved escalation"
+        RESEND = "resend", "Resent check-in email"
+        RECORD_ANSWERS = "record_answers", "Recorded answers by phone"
+        EXPORT = "export", "Exported CSV"
+        CLOSE_CLUSTER = "close_cluster", "Closed cluster signal"
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                              related_name="+")
+    action = models.CharField(max_length=20, choices=Action.choices)
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, null=True, blank=True,
+                               related_name="+")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, null=True, blank=True,
+                                related_name="audit_events")
+    target = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.actor} {self.get_action_display()} {self.target}"

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from followups import views
+
+app_name = "followups"
+
+urlpatterns = [
+    path("c/<str:token>/", views.checkin_view, name="checkin"),
+]

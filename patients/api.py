@@ -1,0 +1,222 @@
+"""REST API for clinics, patients, products and sessions. Writes go through services."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db.models import Q
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.response import Response
+
+from clinic.api_filters import filter_by_params, positive_int
+from patients import services
+from patients.models import Clinic, Patient, Product, ProductApplication, TreatmentSession
+from patients.selectors import (
+    clinics_for_user,
+    patients_for_user,
+    session_allergy_warnings,
+    sessions_for_user,
+    user_clinic_ids,
+)
+
+
+class IngredientList(serializers.ListField):
+    child = serializers.CharField(max_length=100, allow_blank=False)
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 100)
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+
+class ClinicSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Clinic
+        fields = ["id", "name", "timezone", "phone", "email", "send_hour"]
+
+
+class ClinicViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = ClinicSerializer
+
+    def get_queryset(self):
+        return clinics_for_user(self.request.user).order_by("name")
+
+
+class ClinicField(serializers.PrimaryKeyRelatedField):
+    """A clinic the caller belongs to; any other clinic is a 400 on write."""
+
+    def get_queryset(self):
+        return Clinic.objects.all()
+
+    def to_internal_value(self, data):
+        clinic = super().to_internal_value(data)
+        user = self.context["request"].user
+        if not user.is_superuser and clinic.id not in user_clinic_ids(user):
+            raise serializers.ValidationError("You can only write to clinics you belong to.")
+        return clinic
+
+
+class PatientSerializer(serializers.ModelSerializer):
+    clinic = ClinicField()
+    known_allergies = IngredientList()
+    open_escalation_level = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Patient
+        fields = ["id", "clinic", "first_name", "last_name", "email", "phone", "date_of_birth",
+                  "known_allergies", "acne_prone", "notes", "open_escalation_level"]
+
+    @extend_schema_field(serializers.ChoiceField(choices=["none", "review", "urgent"]))
+    def get_open_escalation_level(self, patient) -> str:
+        return getattr(patient, "open_escalation_level", "none")
+
+
+class PatientViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin,
+                     viewsets.ReadOnlyModelViewSet):
+    serializer_class = PatientSerializer
+
+    def get_queryset(self):
+        queryset = filter_by_params(self.request, patients_for_user(self.request.user),
+                                    {"clinic": ("clinic_id", positive_int)})
+        search = self.request.query_params.get("search", "").strip()
+        if search:
+            queryset = queryset.filter(Q(first_name__icontains=search)
+                                       | Q(last_name__icontains=search)
+                                       | Q(email__icontains=search))
+        return queryset.order_by("last_name", "first_name", "id")
+
+    def perform_create(self, serializer):
+        serializer.instance = services.patient_create(actor=self.request.user,
+                                                      data=serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = services.patient_update(
+            actor=self.request.user, patient=serializer.instance, data=serializer.validated_data
+        )
+
+
+class ProductSerializer(serializers.ModelSerializer):
+    ingredients = IngredientList()
+
+    class Meta:
+        model = Product
+        fields = ["id", "name", "kind", "ingredients"]
+
+
+class ProductViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin,
+                     viewsets.ReadOnlyModelViewSet):
+    serializer_class = ProductSerializer
+    queryset = Product.objects.order_by("name")
+
+    def perform_create(self, serializer):
+        serializer.instance = services.product_create(**serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = services.product_update(product=serializer.instance,
+                                                      data=serializer.validated_data)
+
+
+class ProductApplicationSerializer(serializers.ModelSerializer):
+    product = serializers.PrimaryKeyRelatedField(queryset=Product.objects.all())
+    lot_number = serializers.CharField(max_length=64, allow_blank=False)
+
+    class Meta:
+        model = ProductApplication
+        fields = ["product", "phase", "lot_number"]
+
+
+class AllergyWarningSerializer(serializers.Serializer):
+    product = serializers.IntegerField()
+    product_name = serializers.CharField()
+    lot_number = serializers.CharField()
+    ingredients = serializers.ListField(child=serializers.CharField())
+    message = serializers.CharField()
+
+
+class PatientOfUserField(serializers.PrimaryKeyRelatedField):
+    def get_queryset(self):
+        return patients_for_user(self.context["request"].user)
+
+
+class SessionSerializer(serializers.ModelSerializer):
+    patient = PatientOfUserField()
+    practitioner = serializers.PrimaryKeyRelatedField(read_only=True)
+    products = ProductApplicationSerializer(many=True, source="applications", required=False)
+    needle_depth_mm = serializers.DecimalField(max_digits=3, decimal_places=2,
+                                               min_value=Decimal("0.01"),
+                                               max_value=Decimal("3.0"))
+    allergy_warnings = serializers.SerializerMethodField()
+    checkins = serializers.SerializerMethodField()
+    cancelled_at = serializers.DateTimeField(read_only=True)
+
+    class Meta:
+        model = TreatmentSession
+        fields = ["id", "patient", "performed_at", "practitioner", "treatment_area", "device",
+                  "needle_depth_mm", "notes", "products", "allergy_warnings", "checkins",
+                  "cancelled_at"]
+
+    def validate_products(self, value):
+        if len(value) > 30:
+            raise serializers.ValidationError("At most 30 products per session.")
+        return value
+
+    @extend_schema_field(AllergyWarningSerializer(many=True))
+    def get_allergy_warnings(self, session) -> list[dict]:
+        return session_allergy_warnings(session)
+
+    def get_checkins(self, session) -> list[dict]:
+        from followups.api import CheckInSerializer
+
+        return CheckInSerializer(session.checkins.all(), many=True, context=self.context).data
+
+
+class SessionViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, mixins.DestroyModelMixin,
+                     viewsets.ReadOnlyModelViewSet):
+    """Microneedling sessions. DELETE cancels a session and its open check-ins."""
+
+    serializer_class = SessionSerializer
+
+    def get_queryset(self):
+        return filter_by_params(
+            self.request, sessions_for_user(self.request.user),
+            {"patient": ("patient_id", positive_int), "clinic": ("patient__clinic_id", positive_int)},
+        ).order_by("-performed_at", "-id")
+
+    def _session_data(self, validated: dict) -> dict:
+        data = dict(validated)
+        if "applications" in data:
+            data["products"] = data.pop("applications")
+        return data
+
+    def perform_create(self, serializer):
+        data = self._session_data(serializer.validated_data)
+        serializer.instance = services.session_create(
+            actor=self.request.user, practitioner=self.request.user, **data
+        )
+
+    def perform_update(self, serializer):
+        serializer.instance = services.session_update(
+            actor=self.request.user, session=serializer.instance,
+            data=self._session_data(serializer.validated_data),
+        )
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        self.perform_create(serializer)
+        session = self.get_queryset().get(pk=serializer.instance.pk)
+        return Response(self.get_serializer(session).data, status=status.HTTP_201_CREATED)
+
+    def update(self, request, *args, **kwargs):
+        partial = kwargs.pop("partial", False)
+        serializer = self.get_serializer(self.get_object(), data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        self.perform_update(serializer)
+        session = self.get_queryset().get(pk=serializer.instance.pk)
+        return Response(self.get_serializer(session).data)
+
+    @extend_schema(responses={204: None})
+    def destroy(self, request, *args, **kwargs):
+        services.session_cancel(actor=request.user, session=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,48 @@
+import getpass
+import os
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from patients.management.commands.create_clinic import _first_error
+from patients.models import Clinic
+from patients.services import staff_create
+
+
+class Command(BaseCommand):
+    help = ("Add a staff user who belongs to a clinic. The password comes from the "
+            "STAFF_PASSWORD environment variable, or a prompt.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("username")
+        parser.add_argument("--clinic", required=True, help="the clinic's name")
+        parser.add_argument("--email", default="")
+        parser.add_argument("--superuser", action="store_true")
+
+    def handle(self, *args, username, clinic, email, superuser, **options):
+        try:
+            clinic_obj = Clinic.objects.get(name=clinic)
+        except Clinic.DoesNotExist:
+            raise CommandError(f"No clinic named '{clinic}'. Create it with create_clinic.") from None
+        password = os.environ.get("STAFF_PASSWORD") or self._prompt()
+        try:
+            user = staff_create(username=username, clinic=clinic_obj, password=password,
+                                email=email, superuser=superuser)
+        except ValidationError as error:
+            raise CommandError(_first_error(error)) from None
+        role = "superuser" if superuser else "staff user"
+        self.stdout.write(self.style.SUCCESS(
+            f"Created {role} '{user.username}' in clinic '{clinic_obj.name}'"
+        ))
+
+    def _prompt(self) -> str:
+        try:
+            first = getpass.getpass("Password: ")
+            second = getpass.getpass("Password (again): ")
+        except (EOFError, KeyboardInterrupt):
+            raise CommandError("No password: set STAFF_PASSWORD or run interactively.") from None
+        if not first:
+            raise CommandError("The password must not be empty.")
+        if first != second:
+            raise CommandError("The passwords did not match.")
+        return first

@@ -1,0 +1,181 @@
+"""Clinics, their staff, patients, products and microneedling sessions."""
+
+from __future__ import annotations
+
+import zoneinfo
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+
+
+def validate_timezone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"'{value}' is not an IANA time zone, e.g. Europe/London.")
+
+
+def validate_ingredient_list(value: object) -> None:
+    if not isinstance(value, list) or not all(isinstance(item, str) and item.strip()
+                                              for item in value):
+        raise ValidationError("Must be a list of ingredient names.")
+
+
+class Clinic(models.Model):
+    name = models.CharField(max_length=200, unique=True)
+    timezone = models.CharField(max_length=64, validators=[validate_timezone])
+    phone = models.CharField(max_length=40, blank=True)
+    email = models.EmailField(blank=True, help_text="Receives urgent alerts.")
+    send_hour = models.PositiveSmallIntegerField(
+        default=10, help_text="Local hour (0-23) at which check-in emails go out."
+    )
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="ClinicMembership", related_name="clinics"
+    )
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(send_hour__lte=23), name="clinic_send_hour_0_23"),
+            models.CheckConstraint(condition=~Q(timezone=""), name="clinic_timezone_not_empty"),
+            models.CheckConstraint(condition=~Q(name=""), name="clinic_name_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ClinicMembership(models.Model):
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="clinic_memberships"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["clinic", "user"], name="membership_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.clinic}"
+
+
+class Patient(models.Model):
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="patients")
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100)
+    email = models.EmailField()
+    phone = models.CharField(max_length=40, blank=True)
+    date_of_birth = models.DateField(null=True, blank=True)
+    known_allergies = models.JSONField(
+        default=list, blank=True, validators=[validate_ingredient_list],
+        help_text="Ingredient names the patient reacts to, e.g. lidocaine.",
+    )
+    acne_prone = models.BooleanField(default=False)
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["last_name", "first_name", "id"]
+        indexes = [models.Index(fields=["clinic", "last_name"], name="patient_clinic_name")]
+        constraints = [
+            models.CheckConstraint(condition=~Q(first_name=""), name="patient_first_name_set"),
+            models.CheckConstraint(condition=~Q(email=""), name="patient_email_set"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+
+class ProductKind(models.TextChoices):
+    NUMBING_CREAM = "numbing_cream", "Numbing cream"
+    SERUM = "serum", "Serum"
+    GROWTH_FACTOR = "growth_factor", "Growth factor"
+    HYALURONIC_ACID = "hyaluronic_acid", "Hyaluronic acid"
+    OTHER = "other", "Other"
+
+
+class Product(models.Model):
+    Kind = ProductKind
+
+    name = models.CharField(max_length=200, unique=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    ingredients = models.JSONField(default=list, blank=True,
+                                   validators=[validate_ingredient_list])
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=ProductKind.values),
+                                   name="product_kind_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TreatmentSession(models.Model):
+    """One microneedling session; its day-2 and day-7 check-ins hang off it."""
+
+    MAX_NEEDLE_DEPTH_MM = Decimal("3.0")
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="sessions")
+    practitioner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="sessions_performed"
+    )
+    performed_at = models.DateTimeField()
+    treatment_area = models.CharField(max_length=100)
+    device = models.CharField(max_length=100, blank=True)
+    needle_depth_mm = models.DecimalField(max_digits=3, decimal_places=2)
+    notes = models.TextField(blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    products = models.ManyToManyField(Product, through="ProductApplication",
+                                      related_name="sessions")
+
+    class Meta:
+        ordering = ["-performed_at", "-id"]
+        indexes = [models.Index(fields=["patient", "performed_at"], name="session_patient_time")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(needle_depth_mm__gt=0) & Q(needle_depth_mm__lte=Decimal("3.0")),
+                name="session_needle_depth_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Session #{self.pk} on {self.performed_at:%Y-%m-%d}"
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.cancelled_at is not None
+
+
+class ApplicationPhase(models.TextChoices):
+    PRE = "pre", "Before"
+    DURING = "during", "During"
+    POST = "post", "After"
+
+
+class ProductApplication(models.Model):
+    Phase = ApplicationPhase
+
+    session = models.ForeignKey(TreatmentSession, on_delete=models.CASCADE,
+                                related_name="applications")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="applications")
+    phase = models.CharField(max_length=10, choices=Phase.choices)
+    lot_number = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["product", "lot_number"], name="application_lot")]
+        constraints = [
+            models.CheckConstraint(condition=Q(phase__in=ApplicationPhase.values),
+                                   name="application_phase_valid"),
+            models.CheckConstraint(condition=~Q(lot_number=""), name="application_lot_set"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product} (lot {self.lot_number})"

@@ -1,0 +1,105 @@
+"""Shared fixtures: personas (a clinic's staff, another clinic's staff, a superuser)."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import pytest
+from django.conf import settings
+from rest_framework.test import APIClient
+
+from tests.factories import ClinicFactory, PatientFactory, UserFactory
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def pytest_report_header(config):
+    from django.db import connection
+
+    engine = connection.vendor
+    broker = settings.CELERY_BROKER_URL.split("://", 1)[0]
+    return [f"aftercare: database engine = {engine} ({settings.DATABASES['default']['ENGINE']}),"
+            f" celery broker = {broker}, CI = {IN_CI}"]
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def require_postgres():
+    """Behaviour that depends on PostgreSQL: in CI it must run, never skip."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        if IN_CI:
+            pytest.fail("CI must run this test on PostgreSQL: set DATABASE_URL")
+        pytest.skip("needs PostgreSQL (DATABASE_URL=postgres://...)")
+
+
+@pytest.fixture
+def redis_url():
+    """The real Redis the suite was pointed at; in CI it must be there."""
+    url = settings.CELERY_BROKER_URL
+    if not url.startswith("redis://"):
+        if IN_CI:
+            pytest.fail("CI must run this test against Redis: set CELERY_BROKER_URL")
+        pytest.skip("needs Redis (CELERY_BROKER_URL=redis://...)")
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if not _reachable(parts.hostname, parts.port or 6379):
+        if IN_CI:
+            pytest.fail(f"Redis at {parts.hostname}:{parts.port} is unreachable")
+        pytest.skip("Redis unreachable")
+    return url
+
+
+@pytest.fixture
+def clinic(db):
+    return ClinicFactory(name="Riverside Skin Clinic", timezone="Europe/London")
+
+
+@pytest.fixture
+def other_clinic(db):
+    return ClinicFactory(name="Hilltop Aesthetics", timezone="America/New_York")
+
+
+@pytest.fixture
+def staff(clinic):
+    return UserFactory(username="nurse", clinics=[clinic])
+
+
+@pytest.fixture
+def outsider(other_clinic):
+    """Staff of another clinic: must see none of ``clinic``'s data."""
+    return UserFactory(username="outsider", clinics=[other_clinic])
+
+
+@pytest.fixture
+def superuser(db):
+    return UserFactory(username="root", is_superuser=True)
+
+
+@pytest.fixture
+def patient(clinic):
+    return PatientFactory(clinic=clinic, first_name="Maya", last_name="Quintero")
+
+
+@pytest.fixture
+def api(staff):
+    client = APIClient()
+    client.force_authenticate(staff)
+    return client
+
+
+@pytest.fixture
+def outsider_api(outsider):
+    client = APIClient()
+    client.force_authenticate(outsider)
+    return client

@@ -1,0 +1,19 @@
+"""Test settings: the real settings, with a fast hasher and mail kept in memory.
+
+DATABASE_URL and CELERY_BROKER_URL come from the environment as in
+production, so CI runs the suite on PostgreSQL and Redis.
+"""
+
+import os
+import tempfile
+
+os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-0123456789abcdefghijklmnop")
+os.environ.setdefault("AFTERCARE_VAR_DIR", tempfile.mkdtemp(prefix="aftercare-test-"))
+
+from clinic.settings import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORAGES["staticfiles"] = {  # noqa: F405
+    "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+}
