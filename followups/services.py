@@ -79,7 +79,8 @@ def checkin_resend(*, checkin: CheckIn, actor) -> CheckIn:
         pk=checkin.pk
     )
     if checkin.status in (CheckIn.Status.COMPLETED, CheckIn.Status.CANCELLED):
-        raise ValidationError(f"A {checkin.get_status_display().lower()} check-in cannot be resent.")
+        status = checkin.get_status_display().lower()
+        raise ValidationError(f"A {status} check-in cannot be resent.")
     now = timezone.now()
     CheckInLink.objects.filter(checkin=checkin, revoked_at__isnull=True).update(revoked_at=now)
     checkin.status = CheckIn.Status.SCHEDULED
@@ -178,7 +179,9 @@ class SweepReport:
         return {key: value for key, value in self.__dict__.items() if key != "errors"}
 
     def __str__(self) -> str:
-        return ", ".join(f"{key.replace('_', ' ')}: {value}" for key, value in self.as_dict().items())
+        return ", ".join(
+            f"{key.replace('_', ' ')}: {value}" for key, value in self.as_dict().items()
+        )
 
 
 def followups_sweep(*, now: datetime | None = None, batch_size: int | None = None,

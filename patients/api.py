@@ -180,7 +180,8 @@ class SessionViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, mixins.De
     def get_queryset(self):
         return filter_by_params(
             self.request, sessions_for_user(self.request.user),
-            {"patient": ("patient_id", positive_int), "clinic": ("patient__clinic_id", positive_int)},
+            {"patient": ("patient_id", positive_int),
+             "clinic": ("patient__clinic_id", positive_int)},
         ).order_by("-performed_at", "-id")
 
     def _session_data(self, validated: dict) -> dict:

@@ -23,7 +23,9 @@ class Command(BaseCommand):
         try:
             clinic_obj = Clinic.objects.get(name=clinic)
         except Clinic.DoesNotExist:
-            raise CommandError(f"No clinic named '{clinic}'. Create it with create_clinic.") from None
+            raise CommandError(
+                f"No clinic named '{clinic}'. Create it with create_clinic."
+            ) from None
         password = os.environ.get("STAFF_PASSWORD") or self._prompt()
         try:
             user = staff_create(username=username, clinic=clinic_obj, password=password,
