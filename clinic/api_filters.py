@@ -27,8 +27,13 @@ def choice(*allowed: str):
     return parse
 
 
+# Ids are 64-bit: a larger number is no id at all, and the database drivers
+# raise OverflowError (a 500) if it reaches a query.
+MAX_ID = 2**63 - 1
+
+
 def positive_int(raw: str) -> int:
     value = int(raw)
-    if value < 1:
+    if not 1 <= value <= MAX_ID:
         raise ValueError(raw)
     return value

@@ -229,6 +229,17 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "clinic.api.document_error_responses",
+    ],
+    # One name per choice set, so the document has no duplicate enums.
+    "ENUM_NAME_OVERRIDES": {
+        "SeverityEnum": "followups.models.Severity",
+        "TrendEnum": "followups.models.Trend",
+        "EscalationLevelEnum": "followups.models.Level",
+        "AssessmentLevelEnum": ["none", "review", "urgent"],
+    },
 }
 
 # Security ------------------------------------------------------------------------

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -14,6 +21,7 @@ from followups.escalations import escalation_acknowledge, escalation_resolve
 from followups.models import CheckIn, CheckInResponse, Escalation, Severity, Trend
 from followups.selectors import checkins_for_user, escalations_for_user
 from followups.services import CheckInClosed, response_record
+from patients.api import id_filter
 
 
 class AssessmentSerializer(serializers.Serializer):
@@ -85,6 +93,12 @@ class CheckInSerializer(serializers.ModelSerializer):
         return ResponseSerializer(response, context=self.context).data
 
 
+@extend_schema_view(list=extend_schema(parameters=[
+    id_filter("patient", "Only this patient's check-ins."),
+    id_filter("session", "Only this session's check-ins."),
+    OpenApiParameter("day", OpenApiTypes.INT, enum=[2, 7], description="Day 2 or day 7."),
+    OpenApiParameter("status", OpenApiTypes.STR, enum=CheckIn.Status.values),
+]))
 class CheckInViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = CheckInSerializer
 
@@ -139,6 +153,12 @@ class EscalationSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+@extend_schema_view(list=extend_schema(parameters=[
+    id_filter("patient", "Only this patient's escalations."),
+    OpenApiParameter("level", OpenApiTypes.STR, enum=["review", "urgent"]),
+    OpenApiParameter("status", OpenApiTypes.STR, enum=Escalation.Status.values),
+    id_filter("clinic", "Only escalations of this clinic's patients."),
+]))
 class EscalationViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = EscalationSerializer
 

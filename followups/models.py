@@ -156,7 +156,7 @@ class CheckInResponse(models.Model):
                                    null=True, blank=True, related_name="+")
     submitted_at = models.DateTimeField()
     assessment_level = models.CharField(max_length=6, default="none")
-    assessment_reasons = models.JSONField(default=list)
+    assessment_reasons = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-submitted_at"]

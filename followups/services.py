@@ -220,6 +220,14 @@ def checkin_process_claimed(checkin: CheckIn, *, token: uuid.UUID, now: datetime
         _finish(checkin, token, status=CheckIn.Status.CANCELLED, next_action_at=None)
         report.cancelled += 1
         return
+    too_late = now - checkin.due_at > settings.CHECKIN_LINK_TTL
+    if checkin.status == CheckIn.Status.SCHEDULED and too_late:
+        # Lateness cut-off: a "day-2" email arriving days late (a session
+        # recorded long after it happened, or an outage) would only confuse.
+        _finish(checkin, token, status=CheckIn.Status.MISSED, next_action_at=None,
+                last_error="not sent: more than the link lifetime past its due time")
+        report.missed += 1
+        return
     if checkin.status == CheckIn.Status.SCHEDULED:
         _send_checkin_email(checkin, token=token, now=now, report=report, reminder=False)
         return

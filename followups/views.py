@@ -1,7 +1,128 @@
-"""The patient's check-in page, reached from the emailed link, no login."""
+"""The patient's check-in page, reached from the emailed link, no login.
 
-from django.http import HttpResponse
+The token in the URL is the only credential, so: a GET never uses it up (mail
+scanners open links), every way a link can be dead looks the same, requests
+are budgeted per address, and the token is never logged by this module.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.shortcuts import render
+from django.views.decorators.http import require_http_methods
+
+from followups import ratelimit, rules
+from followups.forms import CheckInForm
+from followups.models import CheckInResponse
+from followups.services import CheckInClosed, checkin_for_token, response_record
+
+# Links carry secrets.token_urlsafe(32): 43 URL-safe characters. Anything far
+# from that shape is refused before it reaches the database.
+TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{16,100}")
+
+# No scripts at all; styles are one inline <style> block; nothing from
+# another host; the form posts only back to us; never framed.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'none'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+
+# The page holding the form cannot use "no-referrer": browsers then send
+# "Origin: null" with the form's POST, and Django's CSRF check refuses it.
+# "strict-origin" still never sends the path (the token) to anyone.
+FORM_REFERRER_POLICY = "strict-origin"
+REFERRER_POLICY = "no-referrer"
 
 
+def _patient_page(request, template: str, context: dict, *, status: int = 200,
+                  referrer_policy: str = REFERRER_POLICY):
+    response = render(request, template, context, status=status)
+    response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response["Referrer-Policy"] = referrer_policy
+    response["Cache-Control"] = "no-store"
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+def _link_unavailable(request):
+    # One page, one status, one body for unknown, expired and used links: the
+    # answer must not tell a guesser which tokens ever existed.
+    return _patient_page(request, "followups/link_unavailable.html", {}, status=404)
+
+
+def _rate_limited(request):
+    response = _patient_page(request, "followups/link_unavailable.html",
+                             {"rate_limited": True}, status=429)
+    response["Retry-After"] = str(ratelimit.retry_after_seconds())
+    return response
+
+
+def _tel_href(phone: str) -> str:
+    digits = re.sub(r"[^\d+]", "", phone)
+    return f"tel:{digits}" if digits else ""
+
+
+def _guidance_blocks(guidance: rules.GuidanceText) -> list[tuple[str, object]]:
+    """Paragraphs, with the run of aftercare tips turned into one list."""
+    blocks: list[tuple[str, object]] = []
+    for paragraph in guidance.paragraphs:
+        if paragraph in rules.AFTERCARE:
+            if not blocks or blocks[-1][0] != "list":
+                blocks.append(("list", []))
+            blocks[-1][1].append(paragraph)
+        else:
+            blocks.append(("paragraph", paragraph))
+    return blocks
+
+
+def _guidance_page(request, *, clinic, response: CheckInResponse):
+    level = rules.Level[response.assessment_level.upper()]
+    guidance = rules.patient_guidance(level)
+    context = {
+        "clinic": clinic,
+        "level": level.label,
+        "headline": guidance.headline,
+        "blocks": _guidance_blocks(guidance),
+        "phone_href": _tel_href(clinic.phone),
+    }
+    return _patient_page(request, "followups/checkin_done.html", context)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
 def checkin_view(request, token: str):
-    return HttpResponse(status=404)
+    if ratelimit.patient_link_rate_limited(request):
+        return _rate_limited(request)
+    checkin = checkin_for_token(token) if TOKEN_SHAPE.fullmatch(token) else None
+    if checkin is None:
+        return _link_unavailable(request)
+    clinic = checkin.session.patient.clinic
+
+    if request.method == "POST":
+        form = CheckInForm(request.POST, request.FILES)
+        if form.is_valid():
+            try:
+                response = response_record(
+                    checkin=checkin, answers=form.answers(),
+                    channel=CheckInResponse.Channel.PATIENT_LINK,
+                    photo=form.cleaned_data["photo"],
+                )
+            except CheckInClosed:
+                # The other of two racing submissions won: this link is used.
+                return _link_unavailable(request)
+            return _guidance_page(request, clinic=clinic, response=response)
+        photo_dropped = bool(request.FILES.get("photo"))
+    else:
+        form = CheckInForm()
+        photo_dropped = False
+
+    context = {
+        "form": form,
+        "clinic": clinic,
+        "day": checkin.day,
+        "phone_href": _tel_href(clinic.phone),
+        "photo_dropped": photo_dropped,
+    }
+    return _patient_page(request, "followups/checkin_form.html", context,
+                         referrer_policy=FORM_REFERRER_POLICY)

@@ -5,7 +5,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.db.models import Q
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 
@@ -72,6 +78,16 @@ class PatientSerializer(serializers.ModelSerializer):
         return getattr(patient, "open_escalation_level", "none")
 
 
+def id_filter(name: str, description: str) -> OpenApiParameter:
+    """An ``?name=<id>`` list filter as the OpenAPI document shows it."""
+    return OpenApiParameter(name, OpenApiTypes.INT, description=description)
+
+
+@extend_schema_view(list=extend_schema(parameters=[
+    id_filter("clinic", "Only this clinic's patients."),
+    OpenApiParameter("search", OpenApiTypes.STR,
+                     description="Part of the first name, last name or email."),
+]))
 class PatientViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin,
                      viewsets.ReadOnlyModelViewSet):
     serializer_class = PatientSerializer
@@ -110,7 +126,11 @@ class ProductViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin,
     queryset = Product.objects.order_by("name")
 
     def perform_create(self, serializer):
-        serializer.instance = services.product_create(**serializer.validated_data)
+        data = serializer.validated_data
+        # `ingredients` may be left out of the body: a product with none listed.
+        serializer.instance = services.product_create(
+            name=data["name"], kind=data["kind"], ingredients=data.get("ingredients", [])
+        )
 
     def perform_update(self, serializer):
         serializer.instance = services.product_update(product=serializer.instance,
@@ -148,7 +168,7 @@ class SessionSerializer(serializers.ModelSerializer):
                                                max_value=Decimal("3.0"))
     allergy_warnings = serializers.SerializerMethodField()
     checkins = serializers.SerializerMethodField()
-    cancelled_at = serializers.DateTimeField(read_only=True)
+    cancelled_at = serializers.DateTimeField(read_only=True, allow_null=True)
 
     class Meta:
         model = TreatmentSession
@@ -171,6 +191,10 @@ class SessionSerializer(serializers.ModelSerializer):
         return CheckInSerializer(session.checkins.all(), many=True, context=self.context).data
 
 
+@extend_schema_view(list=extend_schema(parameters=[
+    id_filter("patient", "Only this patient's sessions."),
+    id_filter("clinic", "Only this clinic's sessions."),
+]))
 class SessionViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, mixins.DestroyModelMixin,
                      viewsets.ReadOnlyModelViewSet):
     """Microneedling sessions. DELETE cancels a session and its open check-ins."""

@@ -1,0 +1,164 @@
+"""The symptom trend chart, drawn on the server as inline SVG.
+
+Pure: standard library only, data in, an SVG string out. No script, no fonts
+or styles from elsewhere, so the patient's page works offline and leaks
+nothing to a third party. The chart reads without colour: every symptom has
+its own marker shape and line dash as well as its colour, and the SVG
+carries a <title> and a <desc> that say the same in words. Pages show the
+numbers as a table next to it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from html import escape
+
+SYMPTOMS = ("rash", "breakouts", "itching", "swelling", "pain")
+SEVERITY_WORDS = ("none", "mild", "moderate", "severe", "very severe")
+
+# colour, dash pattern, marker shape: three cues per symptom.
+STYLES = {
+    "rash": ("#b03a2e", "", "circle"),
+    "breakouts": ("#6c3483", "7 3", "square"),
+    "itching": ("#1f618d", "2 3", "triangle"),
+    "swelling": ("#9a6400", "9 3 2 3", "diamond"),
+    "pain": ("#196f3d", "4 2", "cross"),
+}
+
+WIDTH, HEIGHT = 520, 250
+LEFT, RIGHT, TOP, BOTTOM = 92, 120, 34, 44
+MARKER = 5
+
+
+def _x(day: int, days: Sequence[int]) -> float:
+    first, last = min(days), max(days)
+    span = (last - first) or 1
+    return LEFT + (day - first) / span * (WIDTH - LEFT - RIGHT)
+
+
+def _y(severity: int) -> float:
+    return TOP + (4 - severity) / 4 * (HEIGHT - TOP - BOTTOM)
+
+
+def _marker(shape: str, x: float, y: float, colour: str, label: str) -> str:
+    tip = f"<title>{escape(label)}</title>"
+    m = MARKER
+    if shape == "circle":
+        return (f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{m}" fill="{colour}">{tip}</circle>')
+    if shape == "square":
+        return (f'<rect x="{x - m:.1f}" y="{y - m:.1f}" width="{2 * m}" height="{2 * m}" '
+                f'fill="{colour}">{tip}</rect>')
+    if shape == "triangle":
+        points = f"{x:.1f},{y - m - 1:.1f} {x + m + 1:.1f},{y + m:.1f} {x - m - 1:.1f},{y + m:.1f}"
+        return f'<polygon points="{points}" fill="{colour}">{tip}</polygon>'
+    if shape == "diamond":
+        points = f"{x:.1f},{y - m - 1:.1f} {x + m + 1:.1f},{y:.1f} {x:.1f},{y + m + 1:.1f} " \
+                 f"{x - m - 1:.1f},{y:.1f}"
+        return f'<polygon points="{points}" fill="{colour}">{tip}</polygon>'
+    # cross
+    return (f'<path d="M{x - m:.1f},{y - m:.1f}L{x + m:.1f},{y + m:.1f}'
+            f'M{x - m:.1f},{y + m:.1f}L{x + m:.1f},{y - m:.1f}" stroke="{colour}" '
+            f'stroke-width="2.5">{tip}</path>')
+
+
+def _label(symptom: str) -> str:
+    return symptom.capitalize()
+
+
+def _word(severity: int | None) -> str:
+    return "not answered" if severity is None else SEVERITY_WORDS[severity]
+
+
+def chart_description(series: Mapping[str, Mapping[int, int | None]],
+                      days: Sequence[int]) -> str:
+    """The chart in words, for screen readers and for anyone who cannot see colour."""
+    parts = []
+    for symptom in SYMPTOMS:
+        points = series.get(symptom, {})
+        steps = ", ".join(f"day {day} {_word(points.get(day))}" for day in days)
+        parts.append(f"{_label(symptom)}: {steps}.")
+    return " ".join(parts)
+
+
+def symptom_chart_svg(*, series: Mapping[str, Mapping[int, int | None]], chart_id: str,
+                      title: str = "Symptoms after the session",
+                      days: Sequence[int] = (0, 2, 7)) -> str:
+    """An SVG line chart of each symptom's severity (0 none … 4 very severe) by day.
+
+    ``series`` maps a symptom to ``{day: severity or None}``; None is a day
+    not answered (yet), drawn as a gap, never as zero. Day 0 is the baseline
+    before the session (none).
+    """
+    safe_id = re.sub(r"[^A-Za-z0-9_-]", "-", chart_id)
+    title_id, desc_id = f"{safe_id}-title", f"{safe_id}-desc"
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="symptom-chart" id="{safe_id}" '
+        f'role="img" aria-labelledby="{title_id} {desc_id}" viewBox="0 0 {WIDTH} {HEIGHT}" '
+        f'width="{WIDTH}" height="{HEIGHT}" font-family="sans-serif" font-size="11">',
+        f'<title id="{title_id}">{escape(title)}</title>',
+        f'<desc id="{desc_id}">{escape(chart_description(series, days))}</desc>',
+        f'<rect x="0" y="0" width="{WIDTH}" height="{HEIGHT}" fill="#fff"/>',
+    ]
+    # Grid and axes.
+    for severity, word in enumerate(SEVERITY_WORDS):
+        y = _y(severity)
+        out.append(f'<line x1="{LEFT}" y1="{y:.1f}" x2="{WIDTH - RIGHT}" y2="{y:.1f}" '
+                   f'stroke="#ddd" stroke-width="1"/>')
+        out.append(f'<text x="{LEFT - 8}" y="{y + 4:.1f}" text-anchor="end" '
+                   f'fill="#333">{escape(word)}</text>')
+    for day in days:
+        x = _x(day, days)
+        out.append(f'<line x1="{x:.1f}" y1="{TOP}" x2="{x:.1f}" y2="{HEIGHT - BOTTOM}" '
+                   f'stroke="#eee" stroke-width="1"/>')
+        label = "Day 0 (before)" if day == 0 else f"Day {day}"
+        out.append(f'<text x="{x:.1f}" y="{HEIGHT - BOTTOM + 18}" text-anchor="middle" '
+                   f'fill="#333">{escape(label)}</text>')
+    out.append(f'<text x="{LEFT}" y="{TOP - 14}" fill="#333" font-weight="bold">'
+               f'{escape(title)}</text>')
+
+    # One line per symptom, nudged sideways so equal values stay distinguishable.
+    for index, symptom in enumerate(SYMPTOMS):
+        colour, dash, shape = STYLES[symptom]
+        nudge = (index - 2) * 3
+        points = series.get(symptom, {})
+        run: list[tuple[float, float]] = []
+        segments: list[list[tuple[float, float]]] = []
+        markers = []
+        for day in days:
+            severity = points.get(day)
+            if severity is None:
+                if run:
+                    segments.append(run)
+                run = []
+                continue
+            severity = max(0, min(4, int(severity)))
+            xy = (_x(day, days) + nudge, _y(severity))
+            run.append(xy)
+            markers.append(_marker(shape, *xy, colour,
+                                   f"{_label(symptom)}, day {day}: {SEVERITY_WORDS[severity]}"))
+        if run:
+            segments.append(run)
+        out.append(f'<g class="series series-{symptom}">')
+        for segment in segments:
+            if len(segment) > 1:
+                coords = " ".join(f"{x:.1f},{y:.1f}" for x, y in segment)
+                dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
+                out.append(f'<polyline points="{coords}" fill="none" stroke="{colour}" '
+                           f'stroke-width="2"{dash_attr}/>')
+        out.extend(markers)
+        out.append("</g>")
+
+    # Legend: marker, line sample and name.
+    legend_x = WIDTH - RIGHT + 16
+    for index, symptom in enumerate(SYMPTOMS):
+        colour, dash, shape = STYLES[symptom]
+        y = TOP + 8 + index * 22
+        dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
+        out.append(f'<line x1="{legend_x}" y1="{y}" x2="{legend_x + 28}" y2="{y}" '
+                   f'stroke="{colour}" stroke-width="2"{dash_attr}/>')
+        out.append(_marker(shape, legend_x + 14, y, colour, _label(symptom)))
+        out.append(f'<text x="{legend_x + 36}" y="{y + 4}" fill="#222">'
+                   f'{escape(_label(symptom))}</text>')
+    out.append("</svg>")
+    return "".join(out)

@@ -1,0 +1,246 @@
+"""Reads behind the admin's dashboard and the patient's page, scoped to the user's clinics.
+
+Each function runs a fixed number of queries whatever the number of rows:
+aggregates with ``filter=`` instead of one count per figure, and prefetches
+instead of lookups per row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import Count, Prefetch, Q
+from django.urls import reverse
+
+from followups.charts import SYMPTOMS
+from followups.models import CheckIn, CheckInResponse, ClusterSignal, Escalation, Severity
+from patients.models import Clinic, Patient, ProductApplication, TreatmentSession
+from patients.selectors import clinics_for_user, session_allergy_warnings
+
+MISSED_WINDOW = timedelta(days=7)
+RESPONSE_RATE_WINDOW = timedelta(days=30)
+CLUSTERS_SHOWN = 10
+SEVERITY_RANK = {value: rank for rank, value in enumerate(Severity.values)}
+
+
+# Clinic-local days --------------------------------------------------------------------
+
+
+def local_day_bounds(timezone_name: str, day: date) -> tuple[datetime, datetime]:
+    """[start, end) of a calendar day on the clinic's wall clock, as aware datetimes."""
+    zone = ZoneInfo(timezone_name)
+    start = datetime.combine(day, time.min, tzinfo=zone)
+    end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone)
+    return start, end
+
+
+def local_days_q(clinics: Iterable[Clinic], *, clinic_field: str, time_field: str,
+                 first: date | None = None, last: date | None = None,
+                 now: datetime | None = None) -> Q:
+    """Rows whose ``time_field`` falls on the given local days of each row's own clinic.
+
+    With ``now`` and no dates: the clinic's today. Clinics in different time
+    zones each get their own bounds, OR-ed together.
+    """
+    condition = Q(pk__in=[])
+    for clinic in clinics:
+        zone = ZoneInfo(clinic.timezone)
+        start_day = first or now.astimezone(zone).date()
+        end_day = last or start_day
+        start, _ = local_day_bounds(clinic.timezone, start_day)
+        _, end = local_day_bounds(clinic.timezone, end_day)
+        condition |= Q(**{clinic_field: clinic.pk, f"{time_field}__gte": start,
+                          f"{time_field}__lt": end})
+    return condition
+
+
+# The dashboard ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Figure:
+    label: str
+    value: str
+    url: str
+    tone: str = "neutral"  # "urgent", "review", "neutral"
+    note: str = ""
+
+
+@dataclass
+class Dashboard:
+    clinics: list[Clinic]
+    figures: list[Figure] = field(default_factory=list)
+    clusters: list[ClusterSignal] = field(default_factory=list)
+    more_clusters: bool = False
+    clusters_url: str = ""
+
+
+def _changelist(model_name: str, **params) -> str:
+    url = reverse(f"admin:followups_{model_name}_changelist")
+    return f"{url}?{urlencode(params)}" if params else url
+
+
+def _in_clinics(queryset, lookup: str, clinic_ids: list[int] | None):
+    return queryset if clinic_ids is None else queryset.filter(**{f"{lookup}__in": clinic_ids})
+
+
+def dashboard_for_user(user, *, now: datetime) -> Dashboard:
+    """The figures of the admin's home page: what needs doing today, at the user's clinics."""
+    clinics = list(clinics_for_user(user))
+    clinic_ids = None if user.is_superuser else [clinic.pk for clinic in clinics]
+    dashboard = Dashboard(clinics=clinics)
+    if not clinics:
+        return dashboard
+
+    unresolved = _in_clinics(Escalation.objects, "patient__clinic", clinic_ids).exclude(
+        status=Escalation.Status.RESOLVED
+    )
+    overdue_before = now - settings.URGENT_ACK_DEADLINE
+    escalations = unresolved.aggregate(
+        urgent=Count("pk", filter=Q(level="urgent")),
+        review=Count("pk", filter=Q(level="review")),
+        overdue=Count("pk", filter=Q(level="urgent", status=Escalation.Status.OPEN,
+                                     created_at__lt=overdue_before)),
+    )
+
+    today = local_days_q(clinics, clinic_field="session__patient__clinic", time_field="due_at",
+                         now=now)
+    missed_since = now - MISSED_WINDOW
+    rate_since = now - RESPONSE_RATE_WINDOW
+    Status = CheckIn.Status
+    checkins = (
+        _in_clinics(CheckIn.objects, "session__patient__clinic", clinic_ids)
+        # Only rows that can count below: the (status, due_at) index, not a scan.
+        .filter(Q(status__in=[Status.SENT, Status.FAILED]) | Q(due_at__gte=rate_since))
+        .aggregate(
+            due_today=Count("pk", filter=today & ~Q(status=Status.CANCELLED)),
+            awaiting=Count("pk", filter=Q(status=Status.SENT)),
+            missed=Count("pk", filter=Q(status=Status.MISSED, due_at__gte=missed_since)),
+            failed=Count("pk", filter=Q(status=Status.FAILED)),
+            answered=Count("pk", filter=Q(status=Status.COMPLETED, due_at__gte=rate_since,
+                                          due_at__lt=now)),
+            closed=Count("pk", filter=Q(status__in=[Status.COMPLETED, Status.MISSED],
+                                        due_at__gte=rate_since, due_at__lt=now)),
+        )
+    )
+    rate = (f"{round(100 * checkins['answered'] / checkins['closed'])}%"
+            if checkins["closed"] else "–")
+    deadline_minutes = int(settings.URGENT_ACK_DEADLINE.total_seconds() // 60)
+    dashboard.figures = [
+        Figure("Urgent, not resolved", str(escalations["urgent"]),
+               _changelist("escalation", level__exact="urgent"), tone="urgent",
+               note="Act today: the patient was told to seek medical help."),
+        Figure("Urgent, not acknowledged in time", str(escalations["overdue"]),
+               _changelist("escalation", level__exact="urgent", status="open", ack="overdue"),
+               tone="urgent", note=f"Open for more than {deadline_minutes} minutes."),
+        Figure("Review, not resolved", str(escalations["review"]),
+               _changelist("escalation", level__exact="review"), tone="review",
+               note="Contact the patient within a business day."),
+        Figure("Check-ins due today", str(checkins["due_today"]),
+               _changelist("checkin", due="today"), note="Clinic's local day."),
+        Figure("Sent, not answered yet", str(checkins["awaiting"]),
+               _changelist("checkin", status__exact=Status.SENT)),
+        Figure("Missed (last 7 days)", str(checkins["missed"]),
+               _changelist("checkin", status__exact=Status.MISSED, due="7d")),
+        Figure("Emails that failed to send", str(checkins["failed"]),
+               _changelist("checkin", status__exact=Status.FAILED),
+               tone="review" if checkins["failed"] else "neutral",
+               note="Check the address, then resend."),
+        Figure("Response rate (30 days)", rate, _changelist("checkin", due="30d"),
+               note=f"{checkins['answered']} answered of {checkins['closed']} "
+                    "answered or missed."),
+    ]
+
+    clusters = list(
+        _in_clinics(ClusterSignal.objects, "clinic", clinic_ids)
+        .filter(status=ClusterSignal.Status.OPEN)
+        .select_related("clinic", "product", "practitioner")
+        .prefetch_related(Prefetch("patients", queryset=Patient.objects.only(
+            "pk", "first_name", "last_name", "clinic_id")))
+        .order_by("-updated_at")[: CLUSTERS_SHOWN + 1]
+    )
+    dashboard.clusters = clusters[:CLUSTERS_SHOWN]
+    dashboard.more_clusters = len(clusters) > CLUSTERS_SHOWN
+    dashboard.clusters_url = _changelist("clustersignal", status__exact="open")
+    return dashboard
+
+
+# The patient's page -------------------------------------------------------------------
+
+
+@dataclass
+class CheckInView:
+    checkin: CheckIn
+    response: CheckInResponse | None
+
+
+@dataclass
+class SessionView:
+    session: TreatmentSession
+    applications: list[ProductApplication]
+    allergy_warnings: list[dict]
+    checkins: list[CheckInView]
+    escalations: list[Escalation]
+    severities: dict[str, dict[int, int | None]]
+    photos: list[CheckInResponse]
+
+    @property
+    def has_answers(self) -> bool:
+        return any(item.response is not None for item in self.checkins)
+
+
+def severities_by_day(responses: dict[int, CheckInResponse]) -> dict[str, dict[int, int | None]]:
+    """0-4 per symptom at day 0 (baseline: none, before the session), 2 and 7."""
+    series = {}
+    for symptom in SYMPTOMS:
+        points: dict[int, int | None] = {0: 0}
+        for day in settings.CHECKIN_DAYS:
+            response = responses.get(day)
+            points[day] = (SEVERITY_RANK[getattr(response, symptom)]
+                           if response is not None else None)
+        series[symptom] = points
+    return series
+
+
+def patient_timeline(patient: Patient) -> list[SessionView]:
+    """Sessions, newest first, each with products, check-ins, answers and escalations."""
+    sessions = (
+        TreatmentSession.objects.filter(patient=patient)
+        .select_related("practitioner")
+        .prefetch_related(
+            Prefetch("applications",
+                     queryset=ProductApplication.objects.select_related("product")),
+            Prefetch("checkins",
+                     queryset=CheckIn.objects.select_related("response").order_by("day")),
+            Prefetch("escalations",
+                     queryset=Escalation.objects.select_related(
+                         "checkin", "acknowledged_by", "resolved_by"
+                     ).order_by("-level_rank", "created_at")),
+        )
+        .order_by("-performed_at", "-pk")
+    )
+    views = []
+    for session in sessions:
+        session.patient = patient  # for the allergy check, without a query per session
+        checkins = []
+        responses: dict[int, CheckInResponse] = {}
+        for checkin in session.checkins.all():
+            response = getattr(checkin, "response", None)
+            checkins.append(CheckInView(checkin=checkin, response=response))
+            if response is not None:
+                responses[checkin.day] = response
+        views.append(SessionView(
+            session=session,
+            applications=list(session.applications.all()),
+            allergy_warnings=session_allergy_warnings(session),
+            checkins=checkins,
+            escalations=list(session.escalations.all()),
+            severities=severities_by_day(responses),
+            photos=[responses[day] for day in sorted(responses) if responses[day].photo],
+        ))
+    return views

@@ -1,0 +1,108 @@
+"""The patient's optional photo: proven to be a picture, then stored as a fresh JPEG.
+
+A file is accepted only if Pillow decodes it as JPEG, PNG or WebP, whatever
+its name or content type says. It is then re-encoded, so nothing the patient's
+phone wrote into the file survives: no EXIF, no GPS position, no trailing data.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from PIL import Image, ImageOps
+
+# Only these decoders are ever run on a patient's upload. Restricting
+# Image.open also keeps Pillow from handing an EPS file to Ghostscript.
+ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP")
+
+# A 12-megapixel phone photo is far below this; a decompression bomb (a small
+# file that declares a huge picture) is refused before any pixel is decoded.
+MAX_PIXELS = 40_000_000
+
+JPEG_QUALITY = 85
+# The colour profile is kept (redness is what staff look at); a huge one is not.
+MAX_ICC_PROFILE_BYTES = 128 * 1024
+
+
+class PhotoRejected(ValueError):
+    """The upload is not a photo we store; ``reason`` says why, for the form."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def photo_reencode(upload) -> ContentFile:
+    """Decode ``upload`` and return it re-encoded as JPEG, or raise PhotoRejected.
+
+    Reasons: ``too_large`` (bytes), ``empty``, ``too_many_pixels``, ``not_an_image``.
+    """
+    size = getattr(upload, "size", None)
+    if size is None or size > settings.PHOTO_MAX_BYTES:
+        raise PhotoRejected("too_large")
+    if size == 0:
+        raise PhotoRejected("empty")
+    try:
+        with warnings.catch_warnings():
+            # Pillow only warns between its own limit and twice that: refuse.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            return _reencode(upload)
+    except PhotoRejected:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise PhotoRejected("too_many_pixels") from None
+    except Exception:
+        # Malformed input makes Pillow raise many kinds of error (OSError,
+        # SyntaxError, ValueError, struct.error…): every one means "not a photo".
+        raise PhotoRejected("not_an_image") from None
+
+
+def _open(upload) -> Image.Image:
+    upload.seek(0)
+    image = Image.open(upload, formats=ALLOWED_FORMATS)
+    if image.format not in ALLOWED_FORMATS:
+        raise PhotoRejected("not_an_image")
+    width, height = image.size
+    if width < 1 or height < 1:
+        raise PhotoRejected("not_an_image")
+    if width * height > MAX_PIXELS:
+        raise PhotoRejected("too_many_pixels")
+    return image
+
+
+def _reencode(upload) -> ContentFile:
+    # verify() checks the file's structure (PNG checksums, truncation) without
+    # decoding; it leaves the image unusable, so the file is opened again.
+    with _open(upload) as probe:
+        probe.verify()
+    with _open(upload) as image:
+        image.load()
+        icc_profile = image.info.get("icc_profile")
+        upright = ImageOps.exif_transpose(image)
+        rgb = _as_rgb(upright)
+    # A fresh JPEG: no exif= argument, so no EXIF (and no GPS) is written.
+    options = {"quality": JPEG_QUALITY, "optimize": True}
+    if isinstance(icc_profile, bytes) and len(icc_profile) <= MAX_ICC_PROFILE_BYTES:
+        options["icc_profile"] = icc_profile
+    rgb.info.clear()
+    out = io.BytesIO()
+    rgb.save(out, format="JPEG", **options)
+    return ContentFile(out.getvalue(), name="photo.jpg")
+
+
+def _as_rgb(image: Image.Image) -> Image.Image:
+    has_alpha = image.mode in ("RGBA", "LA", "PA") or (
+        image.mode == "P" and "transparency" in image.info
+    )
+    if has_alpha:
+        # Transparent areas become white, not black.
+        rgba = image.convert("RGBA")
+        background = Image.new("RGB", rgba.size, (255, 255, 255))
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        return background
+    if image.mode == "I;16" or image.mode.startswith("I;16"):
+        image = image.point(lambda value: value / 256).convert("L")
+    return image.convert("RGB")

@@ -1,0 +1,123 @@
+"""Seed a demo clinic: a staff login, a dozen patients, products and sessions.
+
+Running it again changes nothing: everything is looked up before it is made.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from followups.models import CheckIn, CheckInResponse
+from followups.services import response_record
+from patients.models import Clinic, Patient, Product, TreatmentSession
+from patients.services import (
+    clinic_create,
+    membership_add,
+    patient_create,
+    product_create,
+    session_create,
+    staff_create,
+)
+
+CLINIC_NAME = "Demo Skin Clinic"
+STAFF_USERNAME = "demo"
+STAFF_PASSWORD = "aftercare-demo"
+ADMIN_USERNAME = "admin"
+
+PRODUCTS = [
+    ("LidoNumb 5% numbing cream", Product.Kind.NUMBING_CREAM, ["lidocaine", "prilocaine"]),
+    ("HydraBoost hyaluronic serum", Product.Kind.HYALURONIC_ACID,
+     ["hyaluronic acid", "glycerin", "panthenol"]),
+    ("Renew growth factor", Product.Kind.GROWTH_FACTOR, ["EGF", "niacinamide"]),
+    ("Calm barrier balm", Product.Kind.OTHER, ["ceramides", "squalane"]),
+]
+
+# (first, last, allergies, acne prone, days ago, answers at day 2 or None)
+PATIENTS = [
+    ("Amira", "Haddad", ["lidocaine"], False, 3, {"rash": "mild", "rash_trend": "worse",
+                                                 "itching": "moderate"}),
+    ("Ben", "Okafor", [], True, 2, None),
+    ("Chloe", "Martin", [], False, 3, {"fever": True, "rash": "moderate",
+                                      "rash_trend": "worse"}),
+    ("Daniel", "Kowalski", [], False, 9, {}),
+    ("Elena", "Rossi", ["fragrance"], False, 1, None),
+    ("Farah", "Siddiqui", [], True, 8, {"breakouts": "moderate", "breakouts_trend": "same"}),
+    ("George", "Brennan", [], False, 0, None),
+    ("Hana", "Sato", [], False, 4, {}),
+    ("Isaac", "Mensah", [], False, 5, None),
+    ("Julia", "Novak", [], True, 6, {"breakouts": "mild", "breakouts_trend": "better"}),
+    ("Kofi", "Asante", [], False, 12, {}),
+    ("Lucia", "Fernandez", [], False, 2, None),
+]
+
+NORMAL = {"rash": "mild", "rash_trend": "better", "breakouts": "none", "breakouts_trend": "",
+          "itching": "none", "swelling": "mild", "pain": "none", "fever": False, "pus": False,
+          "hives": False, "comments": ""}
+
+
+class Command(BaseCommand):
+    help = "Create the demo clinic, its staff login, patients, products and sessions (idempotent)."
+
+    @transaction.atomic
+    def handle(self, *args, **options):
+        clinic = Clinic.objects.filter(name=CLINIC_NAME).first() or clinic_create(
+            name=CLINIC_NAME, timezone_name="Europe/London", phone="+44 20 7946 0123",
+            email="alerts@demo-clinic.example", send_hour=10,
+        )
+        User = get_user_model()
+        staff = User.objects.filter(username=STAFF_USERNAME).first() or staff_create(
+            username=STAFF_USERNAME, clinic=clinic, password=STAFF_PASSWORD,
+            email="nurse@demo-clinic.example",
+        )
+        admin = User.objects.filter(username=ADMIN_USERNAME).first() or staff_create(
+            username=ADMIN_USERNAME, clinic=clinic, password=STAFF_PASSWORD,
+            email="admin@demo-clinic.example", superuser=True,
+        )
+        membership_add(user=admin, clinic=clinic)
+        products = {
+            name: Product.objects.filter(name=name).first()
+            or product_create(name=name, kind=kind, ingredients=ingredients)
+            for name, kind, ingredients in PRODUCTS
+        }
+        created = 0
+        now = timezone.now()
+        for index, (first, last, allergies, acne, days_ago, answers) in enumerate(PATIENTS):
+            email = f"{first.lower()}.{last.lower()}@patients.example"
+            if Patient.objects.filter(clinic=clinic, email=email).exists():
+                continue
+            patient = patient_create(actor=None, data={
+                "clinic": clinic, "first_name": first, "last_name": last, "email": email,
+                "phone": f"+44 7700 900{index:03d}", "known_allergies": allergies,
+                "acne_prone": acne,
+            })
+            chosen = [products[PRODUCTS[0][0]], products[PRODUCTS[1][0]]]
+            if index % 3 == 0:
+                chosen.append(products[PRODUCTS[2][0]])
+            session = session_create(
+                actor=None, patient=patient, practitioner=staff,
+                performed_at=now - timedelta(days=days_ago, hours=2),
+                treatment_area=["face", "neck", "décolletage"][index % 3],
+                device="Dermapen 4", needle_depth_mm=Decimal("0.75"),
+                products=[
+                    {"product": product, "phase": phase, "lot_number": f"DEMO-{product.pk:02d}01"}
+                    for product, phase in zip(chosen, ["pre", "during", "post"], strict=False)
+                ],
+            )
+            if answers is not None:
+                checkin = CheckIn.objects.get(session=session, day=2)
+                response_record(checkin=checkin, answers={**NORMAL, **answers},
+                                channel=CheckInResponse.Channel.STAFF, entered_by=staff)
+            created += 1
+        sessions = TreatmentSession.objects.filter(patient__clinic=clinic).count()
+        if created:
+            self.stdout.write(self.style.SUCCESS(
+                f"Seeded {CLINIC_NAME}: {created} patients, {sessions} sessions."
+            ))
+        else:
+            self.stdout.write(f"{CLINIC_NAME} is already seeded ({sessions} sessions).")

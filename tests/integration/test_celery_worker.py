@@ -1,0 +1,34 @@
+"""A real Celery worker and beat, on the real Redis and the test PostgreSQL database."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from clinic.testing import mail_folder_messages, wait_until
+from followups.emails import checkin_message_id
+from followups.models import CheckIn
+from tests.factories import session_with_checkins
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.services]
+
+
+def test_it_sends_a_due_checkin_through_a_real_worker_and_beat(patient, start_worker,
+                                                               start_beat, mail_dir):
+    session = session_with_checkins(patient=patient,
+                                    performed_at=timezone.now() - timedelta(days=3))
+    day2 = session.checkins.get(day=2)
+
+    start_worker()
+    start_beat()
+
+    wait_until(lambda: CheckIn.objects.filter(pk=day2.pk, status=CheckIn.Status.SENT).exists(),
+               timeout=90, message="the worker to send the day-2 check-in")
+    messages = mail_folder_messages(mail_dir)
+    assert [message["Message-ID"] for message in messages] == [
+        checkin_message_id(day2, reminder=False)
+    ]
+    assert messages[0]["To"] == patient.email
+    assert session.checkins.get(day=7).status == CheckIn.Status.SCHEDULED

@@ -1,0 +1,73 @@
+"""The OpenAPI document against the running API, with generated requests.
+
+Schemathesis reads ``/api/schema/`` from the WSGI application and sends each
+operation requests built from it, signed in as a clinic's staff member. Every
+answer must be no server error, carry a status the document lists, and match
+the documented body. The data below gives the generated ids something real to
+hit: our clinic's patient, session, check-ins and an open urgent escalation,
+and another clinic's patient that must stay out of reach.
+"""
+
+from __future__ import annotations
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from rest_framework.authtoken.models import Token
+from schemathesis.checks import (
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from tests.factories import (
+    ClinicFactory,
+    PatientFactory,
+    ProductFactory,
+    UserFactory,
+    response_for,
+    session_with_checkins,
+)
+
+CHECKS = (not_a_server_error, status_code_conformance, response_schema_conformance)
+
+
+@pytest.fixture
+def api_schema():
+    from django.core.wsgi import get_wsgi_application
+
+    return schemathesis.from_wsgi("/api/schema/", get_wsgi_application())
+
+
+schema = schemathesis.from_pytest_fixture("api_schema")
+
+
+@pytest.fixture
+def staff_token():
+    """A clinic with a patient at each stage of follow-up; the token of its nurse."""
+    clinic = ClinicFactory(name="Riverside Skin Clinic", timezone="Europe/London")
+    nurse = UserFactory(username="nurse", clinics=[clinic])
+    serum = ProductFactory(name="HydraBoost", ingredients=["hyaluronic acid"])
+    patient = PatientFactory(clinic=clinic, known_allergies=["lidocaine"])
+    session = session_with_checkins(patient=patient, practitioner=nurse)
+    day2 = session.checkins.get(day=2)
+    response_for(day2, fever=True)  # an open urgent escalation
+    other = PatientFactory(clinic=ClinicFactory(name="Hilltop Aesthetics"))
+    session_with_checkins(patient=other)
+    session_with_checkins(patient=PatientFactory(clinic=clinic))
+    assert serum.pk
+    return Token.objects.create(user=nurse).key
+
+
+@pytest.mark.django_db(transaction=True, reset_sequences=True)
+@schema.parametrize()
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                           HealthCheck.filter_too_much, HealthCheck.data_too_large],
+)
+def test_it_answers_every_generated_request_as_documented(case, staff_token):
+    response = case.call_wsgi(headers={"Authorization": f"Token {staff_token}"})
+
+    case.validate_response(response, checks=CHECKS)
