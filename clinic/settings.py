@@ -85,7 +85,7 @@ TEMPLATES = [
 # The embedded defaults keep their files here: the SQLite database, the
 # filesystem broker's queue, beat's schedule and private uploads.
 for _folder in (VAR_DIR, VAR_DIR / "static", VAR_DIR / "broker" / "out",
-                VAR_DIR / "broker" / "processed"):
+                VAR_DIR / "broker" / "processed", VAR_DIR / "broker" / "control"):
     _folder.mkdir(parents=True, exist_ok=True)
 
 DATABASES = {
@@ -154,6 +154,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
         "data_folder_in": str(_broker_dir / "out"),
         "data_folder_out": str(_broker_dir / "out"),
         "processed_folder": str(_broker_dir / "processed"),
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
     if CELERY_BROKER_URL.startswith("filesystem://")
