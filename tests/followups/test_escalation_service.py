@@ -1,0 +1,176 @@
+"""Escalations: raised once, urgent ones reach a person, clusters are noticed."""
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.core import mail
+from django.utils import timezone
+
+from followups.escalations import (
+    escalation_acknowledge,
+    escalation_raise_for_response,
+    escalation_resolve,
+)
+from followups.models import ClusterSignal, Escalation
+from followups.services import followups_sweep
+from patients.selectors import patients_for_user
+from tests.factories import (
+    PatientFactory,
+    ProductFactory,
+    UserFactory,
+    response_for,
+    session_with_checkins,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def answered(patient, **answers):
+    session = session_with_checkins(patient=patient)
+    return response_for(session.checkins.get(day=2), **answers)
+
+
+def test_it_raises_nothing_for_normal_healing(patient):
+    response = answered(patient)
+
+    assert response.assessment_level == "none"
+    assert not Escalation.objects.exists()
+
+
+def test_it_raises_one_urgent_escalation_with_reasons_and_sources(patient):
+    response = answered(patient, fever=True, rash="moderate", rash_trend="worse")
+
+    escalation = Escalation.objects.get()
+    assert escalation.level == "urgent"
+    assert [r["code"] for r in escalation.reasons] == ["FEVER", "RASH_WORSENING"]
+    assert all(r["source"].startswith("000_eb7b0212037e7f6e.txt") for r in escalation.reasons)
+    assert response.assessment_level == "urgent"
+
+
+def test_evaluating_the_same_answers_again_never_raises_a_second(patient):
+    response = answered(patient, pus=True)
+
+    assert escalation_raise_for_response(response=response) is None
+    assert Escalation.objects.count() == 1
+
+
+def test_the_patients_open_level_is_the_highest_unresolved(patient, staff):
+    answered(patient, swelling="severe")
+    urgent_response = answered(patient, fever=True)
+
+    def level():
+        return patients_for_user(staff).get(pk=patient.pk).open_escalation_level
+
+    assert level() == "urgent"
+    escalation_resolve(escalation=urgent_response.escalation, actor=staff, note="Seen by GP")
+    assert level() == "review"
+
+
+def test_it_alerts_the_clinic_at_once_and_everyone_at_the_deadline(patient, staff, settings):
+    colleague = UserFactory(username="colleague", clinics=[patient.clinic])
+    answered(patient, fever=True)
+    escalation = Escalation.objects.get()
+
+    followups_sweep()
+    [alert] = mail.outbox
+    assert alert.to == [patient.clinic.email]
+    assert f"/admin/followups/escalation/{escalation.pk}/change/" in alert.body
+    assert "fever" not in alert.body.lower() and patient.last_name not in alert.body
+
+    just_before = escalation.created_at + settings.URGENT_ACK_DEADLINE - timedelta(seconds=1)
+    with time_machine.travel(just_before):
+        followups_sweep()
+    assert len(mail.outbox) == 1
+
+    with time_machine.travel(escalation.created_at + settings.URGENT_ACK_DEADLINE):
+        followups_sweep()
+        followups_sweep()
+    assert len(mail.outbox) == 2
+    members = set(patient.clinic.members.values_list("email", flat=True))
+    assert {staff.email, colleague.email} <= members
+    assert sorted(mail.outbox[1].to) == sorted(members)
+
+
+def test_an_acknowledged_escalation_is_not_chased(patient, staff, settings):
+    answered(patient, pus=True)
+    escalation = Escalation.objects.get()
+    followups_sweep()
+    escalation_acknowledge(escalation=escalation, actor=staff)
+
+    with time_machine.travel(escalation.created_at + settings.URGENT_ACK_DEADLINE * 2):
+        followups_sweep()
+
+    assert len(mail.outbox) == 1
+
+
+def test_resolving_needs_a_note(patient, staff):
+    from django.core.exceptions import ValidationError
+
+    answered(patient, hives=True)
+    escalation = Escalation.objects.get()
+
+    with pytest.raises(ValidationError):
+        escalation_resolve(escalation=escalation, actor=staff, note="   ")
+    resolved = escalation_resolve(escalation=escalation, actor=staff, note="Antihistamine")
+    assert (resolved.status, resolved.resolved_by, resolved.acknowledged_by) == (
+        "resolved", staff, staff)
+
+
+def test_it_raises_a_lot_cluster_at_three_patients(clinic):
+    serum = ProductFactory(name="Serum X", ingredients=["peptide"])
+    practitioner = UserFactory(username="pract", clinics=[clinic])
+    patients = [PatientFactory(clinic=clinic) for _ in range(3)]
+
+    def treat_and_flag(patient, lot):
+        session = session_with_checkins(
+            patient=patient, practitioner=practitioner,
+            products=[{"product": serum, "phase": "post", "lot_number": lot}],
+        )
+        response_for(session.checkins.get(day=2), rash="severe", rash_trend="worse")
+
+    treat_and_flag(patients[0], "LOT-A")
+    treat_and_flag(patients[1], "LOT-A")
+    treat_and_flag(PatientFactory(clinic=clinic), "LOT-B")
+    assert not ClusterSignal.objects.exists()
+
+    treat_and_flag(patients[2], "LOT-A")
+
+    signal = ClusterSignal.objects.get(kind="product_lot")
+    assert (signal.product, signal.lot_number) == (serum, "LOT-A")
+    assert set(signal.patients.all()) == set(patients)
+    assert "SEVERE_RASH" in signal.reason_codes
+
+
+def test_it_raises_a_practitioner_cluster_for_infections(clinic):
+    practitioner = UserFactory(username="pract", clinics=[clinic])
+    for flag in ({"pus": True}, {"fever": True}, {"pus": True}):
+        session = session_with_checkins(patient=PatientFactory(clinic=clinic),
+                                        practitioner=practitioner)
+        response_for(session.checkins.get(day=2), **flag)
+
+    signal = ClusterSignal.objects.get(kind="practitioner")
+    assert signal.practitioner == practitioner
+    assert signal.patients.count() == 3
+    assert signal.reason_codes == ["FEVER", "PUS"]
+
+
+def test_infections_of_one_patient_do_not_make_a_cluster(clinic):
+    practitioner = UserFactory(username="pract", clinics=[clinic])
+    patient = PatientFactory(clinic=clinic)
+    for _ in range(3):
+        session = session_with_checkins(patient=patient, practitioner=practitioner)
+        response_for(session.checkins.get(day=2), pus=True)
+
+    assert not ClusterSignal.objects.exists()
+
+
+def test_old_sessions_fall_out_of_the_cluster_window(clinic, settings):
+    practitioner = UserFactory(username="pract", clinics=[clinic])
+    long_ago = timezone.now() - timedelta(days=settings.CLUSTER_WINDOW_DAYS + 5)
+    for performed in (long_ago, timezone.now() - timedelta(days=3), timezone.now()):
+        session = session_with_checkins(patient=PatientFactory(clinic=clinic),
+                                        practitioner=practitioner, performed_at=performed)
+        response_for(session.checkins.get(day=2), pus=True)
+
+    assert not ClusterSignal.objects.exists()
