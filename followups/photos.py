@@ -103,6 +103,10 @@ def _as_rgb(image: Image.Image) -> Image.Image:
         background = Image.new("RGB", rgba.size, (255, 255, 255))
         background.paste(rgba, mask=rgba.getchannel("A"))
         return background
-    if image.mode == "I;16" or image.mode.startswith("I;16"):
-        image = image.point(lambda value: value / 256).convert("L")
+    if image.mode == "I" or image.mode.startswith("I;16"):
+        # 16-bit greyscale: scale to 8 bits, or every pixel would clip to white.
+        _low, high = image.getextrema()
+        if high > 255:
+            image = image.point(lambda value: value / 256)
+        image = image.convert("L")
     return image.convert("RGB")

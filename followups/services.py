@@ -353,19 +353,20 @@ def response_record(*, checkin: CheckIn, answers: Mapping, channel: str, entered
             try:
                 response.full_clean(exclude=["checkin", "photo"])
                 response.save()
+                CheckIn.objects.filter(pk=locked.pk).update(
+                    status=CheckIn.Status.COMPLETED, completed_at=now, next_action_at=None,
+                    claim_token=None,
+                )
+                CheckInLink.objects.filter(checkin=locked, revoked_at__isnull=True).update(
+                    revoked_at=now
+                )
+                locked.status = CheckIn.Status.COMPLETED
+                escalation_raise_for_response(response=response, now=now)
             except Exception:
+                # The transaction rolls back; the file written above would not.
                 if response.photo:
                     response.photo.delete(save=False)
                 raise
-            CheckIn.objects.filter(pk=locked.pk).update(
-                status=CheckIn.Status.COMPLETED, completed_at=now, next_action_at=None,
-                claim_token=None,
-            )
-            CheckInLink.objects.filter(checkin=locked, revoked_at__isnull=True).update(
-                revoked_at=now
-            )
-            locked.status = CheckIn.Status.COMPLETED
-            escalation_raise_for_response(response=response, now=now)
     except IntegrityError:
         # The other submission of a race committed first.
         raise CheckInClosed("check-in already answered") from None

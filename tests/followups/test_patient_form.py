@@ -1,0 +1,344 @@
+"""The patient's check-in page: the emailed link, the form, the guidance after it."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.core import mail
+from django.test import Client
+from django.utils import timezone
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+
+from followups.forms import CheckInForm
+from followups.models import CheckIn, CheckInResponse, Escalation
+from followups.services import followups_sweep
+from tests.factories import NORMAL_ANSWERS, ClinicFactory, PatientFactory, session_with_checkins
+
+pytestmark = pytest.mark.django_db
+
+LINK = re.compile(r"/c/([A-Za-z0-9_\-]+)/")
+
+# NORMAL_ANSWERS as a browser posts them: yes/no instead of booleans.
+FORM_ANSWERS = {
+    key: ("yes" if value else "no") if isinstance(value, bool) else value
+    for key, value in NORMAL_ANSWERS.items()
+}
+
+
+def sent_checkin_with_link(patient) -> tuple[CheckIn, str]:
+    """A day-2 check-in sent by the real sweep, and the token from its email."""
+    session = session_with_checkins(patient=patient,
+                                    performed_at=timezone.now() - timedelta(days=3))
+    before = len(mail.outbox)
+    followups_sweep()
+    assert len(mail.outbox) == before + 1
+    token = LINK.search(mail.outbox[-1].body).group(1)
+    return session.checkins.get(day=2), token
+
+
+def link_url(token: str) -> str:
+    return f"/c/{token}/"
+
+
+@pytest.fixture(autouse=True)
+def generous_rate_limit(settings):
+    # These tests make many requests from one address; the limit has its own test.
+    settings.PATIENT_LINK_RATE_LIMIT = (100_000, 60)
+
+
+@pytest.fixture
+def sent(patient):
+    return sent_checkin_with_link(patient)
+
+
+def test_it_shows_the_form_on_every_get_without_using_the_link(client, sent):
+    checkin, token = sent
+
+    first = client.get(link_url(token))
+    second = client.get(link_url(token))
+
+    assert first.status_code == second.status_code == 200
+    assert b'name="rash"' in second.content
+    checkin.refresh_from_db()
+    assert checkin.status == CheckIn.Status.SENT
+    assert not CheckInResponse.objects.exists()
+
+
+def test_it_titles_the_page_with_the_clinic_not_the_patient(client, sent, patient):
+    html = client.get(link_url(sent[1])).content.decode()
+
+    assert "<title>Skin check-in – Riverside Skin Clinic</title>" in html
+    assert patient.last_name not in html
+    assert patient.first_name not in html
+
+
+def test_it_asks_every_answer_field_with_the_interface_values(client, sent):
+    html = client.get(link_url(sent[1])).content.decode()
+
+    for name in ("rash", "breakouts", "itching", "swelling", "pain"):
+        for value in ("none", "mild", "moderate", "severe", "very_severe"):
+            assert f'name="{name}" value="{value}"' in html
+    for name in ("rash_trend", "breakouts_trend"):
+        for value in ("better", "same", "worse"):
+            assert f'name="{name}" value="{value}"' in html
+    for name in ("fever", "pus", "hives"):
+        for value in ("yes", "no"):
+            assert f'name="{name}" value="{value}"' in html
+    assert 'name="photo"' in html and 'type="file"' in html
+    assert 'name="comments"' in html and 'maxlength="2000"' in html
+    for wording in ("Rash or redness", "Breakouts or pimples", "Very severe",
+                    "Fever (feeling hot, shivery, or a temperature)",
+                    "Pus or fluid from the treated skin or spots", "Hives (raised, itchy welts)"):
+        assert wording in html
+
+
+def test_it_groups_each_question_in_a_fieldset_with_a_legend_and_labels_every_control(client,
+                                                                                        sent):
+    html = client.get(link_url(sent[1])).content.decode()
+
+    assert html.count("<fieldset") == 10
+    assert html.count("<legend>") == 10
+    input_ids = re.findall(r'<(?:input|textarea)[^>]*\bid="([^"]+)"', html)
+    assert len(input_ids) == 5 * 5 + 2 * 3 + 3 * 2 + 2
+    for input_id in input_ids:
+        assert f'for="{input_id}"' in html
+    assert "<script" not in html
+
+
+def test_it_records_valid_answers_once_and_shows_the_guidance(client, sent):
+    checkin, token = sent
+
+    response = client.post(link_url(token), {**FORM_ANSWERS, "comments": "Feels tight"})
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Your skin seems to be healing as expected" in html
+    assert "Stay out of direct sun." in html
+    stored = CheckInResponse.objects.get(checkin=checkin)
+    assert stored.channel == CheckInResponse.Channel.PATIENT_LINK
+    assert (stored.rash, stored.rash_trend, stored.fever) == ("mild", "better", False)
+    assert stored.comments == "Feels tight"
+    assert not stored.photo
+    checkin.refresh_from_db()
+    assert checkin.status == CheckIn.Status.COMPLETED
+
+
+def test_it_tells_an_urgent_patient_to_seek_help_now_with_the_clinic_phone(client, sent):
+    checkin, token = sent
+
+    html = client.post(link_url(token), {**FORM_ANSWERS, "fever": "yes"}).content.decode()
+
+    assert "Please seek medical help now" in html
+    assert "We have told your clinic about your answers." in html
+    assert 'href="tel:+442079460000"' in html
+    assert "+44 20 7946 0000" in html
+    assert Escalation.objects.get(checkin=checkin).level == "urgent"
+
+
+def test_it_tells_a_patient_to_review_that_the_clinic_will_contact_them(client, sent):
+    _checkin, token = sent
+
+    html = client.post(link_url(token), {**FORM_ANSWERS, "hives": "yes"}).content.decode()
+
+    assert "Your clinic will contact you" in html
+    assert "within one business day" in html
+    assert "+44 20 7946 0000" in html
+
+
+def test_it_leaves_out_the_phone_when_the_clinic_has_none(client):
+    patient = PatientFactory(clinic=ClinicFactory(name="No Phone Clinic", phone=""))
+    _checkin, token = sent_checkin_with_link(patient)
+
+    html = client.post(link_url(token), FORM_ANSWERS).content.decode()
+
+    assert "tel:" not in html
+    assert "healing as expected" in html
+
+
+def test_it_reshows_the_form_with_each_error_and_keeps_the_link_open(client, sent):
+    checkin, token = sent
+    answers = {**FORM_ANSWERS, "rash": "moderate", "rash_trend": "", "pain": "agonising"}
+    del answers["fever"]
+
+    response = client.post(link_url(token), answers)
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "<title>Error: Skin check-in – Riverside Skin Clinic</title>" in html
+    assert 'role="alert"' in html
+    assert 'href="#id_rash_trend_0"' in html and 'href="#id_fever_0"' in html
+    assert 'id="id_rash_trend_error"' in html
+    assert 'aria-describedby="id_rash_trend_helptext id_rash_trend_error"' in html
+    assert "You said you have a rash or redness" in html
+    assert "Choose yes or no for" in html
+    assert "Choose one of the answers shown." in html
+    # What was answered is kept.
+    assert re.search(r'name="rash" value="moderate"[^>]*checked', html)
+    assert not CheckInResponse.objects.exists()
+    checkin.refresh_from_db()
+    assert checkin.status == CheckIn.Status.SENT
+    assert client.post(link_url(token), FORM_ANSWERS).status_code == 200
+    assert CheckInResponse.objects.count() == 1
+
+
+def test_it_ignores_a_trend_given_for_a_symptom_the_patient_does_not_have(client, sent):
+    checkin, token = sent
+
+    client.post(link_url(token), {**FORM_ANSWERS, "rash": "none", "rash_trend": "worse"})
+
+    stored = CheckInResponse.objects.get(checkin=checkin)
+    assert stored.rash_trend == ""
+    assert stored.assessment_level == "none"
+
+
+def test_it_refuses_comments_over_2000_characters(client, sent):
+    checkin, token = sent
+
+    response = client.post(link_url(token), {**FORM_ANSWERS, "comments": "x" * 2001})
+
+    assert "Keep your message to 2000 characters or fewer (it has 2001)." in (
+        response.content.decode()
+    )
+    assert not CheckInResponse.objects.exists()
+
+
+def test_it_counts_a_line_break_in_comments_as_one_character(client, sent):
+    checkin, token = sent
+    comments = ("x" * 99 + "\r\n") * 20  # 2000 characters as the browser counts them
+
+    client.post(link_url(token), {**FORM_ANSWERS, "comments": comments.strip()})
+
+    assert CheckInResponse.objects.get(checkin=checkin).comments == comments.strip().replace(
+        "\r\n", "\n"
+    )
+
+
+def test_it_gives_response_record_the_types_it_expects():
+    form = CheckInForm(data={**FORM_ANSWERS, "breakouts": "mild", "breakouts_trend": "same",
+                             "pus": "yes"})
+
+    assert form.is_valid(), form.errors
+    assert form.answers() == {**NORMAL_ANSWERS, "breakouts": "mild",
+                              "breakouts_trend": "same", "pus": True}
+    assert form.cleaned_data["photo"] is None
+
+
+def test_it_shows_the_neutral_page_for_a_used_link(client, sent):
+    _checkin, token = sent
+    client.post(link_url(token), FORM_ANSWERS)
+
+    again_get = client.get(link_url(token))
+    again_post = client.post(link_url(token), FORM_ANSWERS)
+
+    assert again_get.status_code == again_post.status_code == 404
+    assert b"This link is not available" in again_get.content
+    assert again_get.content == again_post.content
+    assert CheckInResponse.objects.count() == 1
+
+
+def test_it_shows_the_neutral_page_for_an_unknown_token(client):
+    response = client.get(link_url("A" * 43))
+
+    assert response.status_code == 404
+    assert b"This link is not available" in response.content
+
+
+def test_it_shows_the_neutral_page_for_an_expired_link(client, sent):
+    checkin, token = sent
+
+    with time_machine.travel(checkin.expires_at + timedelta(minutes=1)):
+        response = client.get(link_url(token))
+
+    assert response.status_code == 404
+    assert b"This link is not available" in response.content
+
+
+def test_it_shows_the_neutral_page_for_a_tampered_token(client, sent):
+    _checkin, token = sent
+    tampered = token[:-1] + ("A" if token[-1] != "A" else "B")
+
+    response = client.get(link_url(tampered))
+
+    assert response.status_code == 404
+    assert b"This link is not available" in response.content
+
+
+@pytest.mark.parametrize("token", ["x", "A" * 5000, "%00" * 50, "..", "é" * 43, "a b"])
+def test_it_shows_the_neutral_page_for_a_malformed_token(client, token):
+    response = client.get(link_url(token))
+
+    assert response.status_code == 404
+    assert b"This link is not available" in response.content
+
+
+def test_it_shows_unknown_expired_and_used_links_the_same_bytes(client, patient):
+    used_checkin, used_token = sent_checkin_with_link(patient)
+    client.post(link_url(used_token), FORM_ANSWERS)
+    expired_checkin, expired_token = sent_checkin_with_link(patient)
+
+    unknown = client.get(link_url("Zz" * 21 + "Q"))
+    used = client.get(link_url(used_token))
+    with time_machine.travel(expired_checkin.expires_at + timedelta(seconds=1)):
+        expired = client.get(link_url(expired_token))
+
+    assert unknown.status_code == used.status_code == expired.status_code == 404
+    assert unknown.content == used.content == expired.content
+    for name in ("Content-Type", "Content-Security-Policy", "Referrer-Policy", "Cache-Control"):
+        assert unknown[name] == used[name] == expired[name]
+
+
+def test_it_shows_the_neutral_page_when_the_session_was_cancelled(client, sent):
+    checkin, token = sent
+    from followups.services import checkins_cancel_for_session
+
+    checkins_cancel_for_session(session=checkin.session)
+
+    assert client.get(link_url(token)).status_code == 404
+
+
+def test_it_does_not_serve_other_methods(client, sent):
+    assert client.put(link_url(sent[1])).status_code == 405
+    assert client.delete(link_url(sent[1])).status_code == 405
+
+
+# Fuzzing ----------------------------------------------------------------------------
+
+_ANY_TEXT = st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=60)
+_SEVERITY = st.one_of(st.sampled_from(["none", "mild", "moderate", "severe", "very_severe"]),
+                      _ANY_TEXT)
+_TREND = st.one_of(st.sampled_from(["", "better", "same", "worse"]), _ANY_TEXT)
+_YES_NO = st.one_of(st.sampled_from(["yes", "no"]), _ANY_TEXT)
+_FUZZED_POST = st.fixed_dictionaries(
+    {},
+    optional={
+        "rash": _SEVERITY, "breakouts": _SEVERITY, "itching": _SEVERITY,
+        "swelling": _SEVERITY, "pain": _SEVERITY,
+        "rash_trend": _TREND, "breakouts_trend": _TREND,
+        "fever": _YES_NO, "pus": _YES_NO, "hives": _YES_NO,
+        "comments": st.one_of(_ANY_TEXT, st.text(min_size=1990, max_size=2010)),
+        "photo": st.binary(max_size=200),
+        "surprise": _ANY_TEXT,
+    },
+)
+
+
+@hypothesis_settings(max_examples=50, deadline=None,
+                     suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                            HealthCheck.too_slow])
+@given(data=_FUZZED_POST)
+def test_it_never_answers_a_server_error_to_any_form_post(patient, data):
+    _checkin, token = sent_checkin_with_link(patient)
+    if "photo" in data:
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        data["photo"] = SimpleUploadedFile("photo.jpg", data["photo"], "image/jpeg")
+
+    response = Client().post(link_url(token), data)
+
+    assert response.status_code < 500
+    assert response.status_code in (200, 404)
