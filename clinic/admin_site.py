@@ -60,6 +60,9 @@ class ClinicAdminSite(admin.AdminSite):
     site_header = "Aftercare desk"
     site_title = "Aftercare desk"
     index_title = "Today at your clinic"
+    site_url = None  # no public site to go back to: "/" serves only patients' links
+    # The queue and the patient's page need the width more than a menu does.
+    enable_nav_sidebar = False
 
     def admin_view(self, view, cacheable=False):
         """Every admin page in the clinic's local time.

@@ -193,6 +193,38 @@ class SessionView:
     def has_answers(self) -> bool:
         return any(item.response is not None for item in self.checkins)
 
+    @property
+    def answer_table(self) -> list[tuple[str, str, list[str]]]:
+        """(label, day-0 baseline, [answer per check-in]) rows, for the page and screen readers."""
+        rows = []
+        for label, name in ANSWER_ROWS:
+            baseline = "none (before)" if name in SYMPTOMS else ""
+            cells = [_answer_text(item.response, name) for item in self.checkins]
+            rows.append((label, baseline, cells))
+        return rows
+
+
+ANSWER_ROWS = (
+    ("Rash", "rash"), ("Rash compared with before", "rash_trend"),
+    ("Breakouts", "breakouts"), ("Breakouts compared with before", "breakouts_trend"),
+    ("Itching", "itching"), ("Swelling", "swelling"), ("Pain", "pain"),
+    ("Fever", "fever"), ("Pus or discharge", "pus"), ("Hives", "hives"),
+    ("Comments", "comments"),
+)
+
+
+def _answer_text(response: CheckInResponse | None, name: str) -> str:
+    if response is None:
+        return "not answered"
+    value = getattr(response, name)
+    if isinstance(value, bool):
+        return "YES" if value else "no"
+    if not value:
+        return "–"
+    if name == "comments":
+        return value
+    return getattr(response, f"get_{name}_display")().lower()
+
 
 def severities_by_day(responses: dict[int, CheckInResponse]) -> dict[str, dict[int, int | None]]:
     """0-4 per symptom at day 0 (baseline: none, before the session), 2 and 7."""

@@ -1,8 +1,559 @@
-from django.contrib import admin
+"""Admin for clinics, staff, patients, products and sessions.
 
-from patients.models import Clinic, Patient, Product, TreatmentSession
+Writes go through ``patients.services`` like every other way in: a session
+saved here gets its check-ins scheduled and its products stored in the same
+transaction as the API's; a patient is cleaned by the same function.
+"""
 
-admin.site.register(Clinic)
-admin.site.register(Patient)
-admin.site.register(Product)
-admin.site.register(TreatmentSession)
+from __future__ import annotations
+
+import re
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.models import Group
+from django.db.models import Model, Prefetch
+from django.urls import reverse
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
+
+from clinic.admin_scoping import (
+    ClinicScopedAdminMixin,
+    ScopedChoicesMixin,
+    ScopedRelatedFieldListFilter,
+)
+from clinic.admin_site import CappedCountPaginator
+from followups.admin import (
+    ProductFilter,
+    level_badge,
+    patient_link,
+    person,
+    photo_url,
+    reasons_list,
+)
+from followups.audit import audit_record
+from followups.charts import symptom_chart_svg
+from followups.dashboard import patient_timeline
+from followups.models import AuditEvent, CheckIn, Escalation
+from patients.models import (
+    Clinic,
+    ClinicMembership,
+    Patient,
+    Product,
+    ProductApplication,
+    TreatmentSession,
+)
+from patients.selectors import session_allergy_warnings, with_open_escalation_level
+from patients.services import (
+    PATIENT_FIELDS,
+    SESSION_FIELDS,
+    clinic_create,
+    patient_create,
+    patient_update,
+    product_create,
+    product_update,
+    session_cancel,
+    session_create,
+    session_update,
+)
+
+STAFF_GROUP = "Clinic staff"
+# Check-ins whose email a nurse may send again from the patient's page.
+RESENDABLE = (CheckIn.Status.SENT, CheckIn.Status.MISSED, CheckIn.Status.FAILED)
+
+
+def adopt(target: Model, saved: Model) -> None:
+    """Make the admin's unsaved instance the row a service just created.
+
+    The admin keeps using its own instance after ``save_model`` (to log the
+    addition and redirect to it); the service built and saved another.
+    """
+    for field in saved._meta.concrete_fields:
+        setattr(target, field.attname, getattr(saved, field.attname))
+    target._state.adding = False
+    target._state.db = saved._state.db
+
+
+class IngredientListField(forms.CharField):
+    """Names separated by commas or new lines in the form; a list in the database."""
+
+    widget = forms.Textarea(attrs={"rows": 2, "cols": 60})
+
+    def prepare_value(self, value):
+        if isinstance(value, list):
+            return ", ".join(value)
+        return value
+
+    def to_python(self, value):
+        text = super().to_python(value)
+        return [name.strip() for name in re.split(r"[,\n]", text) if name.strip()]
+
+
+# Clinics and staff (superusers manage them) --------------------------------------------
+
+
+def is_superuser(request) -> bool:
+    return request.user.is_active and request.user.is_superuser
+
+
+class MembershipInline(ScopedChoicesMixin, admin.TabularInline):
+    model = ClinicMembership
+    fields = ("user", "created_at")
+    readonly_fields = ("created_at",)
+    autocomplete_fields = ("user",)
+    extra = 0
+
+
+@admin.register(Clinic)
+class ClinicAdmin(ClinicScopedAdminMixin, admin.ModelAdmin):
+    """Staff read their own clinics; only superusers add or change them."""
+
+    clinic_lookup = "pk"
+    list_display = ("name", "timezone", "send_hour", "email", "phone")
+    search_fields = ("name",)
+    inlines = (MembershipInline,)
+
+    def has_add_permission(self, request):
+        return is_superuser(request)
+
+    def has_change_permission(self, request, obj=None):
+        return is_superuser(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return is_superuser(request)
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        data = form.cleaned_data
+        adopt(obj, clinic_create(name=data["name"], timezone_name=data["timezone"],
+                                 phone=data.get("phone", ""), email=data.get("email", ""),
+                                 send_hour=data.get("send_hour", 10)))
+
+
+class UserMembershipInline(admin.TabularInline):
+    model = ClinicMembership
+    fk_name = "user"
+    fields = ("clinic",)
+    extra = 1
+    verbose_name = "clinic"
+    verbose_name_plural = "Clinics this user belongs to"
+
+
+User = get_user_model()
+if admin.site.is_registered(User):
+    admin.site.unregister(User)
+
+
+@admin.register(User)
+class StaffUserAdmin(UserAdmin):
+    """Users and their clinics: superusers only, whatever permissions a group grants."""
+
+    inlines = (UserMembershipInline,)
+    list_display = ("username", "email", "first_name", "last_name", "is_staff",
+                    "is_superuser", "clinic_names")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("clinics")
+
+    @admin.display(description="Clinics")
+    def clinic_names(self, obj):
+        return ", ".join(clinic.name for clinic in obj.clinics.all())
+
+    def has_module_permission(self, request):
+        return is_superuser(request)
+
+    def has_view_permission(self, request, obj=None):
+        return is_superuser(request)
+
+    def has_add_permission(self, request):
+        return is_superuser(request)
+
+    def has_change_permission(self, request, obj=None):
+        return is_superuser(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return is_superuser(request)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        user = form.instance
+        # As patients.services.staff_create does for the command line.
+        if not change and not user.is_superuser and not user.groups.exists():
+            group = Group.objects.filter(name=STAFF_GROUP).first()
+            if group is not None:
+                user.groups.add(group)
+
+
+# Products (one catalogue shared by every clinic) -----------------------------------------
+
+
+class ProductForm(forms.ModelForm):
+    ingredients = IngredientListField(
+        required=False, help_text="Ingredient names, separated by commas. Allergy warnings "
+                                  "match these names exactly (ignoring case).",
+    )
+
+    class Meta:
+        model = Product
+        fields = ("name", "kind", "ingredients")
+
+
+@admin.register(Product)
+class ProductAdmin(ScopedChoicesMixin, admin.ModelAdmin):
+    form = ProductForm
+    list_display = ("name", "kind", "ingredients_column")
+    list_filter = ("kind",)
+    search_fields = ("name",)
+
+    @admin.display(description="Ingredients")
+    def ingredients_column(self, obj):
+        return ", ".join(obj.ingredients or [])
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        if change:
+            product_update(product=obj, data=data)
+        else:
+            adopt(obj, product_create(name=data["name"], kind=data["kind"],
+                                      ingredients=data.get("ingredients") or []))
+
+
+# Patients ---------------------------------------------------------------------------------
+
+
+class OpenLevelFilter(admin.SimpleListFilter):
+    title = "open escalation"
+    parameter_name = "open_level"
+    RANKS = {"urgent": 2, "review": 1, "none": 0}
+
+    def lookups(self, request, model_admin):
+        return [("urgent", "Urgent"), ("review", "Review"), ("none", "None")]
+
+    def queryset(self, request, queryset):
+        if self.value() in self.RANKS:
+            return queryset.filter(open_escalation_rank=self.RANKS[self.value()])
+        return queryset
+
+
+class PatientForm(forms.ModelForm):
+    known_allergies = IngredientListField(
+        label="Known allergies or sensitivities", required=False,
+        help_text="Ingredient names, separated by commas, e.g. lidocaine, prilocaine. "
+                  "Sessions warn when a product contains one of them.",
+    )
+
+    class Meta:
+        model = Patient
+        fields = PATIENT_FIELDS
+
+
+class SessionInline(ScopedChoicesMixin, admin.TabularInline):
+    """Read-only here: sessions are recorded on their own page, through the service."""
+
+    model = TreatmentSession
+    fields = ("performed_at", "treatment_area", "practitioner", "needle_depth_mm",
+              "cancelled_at")
+    readonly_fields = fields
+    extra = 0
+    show_change_link = True
+    can_delete = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("practitioner")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Patient)
+class PatientAdmin(ClinicScopedAdminMixin, admin.ModelAdmin):
+    clinic_lookup = "clinic"
+    form = PatientForm
+    list_display = ("name", "open_level", "clinic", "email", "phone", "created_at")
+    list_display_links = ("name",)
+    list_filter = (OpenLevelFilter, ("clinic", ScopedRelatedFieldListFilter), "acne_prone")
+    search_fields = ("first_name", "last_name", "email")
+    search_help_text = "Search by first name, last name or email."
+    list_select_related = ("clinic",)
+    inlines = (SessionInline,)
+    paginator = CappedCountPaginator
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+
+    def get_queryset(self, request):
+        return with_open_escalation_level(super().get_queryset(request))
+
+    @admin.display(description="Name", ordering="last_name")
+    def name(self, obj):
+        return str(obj)
+
+    @admin.display(description="Open escalation", ordering="open_escalation_rank")
+    def open_level(self, obj):
+        return level_badge(obj.open_escalation_level)
+
+    def save_model(self, request, obj, form, change):
+        data = {key: form.cleaned_data[key] for key in PATIENT_FIELDS if key in form.cleaned_data}
+        if change:
+            patient_update(actor=request.user, patient=obj, data=data)
+        else:
+            adopt(obj, patient_create(actor=request.user, data=data))
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        patient = self.get_object(request, unquote(object_id))  # 404 outside the clinics
+        timeline = patient_timeline(patient)
+        escalation_admin = self.admin_site._registry[Escalation]
+        checkin_admin = self.admin_site._registry[CheckIn]
+        can_resend = checkin_admin.has_change_permission(request)
+        open_escalations = []
+        for view in timeline:
+            day = view.session.performed_at.strftime("%d %b %Y")
+            view.chart_svg = mark_safe(symptom_chart_svg(  # every text in it is escaped
+                series=view.severities, chart_id=f"symptoms-session-{view.session.pk}",
+                title=f"Symptoms after the session of {day}",
+            ))
+            view.photo_urls = [(answers.checkin.day, photo_url(answers))
+                               for answers in view.photos]
+            view.resendable = [item.checkin for item in view.checkins if can_resend
+                               and item.checkin.status in RESENDABLE]
+            for escalation in view.escalations:
+                escalation.badge = level_badge(escalation.level)
+                escalation.reasons_html = reasons_list(escalation.reasons)
+                if escalation.status != Escalation.Status.RESOLVED:
+                    open_escalations.append(escalation)
+        open_escalations.sort(key=lambda e: (-e.level_rank, e.created_at))
+        extra_context = {
+            **(extra_context or {}),
+            "title": "Patient: follow-up and details",
+            "patient": patient,
+            "timeline": timeline,
+            "open_escalations": open_escalations,
+            "can_handle_escalations": escalation_admin.has_change_permission(request),
+            "add_session_url": (reverse("admin:patients_treatmentsession_add")
+                                + f"?patient={patient.pk}"),
+        }
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if request.method == "GET" and response.status_code == 200 and any(
+            view.has_answers for view in timeline
+        ):
+            audit_record(actor=request.user, action=AuditEvent.Action.VIEW_ANSWERS,
+                         patient=patient, target=f"Patient page of {patient}")
+        return response
+
+
+# Sessions ---------------------------------------------------------------------------------
+
+
+class ProductApplicationInline(ScopedChoicesMixin, admin.TabularInline):
+    model = ProductApplication
+    fields = ("product", "phase", "lot_number")
+    verbose_name = "product applied"
+    verbose_name_plural = "Products applied (with lot numbers)"
+
+    def get_extra(self, request, obj=None, **kwargs):
+        return 2 if obj is None else 1
+
+    def _session_open(self, obj) -> bool:
+        return obj is None or not obj.is_cancelled
+
+    def has_add_permission(self, request, obj=None):
+        return self._session_open(obj) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return self._session_open(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        # Removing a product line is a change to the session (session_update
+        # replaces the list), not the deletion of a clinical record: it needs
+        # the right to change sessions, not a delete permission.
+        return self._session_open(obj) and request.user.has_perm(
+            "patients.change_treatmentsession"
+        )
+
+
+class CancelledFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [("active", "Active"), ("cancelled", "Cancelled")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "active":
+            return queryset.filter(cancelled_at__isnull=True)
+        if self.value() == "cancelled":
+            return queryset.filter(cancelled_at__isnull=False)
+        return queryset
+
+
+class SessionProductFilter(ProductFilter):
+    session_path = "pk"
+
+
+@admin.register(TreatmentSession)
+class TreatmentSessionAdmin(ClinicScopedAdminMixin, admin.ModelAdmin):
+    clinic_lookup = "patient__clinic"
+    list_display = ("__str__", "patient_column", "performed_at", "practitioner_column",
+                    "treatment_area", "products_column", "allergy_column", "state_column")
+    list_filter = (CancelledFilter, ("patient__clinic", ScopedRelatedFieldListFilter),
+                   ("practitioner", ScopedRelatedFieldListFilter), SessionProductFilter)
+    search_fields = ("patient__first_name", "patient__last_name", "patient__email",
+                     "applications__lot_number")
+    search_help_text = "Search by patient name or email, or by a product lot number."
+    autocomplete_fields = ("patient",)
+    inlines = (ProductApplicationInline,)
+    actions = ("cancel_selected",)
+    paginator = CappedCountPaginator
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+    fieldsets = (
+        (None, {"fields": ("patient", "practitioner", "performed_at", "treatment_area",
+                           "device", "needle_depth_mm", "notes")}),
+        ("Safety and follow-up", {"fields": ("allergy_warnings", "checkins_column",
+                                             "cancelled_at")}),
+    )
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related(
+            "patient", "practitioner"
+        ).prefetch_related(
+            Prefetch("applications",
+                     queryset=ProductApplication.objects.select_related("product")),
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = ["allergy_warnings", "checkins_column", "cancelled_at"]
+        if obj is not None:
+            readonly.append("patient")  # a session never moves to another patient
+        return readonly
+
+    def get_changeform_initial_data(self, request):
+        return {"practitioner": request.user.pk, **super().get_changeform_initial_data(request)}
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and obj.is_cancelled:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # cancel instead: answers and escalations hang off a session
+
+    # Columns
+
+    @admin.display(description="Patient", ordering="patient__last_name")
+    def patient_column(self, obj):
+        return patient_link(obj.patient)
+
+    @admin.display(description="Practitioner", ordering="practitioner__username")
+    def practitioner_column(self, obj):
+        return person(obj.practitioner)
+
+    @admin.display(description="Products (lot)")
+    def products_column(self, obj):
+        return format_html_join(
+            mark_safe("<br>"), "{} ({}, lot {})",
+            ((a.product.name, a.get_phase_display().lower(), a.lot_number)
+             for a in obj.applications.all()),
+        )
+
+    @admin.display(description="Allergy warnings")
+    def allergy_column(self, obj):
+        warnings = session_allergy_warnings(obj)
+        if not warnings:
+            return "–"
+        return format_html_join(
+            mark_safe("<br>"),
+            '<span class="allergy"><span aria-hidden="true">⚠</span> {}</span>',
+            ((warning["message"],) for warning in warnings),
+        )
+
+    @admin.display(description="Allergy warnings")
+    def allergy_warnings(self, obj):
+        if obj is None or obj.pk is None:
+            return "Shown once the session and its products are saved."
+        warnings = session_allergy_warnings(obj)
+        if not warnings:
+            patient = obj.patient
+            known = ", ".join(patient.known_allergies or []) or "none recorded"
+            return f"No product contains a known allergen (patient's allergies: {known})."
+        return self.allergy_column(obj)
+
+    @admin.display(description="Check-ins")
+    def checkins_column(self, obj):
+        if obj is None or obj.pk is None:
+            return "Day-2 and day-7 check-ins are scheduled when the session is saved."
+        rows = [
+            (reverse("admin:followups_checkin_change", args=[c.pk]), c.day,
+             c.get_status_display(), c.due_at.strftime("%d %b %Y %H:%M %Z"))
+            for c in obj.checkins.order_by("day")
+        ]
+        return format_html_join(mark_safe("<br>"), '<a href="{}">Day {}</a>: {} (due {})',
+                                rows) or "–"
+
+    @admin.display(description="State")
+    def state_column(self, obj):
+        return "Cancelled" if obj.is_cancelled else "Active"
+
+    # Saving through the service
+
+    def save_model(self, request, obj, form, change):
+        # Deferred to save_related: the service needs the products inline's
+        # rows too, and stores session, products and check-ins in one go.
+        pass
+
+    def save_related(self, request, form, formsets, change):
+        products_formset = next(fs for fs in formsets if fs.model is ProductApplication)
+        products = self._products(products_formset)
+        data = form.cleaned_data
+        replaced = not change or products_formset.has_changed()
+        if change:
+            update = {key: data[key] for key in (*SESSION_FIELDS, "practitioner")
+                      if key in data}
+            if replaced:
+                update["products"] = products
+            saved = session_update(actor=request.user, session=form.instance, data=update)
+        else:
+            saved = session_create(
+                actor=request.user, patient=data["patient"], practitioner=data["practitioner"],
+                performed_at=data["performed_at"], treatment_area=data["treatment_area"],
+                needle_depth_mm=data["needle_depth_mm"], device=data.get("device", ""),
+                notes=data.get("notes", ""), products=products,
+            )
+        adopt(form.instance, saved)
+        stored = list(saved.applications.select_related("product"))
+        for formset in formsets:
+            # Read by construct_change_message; the service saved the rows.
+            formset.new_objects = stored if formset is products_formset and replaced else []
+            formset.changed_objects, formset.deleted_objects = [], []
+        for warning in session_allergy_warnings(saved):
+            self.message_user(request, f"Allergy warning: {warning['message']}", messages.WARNING)
+
+    @staticmethod
+    def _products(formset) -> list[dict]:
+        products = []
+        for form in formset.forms:
+            cleaned = getattr(form, "cleaned_data", None)
+            if not cleaned or (formset.can_delete and formset._should_delete_form(form)):
+                continue
+            products.append({key: cleaned[key] for key in ("product", "phase", "lot_number")})
+        return products
+
+    @admin.action(description="Cancel selected sessions (stops their check-ins; answers "
+                              "already given are kept)", permissions=["change"])
+    def cancel_selected(self, request, queryset):
+        done = 0
+        for session in queryset.filter(cancelled_at__isnull=True):
+            session_cancel(actor=request.user, session=session)
+            done += 1
+        self.message_user(request, f"Cancelled {done} session(s) and their open check-ins.",
+                          messages.SUCCESS)

@@ -1,0 +1,173 @@
+"""Admin pages that are not a model's change list or form: the photo, the CSV export.
+
+Both reach rows only through the registered ModelAdmin's ``get_queryset`` and
+``get_object``, so the clinic scoping of ``clinic.admin_scoping`` applies:
+another clinic's photo is a 404, an export never holds another clinic's rows.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django import forms
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, StreamingHttpResponse
+from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.views import View
+
+from followups import exports
+from followups.audit import audit_record
+from followups.dashboard import local_days_q
+from followups.models import AuditEvent, CheckInResponse, Escalation
+from patients.models import Clinic
+from patients.selectors import clinics_for_user, user_clinic_ids
+
+MAX_EXPORT_DAYS = 366
+
+_IMAGE_SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+)
+
+
+def _image_content_type(head: bytes) -> str:
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    for signature, content_type in _IMAGE_SIGNATURES:
+        if head.startswith(signature):
+            return content_type
+    # Stored files are named .jpg whatever they hold; never let a browser guess.
+    return "application/octet-stream"
+
+
+def photo_view(request, object_id, *, model_admin):
+    """Stream one answer's photo to staff of the patient's clinic, and log that they saw it."""
+    response = model_admin.get_object(request, unquote(object_id))  # 404 outside the clinics
+    if not model_admin.has_view_permission(request, response):
+        raise PermissionDenied
+    if not response.photo:
+        raise Http404("No photo with these answers.")
+    patient = response.checkin.session.patient
+    try:
+        handle = response.photo.open("rb")
+    except FileNotFoundError:
+        raise Http404("The photo file is missing.") from None
+    head = handle.read(12)
+    handle.seek(0)
+    audit_record(actor=request.user, action=AuditEvent.Action.VIEW_PHOTO, patient=patient,
+                 target=f"Photo, day-{response.checkin.day} answers #{response.pk}")
+    streamed = FileResponse(handle, content_type=_image_content_type(head))
+    # Health data: never kept by the browser's cache or a shared proxy.
+    streamed["Cache-Control"] = "private, no-store"
+    streamed["Content-Disposition"] = "inline"
+    streamed["X-Content-Type-Options"] = "nosniff"
+    return streamed
+
+
+class ExportForm(forms.Form):
+    what = forms.ChoiceField(
+        label="Export", widget=forms.RadioSelect,
+        choices=[("queue", "Flagged patients (the queue), by the day they were flagged"),
+                 ("answers", "Check-in answers, by the day they were given")],
+        initial="queue",
+    )
+    start = forms.DateField(label="From (clinic's local date)",
+                            widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label="To (inclusive)", widget=forms.DateInput(attrs={"type": "date"}))
+    clinic = forms.ModelChoiceField(queryset=Clinic.objects.none(), required=False,
+                                    empty_label="All my clinics")
+
+    def __init__(self, *args, clinics, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["clinic"].queryset = clinics
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("start"), cleaned.get("end")
+        if start and end:
+            if end < start:
+                raise forms.ValidationError("The end date is before the start date.")
+            if (end - start).days >= MAX_EXPORT_DAYS:
+                raise forms.ValidationError(f"Export at most {MAX_EXPORT_DAYS} days at a time.")
+        return cleaned
+
+
+class ExportView(View):
+    """A small date-range form; posting it downloads the CSV and writes an EXPORT event."""
+
+    site = None
+    http_method_names = ["get", "post"]
+    template_name = "admin/followups/export.html"
+
+    def _render(self, request, form):
+        context = {
+            **self.site.each_context(request),
+            "title": "Export CSV",
+            "form": form,
+        }
+        return TemplateResponse(request, self.template_name, context)
+
+    def get(self, request):
+        self._check_clinic_param(request, request.GET)
+        today = timezone.localdate()
+        initial = {"start": today - timedelta(days=30), "end": today,
+                   "what": request.GET.get("what", "queue")}
+        if request.GET.get("clinic"):
+            initial["clinic"] = request.GET["clinic"]
+        return self._render(request, ExportForm(initial=initial,
+                                                clinics=clinics_for_user(request.user)))
+
+    def post(self, request):
+        self._check_clinic_param(request, request.POST)
+        form = ExportForm(request.POST, clinics=clinics_for_user(request.user))
+        if not form.is_valid():
+            return self._render(request, form)
+        what = form.cleaned_data["what"]
+        model = Escalation if what == "queue" else CheckInResponse
+        model_admin = self.site._registry[model]
+        if not model_admin.has_view_permission(request):
+            raise PermissionDenied
+        chosen = form.cleaned_data["clinic"]
+        clinics = [chosen] if chosen else list(clinics_for_user(request.user))
+        start, end = form.cleaned_data["start"], form.cleaned_data["end"]
+        queryset = model_admin.get_queryset(request)
+        if what == "queue":
+            in_range = local_days_q(clinics, clinic_field="patient__clinic",
+                                    time_field="created_at", first=start, last=end)
+            header = exports.QUEUE_HEADER
+            rows = exports.queue_rows(
+                exports.queue_queryset(queryset.filter(in_range)).iterator(chunk_size=1000)
+            )
+        else:
+            in_range = local_days_q(clinics, clinic_field="checkin__session__patient__clinic",
+                                    time_field="submitted_at", first=start, last=end)
+            header = exports.ANSWERS_HEADER
+            rows = exports.answers_rows(
+                exports.answers_queryset(queryset.filter(in_range)).iterator(chunk_size=1000)
+            )
+        for clinic in clinics:
+            audit_record(actor=request.user, action=AuditEvent.Action.EXPORT, clinic=clinic,
+                         target=f"CSV of {what}, {start.isoformat()} to {end.isoformat()}")
+        response = StreamingHttpResponse(exports.csv_lines(header, rows),
+                                         content_type="text/csv; charset=utf-8")
+        filename = f"aftercare-{what}-{start.isoformat()}-{end.isoformat()}.csv"
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+    @staticmethod
+    def _check_clinic_param(request, data):
+        """Naming another clinic is a 404, as a URL to its objects would be."""
+        value = data.get("clinic")
+        if not value or request.user.is_superuser:
+            return
+        try:
+            clinic_id = int(value)
+        except ValueError:
+            raise Http404 from None
+        if clinic_id not in user_clinic_ids(request.user):
+            raise Http404("No such clinic among yours.")

@@ -1,0 +1,103 @@
+"""CSV exports: clinic-scoped, date-ranged, audited, safe to open in a spreadsheet."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from followups.exports import csv_safe
+from followups.models import AuditEvent
+from tests.admin.builders import answer
+from tests.factories import PatientFactory, session_with_checkins
+
+EXPORTS = "/admin/exports/"
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("=HYPERLINK(\"http://evil\")", "'=HYPERLINK(\"http://evil\")"),
+    ("+44 7700 900000", "'+44 7700 900000"),
+    ("-1+1", "'-1+1"),
+    ("@SUM(A1)", "'@SUM(A1)"),
+    ("\t=1", "'\t=1"),
+    ("Fever reported", "Fever reported"),
+    (True, "yes"),
+    (None, ""),
+    (7, "7"),
+])
+def test_it_neutralises_cells_a_spreadsheet_would_run(value, expected):
+    assert csv_safe(value) == expected
+
+
+def rows(response) -> list[dict]:
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    body = b"".join(response.streaming_content).decode()
+    return list(csv.DictReader(io.StringIO(body)))
+
+
+def period(days_back=30, days_forward=1) -> dict:
+    today = timezone.localdate()
+    return {"start": (today - timedelta(days=days_back)).isoformat(),
+            "end": (today + timedelta(days=days_forward)).isoformat()}
+
+
+@pytest.mark.django_db
+def test_it_exports_the_queue_and_records_it(staff_client, staff, own_world):
+    exported = rows(staff_client.post(EXPORTS, {"what": "queue", **period()}))
+
+    assert len(exported) == 3
+    first = exported[0]
+    assert first["level"] == "urgent" and "FEVER" in first["reason_codes"]
+    assert first["patient_email"].endswith("@mail.example")
+    [event] = AuditEvent.objects.filter(action="export", actor=staff)
+    assert event.clinic == own_world.clinic and "queue" in event.target
+
+
+@pytest.mark.django_db
+def test_it_exports_answers_with_formulas_neutralised(staff_client, staff, clinic):
+    patient = PatientFactory(clinic=clinic, first_name="=cmd|' /C calc'!A0")
+    session = session_with_checkins(patient=patient, practitioner=staff)
+    answer(session.checkins.get(day=2), comments="=HYPERLINK(\"http://evil.example\",\"x\")")
+
+    [row] = rows(staff_client.post(EXPORTS, {"what": "answers", **period()}))
+
+    assert row["comments"].startswith("'=HYPERLINK")
+    assert row["patient_name"].startswith("'=cmd")
+    assert row["rash"] == "mild" and row["fever"] == "no"
+
+
+@pytest.mark.django_db
+def test_it_exports_only_the_chosen_dates(staff_client, staff, clinic):
+    patient = PatientFactory(clinic=clinic)
+    session = session_with_checkins(patient=patient, practitioner=staff)
+    answer(session.checkins.get(day=2), fever=True)
+
+    before = rows(staff_client.post(EXPORTS, {"what": "queue", **period(60, -20)}))
+    during = rows(staff_client.post(EXPORTS, {"what": "queue", **period(1, 0),
+                                              "clinic": clinic.pk}))
+
+    assert before == []
+    assert len(during) == 1
+
+
+@pytest.mark.django_db
+def test_it_refuses_a_backwards_or_huge_range(staff_client):
+    backwards = staff_client.post(EXPORTS, {"what": "queue", **period(-2, -5)})
+    huge = staff_client.post(EXPORTS, {"what": "queue", **period(400, 0)})
+
+    assert "before the start date" in backwards.content.decode()
+    assert "at most 366 days" in huge.content.decode()
+    assert not AuditEvent.objects.filter(action="export").exists()
+
+
+@pytest.mark.django_db
+def test_it_links_the_queue_to_the_export(staff_client):
+    page = staff_client.get(reverse("admin:followups_escalation_changelist"))
+
+    assert f'href="{EXPORTS}?what=queue"' in page.content.decode()
+    assert staff_client.get(EXPORTS, {"what": "queue"}).status_code == 200

@@ -1,0 +1,170 @@
+"""Speed at scale: the queue, the patient's page and the dashboard cost a fixed number of queries.
+
+Each page is measured with 1 row and with 30 under the same ceiling, and the
+two counts must be equal: a query per row would show up as a difference.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from followups.models import ClusterSignal
+from tests.admin.builders import answer, flag_patient, jpeg_upload
+from tests.factories import PatientFactory, ProductFactory, session_with_checkins
+
+pytestmark = pytest.mark.django_db
+
+QUEUE = "/admin/followups/escalation/"
+DASHBOARD = "/admin/"
+QUEUE_CEILING = 13
+PATIENT_PAGE_CEILING = 20
+DASHBOARD_CEILING = 14
+
+
+def add_flagged(clinic, practitioner, count: int, start: int = 0) -> None:
+    product = ProductFactory(name="Query serum")
+    for index in range(start, start + count):
+        flag_patient(clinic, practitioner, index=index, products=[
+            {"product": product, "phase": "post", "lot_number": f"Q-{index}"}])
+
+
+def add_sessions(patient, practitioner, count: int) -> None:
+    product = ProductFactory(name="Query numbing", ingredients=["lidocaine"])
+    for index in range(count):
+        session = session_with_checkins(patient=patient, practitioner=practitioner, products=[
+            {"product": product, "phase": "pre", "lot_number": f"P-{index}"}])
+        answer(session.checkins.get(day=2), fever=True, photo=jpeg_upload())
+        answer(session.checkins.get(day=7), rash="moderate", rash_trend="worse")
+
+
+def add_clusters(clinic, practitioner, count: int, start: int = 0) -> None:
+    now = timezone.now()
+    product = ProductFactory(name="Cluster serum")
+    for index in range(start, start + count):
+        signal = ClusterSignal.objects.create(
+            clinic=clinic, kind=ClusterSignal.Kind.PRODUCT_LOT, key=f"lot:{index}",
+            product=product, lot_number=f"C-{index}", reason_codes=["ALLERGY"],
+            created_at=now, updated_at=now,
+        )
+        signal.patients.set([PatientFactory(clinic=clinic) for _ in range(3)])
+
+
+def count_queries(client, url: str) -> int:
+    with CaptureQueriesContext(connection) as context:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(context.captured_queries)
+
+
+@pytest.mark.parametrize("rows", [1, 30])
+def test_it_opens_the_queue_in_a_fixed_number_of_queries(rows, staff_client, clinic, staff,
+                                                 django_assert_max_num_queries):
+    add_flagged(clinic, staff, rows)
+
+    with django_assert_max_num_queries(QUEUE_CEILING):
+        response = staff_client.get(QUEUE)
+
+    assert len(response.context["cl"].result_list) == rows
+
+
+def test_it_opens_the_queue_with_the_same_queries_for_1_or_30_rows(staff_client, clinic, staff):
+    add_flagged(clinic, staff, 1)
+    one = count_queries(staff_client, QUEUE)
+    add_flagged(clinic, staff, 29, start=1)
+
+    assert count_queries(staff_client, QUEUE) == one
+
+
+@pytest.mark.parametrize("rows", [1, 30])
+def test_it_opens_the_patient_page_in_a_fixed_number_of_queries(rows, staff_client, patient, staff,
+                                                        django_assert_max_num_queries):
+    add_sessions(patient, staff, rows)
+    page = reverse("admin:patients_patient_change", args=[patient.pk])
+
+    with django_assert_max_num_queries(PATIENT_PAGE_CEILING):
+        response = staff_client.get(page)
+
+    assert len(response.context["timeline"]) == rows
+    assert response.content.decode().count("<svg") >= rows
+
+
+def test_it_opens_the_patient_page_with_the_same_queries_for_1_or_30_sessions(staff_client, patient,
+                                                                   staff):
+    page = reverse("admin:patients_patient_change", args=[patient.pk])
+    add_sessions(patient, staff, 1)
+    one = count_queries(staff_client, page)
+    add_sessions(patient, staff, 29)
+
+    assert count_queries(staff_client, page) == one
+
+
+@pytest.mark.parametrize("rows", [1, 30])
+def test_it_opens_the_dashboard_in_a_fixed_number_of_queries(rows, staff_client, clinic, staff,
+                                                     django_assert_max_num_queries):
+    add_flagged(clinic, staff, rows)
+    add_clusters(clinic, staff, rows)
+
+    with django_assert_max_num_queries(DASHBOARD_CEILING):
+        response = staff_client.get(DASHBOARD)
+
+    assert response.context["dashboard"].clusters
+
+
+def test_it_opens_the_dashboard_with_the_same_queries_for_1_or_30_rows(staff_client, clinic, staff):
+    add_flagged(clinic, staff, 1)
+    add_clusters(clinic, staff, 1)
+    one = count_queries(staff_client, DASHBOARD)
+    add_flagged(clinic, staff, 29, start=1)
+    add_clusters(clinic, staff, 29, start=1)
+
+    assert count_queries(staff_client, DASHBOARD) == one
+
+
+def test_it_never_counts_a_whole_table_for_the_queue(staff_client, clinic, staff):
+    """With 100,000 patients every COUNT is bounded: no full-table count on a load."""
+    add_flagged(clinic, staff, 2)
+
+    for params in ("", "?status=all", "?q=Flagged1"):
+        with CaptureQueriesContext(connection) as context:
+            assert staff_client.get(QUEUE + params).status_code == 200
+        counts = [q["sql"] for q in context.captured_queries if "COUNT(" in q["sql"].upper()]
+        assert counts, "the list should still count, within the cap"
+        for sql in counts:
+            assert re.search(r"\bLIMIT\b", sql, re.IGNORECASE), sql
+
+
+def test_it_caps_the_paginators_count(clinic):
+    from clinic.admin_site import CappedCountPaginator
+    from patients.models import Patient
+
+    for _ in range(8):
+        PatientFactory(clinic=clinic)
+
+    class SmallCap(CappedCountPaginator):
+        count_cap = 5
+
+    paginator = SmallCap(Patient.objects.order_by("pk"), 2)
+    assert paginator.count == 5
+    assert paginator.count_is_capped
+    assert paginator.num_pages == 3
+    assert len(paginator.page(3).object_list) == 1
+
+    exact = SmallCap(Patient.objects.filter(pk__in=Patient.objects.values("pk")[:4]), 2)
+    assert (exact.count, exact.count_is_capped) == (4, False)
+
+
+def test_it_says_more_than_when_the_count_is_capped(staff_client, clinic, staff, monkeypatch):
+    from clinic.admin_site import CappedCountPaginator
+
+    add_flagged(clinic, staff, 3)
+    monkeypatch.setattr(CappedCountPaginator, "count_cap", 2)
+
+    body = staff_client.get(QUEUE).content.decode()
+
+    assert "More than 2 escalations" in body
