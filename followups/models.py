@@ -77,6 +77,7 @@ class CheckIn(Claimable):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = "check-in"
         ordering = ["due_at", "id"]
         constraints = [
             models.UniqueConstraint(fields=["session", "day"], name="checkin_one_per_session_day"),
@@ -96,6 +97,8 @@ class CheckIn(Claimable):
             models.Index(fields=["next_action_at"], name="checkin_next_action",
                          condition=Q(next_action_at__isnull=False)),
             models.Index(fields=["status", "due_at"], name="checkin_status_due"),
+            # The admin's check-in list, newest due first.
+            models.Index(fields=["due_at"], name="checkin_due"),
         ]
 
     def __str__(self) -> str:
@@ -116,6 +119,7 @@ class CheckInLink(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = "check-in link"
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
@@ -159,7 +163,10 @@ class CheckInResponse(models.Model):
     assessment_reasons = models.JSONField(default=list, blank=True)
 
     class Meta:
+        verbose_name = "check-in answers"
+        verbose_name_plural = "check-in answers"
         ordering = ["-submitted_at"]
+        indexes = [models.Index(fields=["submitted_at"], name="response_submitted")]
         constraints = [
             *[
                 models.CheckConstraint(
@@ -343,6 +350,7 @@ class AuditEvent(models.Model):
     target = models.CharField(max_length=200, blank=True)
 
     class Meta:
+        verbose_name = "audit event"
         ordering = ["-at", "-id"]
 
     def __str__(self) -> str:
