@@ -31,7 +31,6 @@ def exception_handler(exc, context):
     return drf_exception_handler(exc, context)
 
 
-
 ERROR_DETAIL = {
     "type": "object",
     "properties": {"detail": {"type": "string"}},

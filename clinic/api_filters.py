@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework.exceptions import ValidationError
 
 
@@ -37,3 +39,16 @@ def positive_int(raw: str) -> int:
     if not 1 <= value <= MAX_ID:
         raise ValueError(raw)
     return value
+
+
+def search_term(request, param: str = "search") -> str:
+    """The ``?search=`` text, trimmed; one PostgreSQL cannot compare is a 400."""
+    term = request.query_params.get(param, "").strip()
+    if "\x00" in term:
+        raise ValidationError({param: "The search text cannot contain a NUL character."})
+    return term
+
+
+def id_filter(name: str, description: str) -> OpenApiParameter:
+    """An ``?name=<id>`` list filter as the OpenAPI document shows it."""
+    return OpenApiParameter(name, OpenApiTypes.INT, description=description)

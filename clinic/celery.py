@@ -4,8 +4,23 @@ import os
 
 from celery import Celery
 
+from clinic.env import stop_on_configuration_error
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
 
 app = Celery("clinic")
-app.config_from_object("django.conf:settings", namespace="CELERY")
+# Celery first reads Django's settings deep inside its command line; going
+# through `django_settings` below makes a bad environment variable one line
+# naming it, not a traceback.
+app.config_from_object("clinic.celery:django_settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+def __getattr__(name: str):
+    if name == "django_settings":
+        from django.conf import settings
+
+        with stop_on_configuration_error():
+            settings.INSTALLED_APPS  # noqa: B018 -- loads clinic.settings now
+        return settings
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -6,12 +6,28 @@ sees at once which setting to fix instead of a traceback deep in Django.
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from email.utils import parseaddr
 from urllib.parse import unquote, urlsplit
 
 
 class ConfigurationError(Exception):
     """Raised for an environment variable that cannot be used as given."""
+
+
+@contextmanager
+def stop_on_configuration_error(*, exit_code: int = 2) -> Iterator[None]:
+    """For an entry point (gunicorn, Celery): a bad variable is one line, then exit."""
+    try:
+        yield
+    except ConfigurationError as error:
+        sys.stderr.write(f"configuration error: {error}\n")
+        sys.stderr.flush()
+        raise SystemExit(exit_code) from None
 
 
 def env_str(name: str, default: str = "") -> str:
@@ -50,6 +66,42 @@ def env_list(name: str, default: str) -> list[str]:
     if not items:
         raise ConfigurationError(f"{name} must list at least one value, got {raw!r}")
     return items
+
+
+def env_hosts(name: str, default: str) -> list[str]:
+    """Host names for ALLOWED_HOSTS: a URL or a path there would refuse every request."""
+    hosts = env_list(name, default)
+    for host in hosts:
+        if "/" in host or " " in host:
+            raise ConfigurationError(
+                f"{name} must list host names (e.g. clinic.example.com), not URLs, got {host!r}"
+            )
+    return hosts
+
+
+def env_import_path(name: str, default: str) -> str:
+    """A dotted path to a class whose module exists (a typo would fail every send)."""
+    raw = os.environ.get(name, "") or default
+    module, _, attribute = raw.rpartition(".")
+    try:
+        found = bool(module and attribute) and importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        found = False
+    if not found:
+        raise ConfigurationError(
+            f"{name} must be the dotted path of an importable class, got {raw!r}"
+        )
+    return raw
+
+
+def env_email(name: str, default: str) -> str:
+    """An address, optionally with a display name: ``Clinic <desk@clinic.example>``."""
+    raw = os.environ.get(name, "") or default
+    _, address = parseaddr(raw)
+    local, at, domain = address.rpartition("@")
+    if not (local and at and domain) or " " in address:
+        raise ConfigurationError(f"{name} must be an email address, got {raw!r}")
+    return raw
 
 
 def env_url(name: str, default: str, *, schemes: tuple[str, ...]) -> str:

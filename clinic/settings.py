@@ -15,8 +15,10 @@ from clinic.env import (
     ConfigurationError,
     database_from_url,
     env_bool,
+    env_email,
+    env_hosts,
+    env_import_path,
     env_int,
-    env_list,
     env_str,
     env_url,
 )
@@ -35,7 +37,7 @@ if not DEBUG and SECRET_KEY == DEV_SECRET_KEY:
 if len(SECRET_KEY) < 32:
     raise ConfigurationError("DJANGO_SECRET_KEY must be at least 32 characters long")
 
-ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1")
+ALLOWED_HOSTS = env_hosts("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1")
 SITE_URL = env_url("SITE_URL", "http://127.0.0.1:8000", schemes=("http", "https"))
 
 INSTALLED_APPS = [
@@ -128,18 +130,21 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 
 # Email -----------------------------------------------------------------------
-EMAIL_BACKEND = env_str("EMAIL_BACKEND") or "django.core.mail.backends.console.EmailBackend"
-if "." not in EMAIL_BACKEND:
-    raise ConfigurationError(f"EMAIL_BACKEND must be a dotted import path, got {EMAIL_BACKEND!r}")
+EMAIL_BACKEND = env_import_path("EMAIL_BACKEND",
+                                "django.core.mail.backends.console.EmailBackend")
 if env_str("EMAIL_FILE_PATH"):
     EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH")
+    if Path(EMAIL_FILE_PATH).exists() and not Path(EMAIL_FILE_PATH).is_dir():
+        raise ConfigurationError(f"EMAIL_FILE_PATH must be a folder, got {EMAIL_FILE_PATH!r}")
+elif EMAIL_BACKEND == "django.core.mail.backends.filebased.EmailBackend":
+    raise ConfigurationError("EMAIL_FILE_PATH must name a folder for the file-based backend")
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1, maximum=65535)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = 30
-DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "webmaster@localhost")
+DEFAULT_FROM_EMAIL = env_email("DEFAULT_FROM_EMAIL", "webmaster@localhost")
 
 # Celery ------------------------------------------------------------------------
 CELERY_BROKER_URL = env_url(

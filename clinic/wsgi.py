@@ -2,6 +2,12 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
+from clinic.env import stop_on_configuration_error
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
 
-application = get_wsgi_application()
+# A bad environment variable is one line naming it, not a traceback. Exit
+# status 4 is gunicorn's "App failed to load": the master stops instead of
+# restarting workers that can never boot.
+with stop_on_configuration_error(exit_code=4):
+    application = get_wsgi_application()

@@ -9,24 +9,30 @@ from drf_spectacular.utils import (
     extend_schema,
     extend_schema_field,
     extend_schema_view,
-    inline_serializer,
 )
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from clinic.api_filters import choice, filter_by_params, positive_int
+from clinic.api_filters import choice, filter_by_params, id_filter, positive_int
 from followups.escalations import escalation_acknowledge, escalation_resolve
 from followups.models import CheckIn, CheckInResponse, Escalation, Severity, Trend
 from followups.selectors import checkins_for_user, escalations_for_user
 from followups.services import CheckInClosed, response_record
-from patients.api import id_filter
+
+NOTE_REQUIRED = "Say what was done: a resolution note is required."
+
+
+class ReasonSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    source = serializers.CharField()
 
 
 class AssessmentSerializer(serializers.Serializer):
     level = serializers.ChoiceField(choices=["none", "review", "urgent"])
-    reasons = serializers.ListField(child=serializers.DictField())
+    reasons = ReasonSerializer(many=True)
 
 
 class ResponseSerializer(serializers.ModelSerializer):
@@ -136,12 +142,6 @@ class CheckInViewSet(viewsets.ReadOnlyModelViewSet):
                         status=status.HTTP_201_CREATED)
 
 
-class ReasonSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    message = serializers.CharField()
-    source = serializers.CharField()
-
-
 class EscalationSerializer(serializers.ModelSerializer):
     reasons = ReasonSerializer(many=True, read_only=True)
 
@@ -151,6 +151,14 @@ class EscalationSerializer(serializers.ModelSerializer):
                   "created_at", "acknowledged_by", "acknowledged_at", "resolved_by",
                   "resolved_at", "resolution_note"]
         read_only_fields = fields
+
+
+class ResolveSerializer(serializers.Serializer):
+    # A CharField, not request.data["note"]: a note with a NUL character is a
+    # 400 here instead of a database error (PostgreSQL refuses NUL in text).
+    note = serializers.CharField(error_messages={
+        "required": NOTE_REQUIRED, "blank": NOTE_REQUIRED, "null": NOTE_REQUIRED,
+    })
 
 
 @extend_schema_view(list=extend_schema(parameters=[
@@ -187,14 +195,14 @@ class EscalationViewSet(viewsets.ReadOnlyModelViewSet):
                                                             actor=request.user))
 
     @extend_schema(
-        request=inline_serializer("ResolveRequest", {"note": serializers.CharField()}),
+        request=ResolveSerializer,
         responses={200: EscalationSerializer, 400: None, 409: None},
     )
     @action(detail=True, methods=["post"])
     def resolve(self, request, pk=None):
         escalation = self.get_object()
-        note = request.data.get("note") if hasattr(request.data, "get") else None
-        if not isinstance(note, str) or not note.strip():
-            raise ValidationError({"note": "Say what was done: a resolution note is required."})
+        serializer = ResolveSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        note = serializer.validated_data["note"]
         return self._handled(lambda: escalation_resolve(escalation=escalation,
                                                         actor=request.user, note=note))

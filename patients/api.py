@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db.models import Q
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -15,7 +19,8 @@ from drf_spectacular.utils import (
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 
-from clinic.api_filters import filter_by_params, positive_int
+from clinic.api_filters import filter_by_params, id_filter, positive_int, search_term
+from followups.api import CheckInSerializer
 from patients import services
 from patients.models import Clinic, Patient, Product, ProductApplication, TreatmentSession
 from patients.selectors import (
@@ -78,11 +83,6 @@ class PatientSerializer(serializers.ModelSerializer):
         return getattr(patient, "open_escalation_level", "none")
 
 
-def id_filter(name: str, description: str) -> OpenApiParameter:
-    """An ``?name=<id>`` list filter as the OpenAPI document shows it."""
-    return OpenApiParameter(name, OpenApiTypes.INT, description=description)
-
-
 @extend_schema_view(list=extend_schema(parameters=[
     id_filter("clinic", "Only this clinic's patients."),
     OpenApiParameter("search", OpenApiTypes.STR,
@@ -95,7 +95,7 @@ class PatientViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin,
     def get_queryset(self):
         queryset = filter_by_params(self.request, patients_for_user(self.request.user),
                                     {"clinic": ("clinic_id", positive_int)})
-        search = self.request.query_params.get("search", "").strip()
+        search = search_term(self.request)
         if search:
             queryset = queryset.filter(Q(first_name__icontains=search)
                                        | Q(last_name__icontains=search)
@@ -159,8 +159,29 @@ class PatientOfUserField(serializers.PrimaryKeyRelatedField):
         return patients_for_user(self.context["request"].user)
 
 
+class AwareDateTimeField(serializers.DateTimeField):
+    """An ISO 8601 time with its offset; a time without one is refused.
+
+    DRF would read a naive time as UTC, silently moving a clinic's check-ins
+    by its offset; the service refuses naive times but never sees the raw text.
+    """
+
+    def to_internal_value(self, value):
+        if isinstance(value, str):
+            try:
+                parsed = parse_datetime(value.strip())
+            except ValueError:
+                parsed = None  # a well-formed but impossible date: DRF says so
+            if parsed is not None and timezone.is_naive(parsed):
+                raise serializers.ValidationError(
+                    "Give a time zone offset, e.g. 2025-03-01T10:30:00+01:00."
+                )
+        return super().to_internal_value(value)
+
+
 class SessionSerializer(serializers.ModelSerializer):
     patient = PatientOfUserField()
+    performed_at = AwareDateTimeField()
     practitioner = serializers.PrimaryKeyRelatedField(read_only=True)
     products = ProductApplicationSerializer(many=True, source="applications", required=False)
     needle_depth_mm = serializers.DecimalField(max_digits=3, decimal_places=2,
@@ -176,6 +197,18 @@ class SessionSerializer(serializers.ModelSerializer):
                   "needle_depth_mm", "notes", "products", "allergy_warnings", "checkins",
                   "cancelled_at"]
 
+    def validate_performed_at(self, value):
+        # The last check-in's date must exist on the calendar (year 9999 would
+        # overflow while scheduling it).
+        try:
+            value + timedelta(days=max(settings.CHECKIN_DAYS) + 2)
+            value - timedelta(days=1)
+        except OverflowError:
+            raise serializers.ValidationError(
+                "Too far in the past or the future to schedule check-ins."
+            ) from None
+        return value
+
     def validate_products(self, value):
         if len(value) > 30:
             raise serializers.ValidationError("At most 30 products per session.")
@@ -185,9 +218,8 @@ class SessionSerializer(serializers.ModelSerializer):
     def get_allergy_warnings(self, session) -> list[dict]:
         return session_allergy_warnings(session)
 
+    @extend_schema_field(CheckInSerializer(many=True))
     def get_checkins(self, session) -> list[dict]:
-        from followups.api import CheckInSerializer
-
         return CheckInSerializer(session.checkins.all(), many=True, context=self.context).data
 
 

@@ -31,6 +31,18 @@ def _reachable(host: str, port: int) -> bool:
         return False
 
 
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Rate-limit counters live in the cache: each test starts with none."""
+    from django.core.cache import cache
+
+    try:
+        cache.clear()
+    except Exception:  # Redis away: the tests that need it say so themselves
+        pass
+    yield
+
+
 @pytest.fixture
 def require_postgres():
     """Behaviour that depends on PostgreSQL: in CI it must run, never skip."""

@@ -17,3 +17,11 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 STORAGES["staticfiles"] = {  # noqa: F405
     "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
 }
+
+if CACHES["default"]["BACKEND"].endswith("RedisCache"):  # noqa: F405
+    # Each test starts with an empty cache (tests/conftest.py): keep that
+    # clearing away from the broker's database.
+    from urllib.parse import urlsplit, urlunsplit
+
+    _broker = urlsplit(CELERY_BROKER_URL)  # noqa: F405
+    CACHES["default"]["LOCATION"] = urlunsplit(_broker._replace(path="/15"))  # noqa: F405

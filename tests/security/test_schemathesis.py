@@ -10,6 +10,8 @@ and another clinic's patient that must stay out of reach.
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
@@ -29,6 +31,9 @@ from tests.factories import (
     session_with_checkins,
 )
 
+# 25 examples per operation keeps the module well under two minutes; set
+# SCHEMATHESIS_MAX_EXAMPLES=500 for a deeper run before a release.
+MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "25"))
 CHECKS = (not_a_server_error, status_code_conformance, response_schema_conformance)
 
 
@@ -47,22 +52,22 @@ def staff_token():
     """A clinic with a patient at each stage of follow-up; the token of its nurse."""
     clinic = ClinicFactory(name="Riverside Skin Clinic", timezone="Europe/London")
     nurse = UserFactory(username="nurse", clinics=[clinic])
-    serum = ProductFactory(name="HydraBoost", ingredients=["hyaluronic acid"])
+    cream = ProductFactory(name="LidoNumb 5%", kind="numbing_cream", ingredients=["lidocaine"])
     patient = PatientFactory(clinic=clinic, known_allergies=["lidocaine"])
-    session = session_with_checkins(patient=patient, practitioner=nurse)
-    day2 = session.checkins.get(day=2)
-    response_for(day2, fever=True)  # an open urgent escalation
-    other = PatientFactory(clinic=ClinicFactory(name="Hilltop Aesthetics"))
-    session_with_checkins(patient=other)
+    session = session_with_checkins(
+        patient=patient, practitioner=nurse,
+        products=[{"product": cream, "phase": "pre", "lot_number": "LN-0425"}],
+    )
+    response_for(session.checkins.get(day=2), fever=True)  # an open urgent escalation
     session_with_checkins(patient=PatientFactory(clinic=clinic))
-    assert serum.pk
+    session_with_checkins(patient=PatientFactory(clinic=ClinicFactory(name="Hilltop")))
     return Token.objects.create(user=nurse).key
 
 
 @pytest.mark.django_db(transaction=True, reset_sequences=True)
 @schema.parametrize()
 @settings(
-    max_examples=25,
+    max_examples=MAX_EXAMPLES,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                            HealthCheck.filter_too_much, HealthCheck.data_too_large],
@@ -71,3 +76,24 @@ def test_it_answers_every_generated_request_as_documented(case, staff_token):
     response = case.call_wsgi(headers={"Authorization": f"Token {staff_token}"})
 
     case.validate_response(response, checks=CHECKS)
+
+
+def test_the_openapi_document_is_valid_and_free_of_warnings():
+    from django.core.management import call_command
+
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", os.devnull)
+
+
+@pytest.mark.parametrize(("path", "filters"), [
+    ("/api/patients/", {"clinic", "search"}),
+    ("/api/checkins/", {"patient", "session", "day", "status"}),
+    ("/api/escalations/", {"patient", "level", "status", "clinic"}),
+])
+def test_the_openapi_document_lists_each_filter(path, filters):
+    from drf_spectacular.generators import SchemaGenerator
+
+    document = SchemaGenerator().get_schema(public=True)
+    operation = document["paths"][path]["get"]
+
+    assert filters <= {parameter["name"] for parameter in operation["parameters"]}
+    assert {"200", "400", "401", "403", "404"} <= set(operation["responses"])

@@ -1,0 +1,165 @@
+"""Who may call the API: a token, a browser session, or nobody.
+
+The interface: ``POST /api/auth/token/`` with a username and password gives a
+token sent as ``Authorization: Token <token>``; browser sessions work too.
+Only staff who belong to a clinic (or a superuser) get in.
+"""
+
+from __future__ import annotations
+
+import pytest
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "correct horse battery"  # tests.factories.UserFactory's
+# What a browser holds after any page: the csrftoken cookie, echoed in a header.
+CSRF_SECRET = "abcdefghijklmnopqrstuvwxyzABCDEF"
+ENDPOINTS = ["/api/clinics/", "/api/patients/", "/api/products/", "/api/sessions/",
+             "/api/checkins/", "/api/escalations/"]
+
+
+def test_it_issues_a_token_for_a_staff_members_password(staff):
+    response = APIClient().post("/api/auth/token/",
+                                {"username": "nurse", "password": PASSWORD}, format="json")
+
+    assert response.status_code == 200
+    assert response.json() == {"token": Token.objects.get(user=staff).key}
+
+
+def test_it_lets_a_token_holder_in_with_the_token_header(staff, patient):
+    token = APIClient().post("/api/auth/token/", {"username": "nurse", "password": PASSWORD},
+                             format="json").json()["token"]
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+
+    response = client.get("/api/patients/")
+
+    assert response.status_code == 200
+    assert [p["id"] for p in response.json()["results"]] == [patient.pk]
+
+
+def test_it_accepts_the_form_encoded_token_request_too(staff):
+    response = APIClient().post("/api/auth/token/", {"username": "nurse", "password": PASSWORD})
+
+    assert response.status_code == 200
+    assert "token" in response.json()
+
+
+@pytest.mark.parametrize("credentials", [
+    {"username": "nurse", "password": "wrong"},
+    {"username": "nobody", "password": PASSWORD},
+    {"username": "nurse"},
+    {},
+])
+def test_it_refuses_a_token_for_bad_credentials(staff, credentials):
+    response = APIClient().post("/api/auth/token/", credentials, format="json")
+
+    assert response.status_code == 400
+    assert "token" not in response.json()
+
+
+def test_it_refuses_a_token_to_a_deactivated_user(staff):
+    staff.is_active = False
+    staff.save()
+
+    response = APIClient().post("/api/auth/token/", {"username": "nurse", "password": PASSWORD},
+                                format="json")
+
+    assert response.status_code == 400
+
+
+def test_it_says_401_for_an_unknown_token(staff):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Token 0123456789abcdef0123456789abcdef01234567")
+
+    assert client.get("/api/patients/").status_code == 401
+
+
+def test_it_shuts_out_a_token_whose_user_was_deactivated(staff):
+    token = Token.objects.create(user=staff)
+    staff.is_active = False
+    staff.save()
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+
+    assert client.get("/api/patients/").status_code == 401
+
+
+def test_it_answers_a_malformed_token_request_with_400(staff):
+    response = APIClient().post("/api/auth/token/", '{"username": "nurse",',
+                                content_type="application/json")
+
+    assert response.status_code == 400
+
+
+def test_it_works_with_a_browser_session(staff, patient):
+    client = APIClient()
+    assert client.login(username="nurse", password=PASSWORD)
+
+    response = client.get("/api/patients/")
+
+    assert response.status_code == 200
+    assert response.json()["count"] == 1
+
+
+def test_it_requires_the_csrf_token_for_a_browser_sessions_writes(staff, clinic):
+    client = APIClient(enforce_csrf_checks=True)
+    client.login(username="nurse", password=PASSWORD)
+    payload = {"clinic": clinic.pk, "first_name": "Ines", "last_name": "Duarte",
+               "email": "ines@mail.example"}
+
+    refused = client.post("/api/patients/", payload, format="json")
+    client.cookies["csrftoken"] = CSRF_SECRET
+    accepted = client.post("/api/patients/", payload, format="json",
+                           HTTP_X_CSRFTOKEN=CSRF_SECRET)
+
+    assert refused.status_code == 403
+    assert accepted.status_code == 201, accepted.json()
+
+
+@pytest.mark.parametrize("url", ENDPOINTS)
+def test_it_asks_an_anonymous_caller_to_sign_in(url, patient):
+    response = APIClient().get(url)
+
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
+
+
+@pytest.mark.parametrize("url", ENDPOINTS)
+def test_it_refuses_an_anonymous_write(url, clinic):
+    assert APIClient().post(url, {}, format="json").status_code in (401, 405)
+
+
+@pytest.mark.parametrize("url", ENDPOINTS)
+def test_it_refuses_a_user_who_belongs_to_no_clinic(url, patient):
+    client = APIClient()
+    client.force_authenticate(UserFactory(username="drifter"))
+
+    response = client.get(url)
+
+    assert response.status_code == 403
+
+
+def test_it_lets_a_superuser_see_every_clinic(superuser, clinic, other_clinic):
+    client = APIClient()
+    client.force_authenticate(superuser)
+
+    response = client.get("/api/clinics/")
+
+    assert response.status_code == 200
+    assert {c["id"] for c in response.json()["results"]} == {clinic.pk, other_clinic.pk}
+
+
+def test_it_serves_the_openapi_document_and_its_browser(staff):
+    schema = APIClient().get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    docs = APIClient().get("/api/docs/")
+
+    assert schema.status_code == 200
+    assert schema.json()["openapi"].startswith("3.")
+    assert "/api/checkins/{id}/response/" in schema.json()["paths"]
+    assert docs.status_code == 200
+    assert b"swagger" in docs.content.lower()
