@@ -18,7 +18,7 @@ import json
 import os
 import random
 from collections.abc import Sequence
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -154,8 +154,9 @@ def _reference_create(scale: Scale, now: datetime) -> World:
     users, memberships = [], []
     practitioner_ids: dict[int, list[int]] = {}
     staff_ids: dict[int, int] = {}
-    for n, clinic in enumerate(clinics):
-        for role in ["desk", *[f"practitioner{k}" for k in range(scale.practitioners_per_clinic)]]:
+    roles = ["desk", *[f"practitioner{k}" for k in range(scale.practitioners_per_clinic)]]
+    for n in range(len(clinics)):
+        for role in roles:
             # An unusable password: hashing a real one costs a second per user.
             users.append(User(username=f"{role}-{n:02d}", email=f"{role}-{n:02d}@clinic.example",
                               is_staff=True, password="!bench", date_joined=now))
@@ -180,7 +181,8 @@ def _reference_create(scale: Scale, now: datetime) -> World:
         if group is not None:
             user.groups.add(group)
     products = Product.objects.bulk_create(
-        Product(name=name, kind=kind, ingredients=ingredients) for name, kind, ingredients in PRODUCTS
+        Product(name=name, kind=kind, ingredients=ingredients)
+        for name, kind, ingredients in PRODUCTS
     )
     return World(
         now=now, clinic_ids=[clinic.id for clinic in clinics],
@@ -218,9 +220,67 @@ COLUMNS = {
                              "alert_sent_at", "renotified_at", "next_action_at", "claim_token",
                              "attempts", "last_error"),
 }
+TABLE_LABELS = {
+    "patients_patient": "patients", "patients_treatmentsession": "sessions",
+    "patients_productapplication": "product applications", "followups_checkin": "check-ins",
+    "followups_checkinlink": "links", "followups_checkinresponse": "answers",
+    "followups_escalation": "escalations",
+}
 # Commit order: deferred foreign keys are checked at commit, against rows the
 # tables before have already committed.
 LOAD_ORDER = tuple(COLUMNS)
+
+
+def _checkpoint(connection) -> None:
+    """Write the load's dirty pages now, not during the first measurement after it."""
+    try:
+        connection.execute("CHECKPOINT")
+    except Exception:  # not a superuser: the checkpointer will get to it
+        pass
+
+
+def _foreign_key_triggers_skip(connection) -> None:
+    """Skip the row-by-row foreign-key checks for this connection's transaction.
+
+    Loading is several times faster without them, and every id the generator
+    writes is one it has just written itself. Check and unique constraints
+    still apply. Needs a superuser; without one the checks simply run.
+    """
+    try:
+        connection.execute("SET LOCAL session_replication_role = replica")
+    except Exception:
+        connection.rollback()
+
+
+@contextmanager
+def _secondary_indexes_dropped(connection, tables: Sequence[str]):
+    """Drop the indexes no constraint needs, and build them again afterwards.
+
+    Building an index once over a loaded table is much cheaper than updating
+    it row by row. The indexes come back exactly as the migrations made them.
+    """
+    definitions = connection.execute(
+        """
+        SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
+        FROM pg_index i
+        WHERE i.indrelid = ANY(%s::regclass[])
+          AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
+        """,
+        [list(tables)],
+    ).fetchall()
+    for name, _ in definitions:
+        connection.execute(f"DROP INDEX {name}")
+    connection.commit()
+    yield
+    connection.execute("SET maintenance_work_mem = '256MB'")
+    for _, definition in definitions:
+        connection.execute(definition)
+    connection.commit()
+
+
+def counts_text(counts: dict[str, int]) -> str:
+    return ", ".join(f"{count:,} {TABLE_LABELS.get(table, table)}"
+                     for table, count in counts.items())
 
 
 class _Loader:
@@ -230,19 +290,27 @@ class _Loader:
         from bench.database import connect
 
         self.copies = {}
+        self.open = {}
         self.connections = {}
         self.counts = dict.fromkeys(COLUMNS, 0)
         for table, columns in COLUMNS.items():
             connection = stack.enter_context(connect(database_url, autocommit=False))
-            cursor = connection.cursor()
+            _foreign_key_triggers_skip(connection)
             statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
-            self.copies[table] = stack.enter_context(cursor.copy(statement))
+            self.open[table] = ExitStack()
+            self.copies[table] = self.open[table].enter_context(
+                connection.cursor().copy(statement))
             self.connections[table] = connection
 
     def add(self, table: str, row: Sequence) -> int:
         self.copies[table].write_row(row)
         self.counts[table] += 1
         return self.counts[table]
+
+    def finish(self) -> None:
+        for table in LOAD_ORDER:
+            self.open[table].close()
+            self.connections[table].commit()
 
 
 class _Generator:
@@ -260,7 +328,6 @@ class _Generator:
             for day in (2, 7)
         }
         self.ingredients = {}
-        self.product_ids_by_name = {}
         self.clinic_timezones = {}
         self.patients: list[tuple[int, list[str]]] = []  # (clinic_id, allergies) by id - 1
 
@@ -356,7 +423,7 @@ class _Generator:
                 answered_at = None
             if answered_at is not None and answered_at <= now:
                 status, completed_at = "completed", answered_at
-                if hours >= 24:
+                if answered_at - sent_at >= REMINDER_AFTER:
                     reminder_at = sent_at + REMINDER_AFTER
             elif now < expires_at:
                 status = "sent"
@@ -452,14 +519,13 @@ def world_generate(*, database_url: str, scale: Scale, seed: int = 20240601) -> 
     world = _reference_create(scale, datetime.now(UTC))
     generator = _Generator(scale=scale, world=world, seed=seed)
     generator.reference_load()
-    with ExitStack() as stack:
-        loader = _Loader(database_url, stack)
-        generator.patients_write(loader)
-        generator.sessions_write(loader)
-        for table in LOAD_ORDER:
-            loader.copies[table].__exit__(None, None, None)
-            loader.connections[table].commit()
-        counts = dict(loader.counts)
+    with connect(database_url, autocommit=False) as connection:
+        with _secondary_indexes_dropped(connection, LOAD_ORDER), ExitStack() as stack:
+            loader = _Loader(database_url, stack)
+            generator.patients_write(loader)
+            generator.sessions_write(loader)
+            loader.finish()
+            counts = dict(loader.counts)
     with connect(database_url) as connection:
         for table in LOAD_ORDER:
             # The ids were given explicitly: move each identity past them.
@@ -468,6 +534,7 @@ def world_generate(*, database_url: str, scale: Scale, seed: int = 20240601) -> 
                 f" (SELECT coalesce(max(id), 1) FROM {table}))"
             )
         connection.execute("VACUUM ANALYZE")
+        _checkpoint(connection)
     world.counts = counts
     return world
 
@@ -480,17 +547,17 @@ def checkins_grow(*, database_url: str, factor: int = 10) -> int:
     Every session is copied ``factor - 1`` times with its check-ins: one copy
     in five far in the future (scheduled, so the sweep's partial index grows
     too), the others as answered history. Done in the server, in one
-    statement per table; foreign-key triggers are skipped because every row
-    points at a row the same transaction copied. Returns the new row count.
+    statement per table, with the secondary indexes built afterwards and the
+    foreign-key checks skipped (every row points at a row the same
+    transaction copied). Returns the new row count.
     """
     from bench.database import connect
 
     copies = factor - 1
-    with connect(database_url, autocommit=False) as connection:
-        try:
-            connection.execute("SET LOCAL session_replication_role = replica")
-        except Exception:  # not a superuser: keep the triggers, only slower
-            connection.rollback()
+    tables = ("patients_treatmentsession", "followups_checkin")
+    with connect(database_url, autocommit=False) as connection, \
+            _secondary_indexes_dropped(connection, tables):
+        _foreign_key_triggers_skip(connection)
         top_session = connection.execute(
             "SELECT max(id) FROM patients_treatmentsession").fetchone()[0]
         top_checkin = connection.execute("SELECT max(id) FROM followups_checkin").fetchone()[0]
@@ -536,10 +603,11 @@ def checkins_grow(*, database_url: str, factor: int = 10) -> int:
         )
         connection.commit()
     with connect(database_url) as connection:
-        for table in ("patients_treatmentsession", "followups_checkin"):
+        for table in tables:
             connection.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
                 f" (SELECT max(id) FROM {table}))"
             )
             connection.execute(f"VACUUM ANALYZE {table}")
+        _checkpoint(connection)
         return connection.execute("SELECT count(*) FROM followups_checkin").fetchone()[0]

@@ -1,0 +1,192 @@
+"""``python -m bench [--quick] [--database-url URL] [--output PATH]``
+
+Creates the benchmark database, fills it, measures, prints one table and
+writes it to bench/results/latest.md. Exits 1 if any target is missed or a
+measurement broke, after printing the whole table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench import database, report
+from bench.report import ERROR, Result
+
+RESULTS_PATH = Path(__file__).resolve().parent / "results" / "latest.md"
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How much each benchmark does, per mode."""
+
+    sweep_due: int
+    sweep_repeats: int
+    sessions: int
+    form_posts: int  # per side
+    list_requests: int
+    rules_cases: int
+
+
+SIZES = {
+    "full": Sizes(sweep_due=2000, sweep_repeats=2, sessions=1000, form_posts=1000,
+                  list_requests=100, rules_cases=5000),
+    "quick": Sizes(sweep_due=800, sweep_repeats=2, sessions=100, form_posts=100,
+                   list_requests=20, rules_cases=3000),
+}
+
+
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[1])
+    parser.add_argument("--quick", action="store_true",
+                        help="10,000 patients instead of 100,000: under a minute")
+    parser.add_argument("--database-url", default=database.DEFAULT_DATABASE_URL,
+                        help="PostgreSQL database to DROP and recreate; its name must contain "
+                             "'bench' (default %(default)s)")
+    parser.add_argument("--output", type=Path, default=RESULTS_PATH,
+                        help="where to write the markdown table (default bench/results/latest.md)")
+    return parser.parse_args(argv)
+
+
+class Progress:
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+
+    def __call__(self, message: str) -> None:
+        print(f"[{time.monotonic() - self.started:6.1f} s] {message}", file=sys.stderr,
+              flush=True)
+
+
+def _guarded(operation: str, measure: Callable[[], Result | list[Result]]) -> list[Result]:
+    """Run one benchmark; if it breaks, the table still gets its row, marked error."""
+    try:
+        measured = measure()
+    except Exception as error:
+        traceback.print_exc()
+        return [Result(operation=operation, figure="—", status=ERROR,
+                       note=f"{type(error).__name__}: {error}")]
+    return measured if isinstance(measured, list) else [measured]
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
+    mode = "quick" if args.quick else "full"
+    sizes = SIZES[mode]
+    progress = Progress()
+    load_before = report.load_average()
+    var_dir = tempfile.mkdtemp(prefix="aftercare-bench-")
+    database.environment_configure(database_url=args.database_url, var_dir=var_dir)
+
+    progress(f"{mode} run: recreating {database.database_name(args.database_url)}")
+    database.database_recreate(args.database_url)
+    progress("database created; migrating")
+    database.django_start(migrate=True)
+
+    # Imported once Django is set up: they reach the project's models.
+    from bench.datagen import SCALES, checkins_grow, counts_text, world_generate
+    from bench.escalation_lists import escalation_lists_bench
+    from bench.patient_form import Gunicorn, patient_form_bench
+    from bench.rules_engine import rules_bench
+    from bench.session_create import session_create_bench
+    from bench.sweep import WORKERS, SweepBench, SweepWorkers, checkins_reserve
+
+    scale = SCALES[mode]
+    rows: dict[str, list[Result]] = {}
+    grown = 0
+    with SweepWorkers(args.database_url) as workers, \
+            Gunicorn(log_path=Path(var_dir) / "gunicorn.log") as server:
+        progress(f"generating {scale.patients:,} patients, {scale.sessions:,} sessions")
+        world = world_generate(database_url=args.database_url, scale=scale)
+        checkins = world.counts["followups_checkin"]
+        progress(f"generated {counts_text(world.counts)}")
+        with database.connect(args.database_url) as connection:
+            due_ids = checkins_reserve(connection, sizes.sweep_due, exclude=[])
+            form_ids = checkins_reserve(connection, 2 * sizes.form_posts + 1,
+                                        exclude=due_ids)
+
+        progress("rules engine")
+        rows["rules"] = _guarded("Rules engine", lambda: rules_bench(cases=sizes.rules_cases))
+        progress("session create")
+        rows["sessions"] = _guarded("Create a session", lambda: session_create_bench(
+            world=world, database_url=args.database_url, count=sizes.sessions))
+
+        sweep = SweepBench(workers=workers, database_url=args.database_url, due_ids=due_ids,
+                           repeats=sizes.sweep_repeats)
+        progress(f"due sweep, {len(due_ids):,} due, {WORKERS} workers")
+        rows["sweep"] = _guarded("Due sweep", lambda: sweep.measure_small(table_rows=checkins))
+
+        progress("patient form over HTTP")
+        rows["form"] = _guarded("Patient form POST", lambda: patient_form_bench(
+            database_url=args.database_url, checkin_ids=form_ids, server=server))
+        progress("escalation lists")
+        rows["lists"] = _guarded("Escalation lists", lambda: escalation_lists_bench(
+            world=world, database_url=args.database_url, requests=sizes.list_requests))
+
+        progress(f"growing the check-in table to 10× ({checkins * 10:,} rows)")
+        try:
+            grown = checkins_grow(database_url=args.database_url)
+        except Exception as error:
+            traceback.print_exc()
+            rows["sweep_big"] = [Result(operation="Due sweep on a 10× table", figure="—",
+                                        status=ERROR, note=f"growing failed: {error}")]
+        else:
+            progress("due sweep on the 10× table")
+            rows["sweep_big"] = _guarded("Due sweep on a 10× table",
+                                         lambda: sweep.measure_big(table_rows=grown))
+
+    results = [result for key in ("sweep", "sweep_big", "sessions", "rules", "form", "lists")
+               for result in rows.get(key, [])]
+    elapsed = time.monotonic() - progress.started
+    document = _document(results, mode=mode, world_counts=world.counts, grown=grown,
+                         elapsed=elapsed, load=(load_before, report.load_average()),
+                         database_url=args.database_url)
+    print(report.table_markdown(results))
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(document)
+    missed = report.failed(results)
+    progress(f"done in {report.duration(elapsed)}; written to {args.output}; "
+             + (f"{len(missed)} target(s) missed or broken" if missed else "all targets met"))
+    return 1 if missed else 0
+
+
+def _document(results: list[Result], *, mode: str, world_counts: dict[str, int], grown: int,
+              elapsed: float, load: tuple[str, str], database_url: str) -> str:
+    import django
+    from django.db import connection
+
+    from bench.datagen import counts_text
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        server = cursor.fetchone()[0]
+    counts = counts_text(world_counts)
+    command = "python -m bench" + (" --quick" if mode == "quick" else "")
+    return "\n".join([
+        "# Benchmark results",
+        "",
+        f"- Command: `{command}` ({mode} mode), "
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, took {report.duration(elapsed)}",
+        f"- Machine: {report.machine_description()}; PostgreSQL {server}; "
+        f"Django {django.get_version()}",
+        f"- Load average (1/5/15 min) before: {load[0]}; after: {load[1]}",
+        f"- Database `{database.database_name(database_url)}`: {counts}; "
+        f"10× table: {grown:,} check-ins",
+        "",
+        report.table_markdown(results),
+        "",
+        "## Notes",
+        "",
+        report.notes_markdown(results),
+        "",
+    ])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

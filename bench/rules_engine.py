@@ -1,0 +1,66 @@
+"""The rules engine on its own: microseconds per assessment, and not one query."""
+
+from __future__ import annotations
+
+import random
+import time
+from datetime import UTC, datetime
+
+from bench.datagen import ALLERGIES, ALLERGY_RATE, NUMBING_WEIGHTS, PRODUCTS, answers_draw
+from bench.report import Result, Target
+
+TARGET_MICROSECONDS = 50
+
+
+def _cases(count: int, seed: int) -> list[dict]:
+    """Assessments as the service makes them: day 7 compares with day 2's answers."""
+    from followups import rules
+
+    rng = random.Random(seed)
+    numbing = [ingredients for _, kind, ingredients in PRODUCTS if kind == "numbing_cream"]
+    serums = [ingredients for _, kind, ingredients in PRODUCTS if kind != "numbing_cream"]
+    now = datetime.now(UTC)
+    cases = []
+    for _ in range(count):
+        day = rng.choice((2, 7))
+        previous = [rules.Answers.from_mapping(answers_draw(rng, 2))] if day == 7 else []
+        cases.append({
+            "answers": rules.Answers.from_mapping(answers_draw(rng, day)),
+            "day": day,
+            "previous": previous,
+            "known_allergies": rng.choice(ALLERGIES) if rng.random() < ALLERGY_RATE else [],
+            "product_ingredients": [*rng.choices(numbing, NUMBING_WEIGHTS)[0],
+                                    *rng.choice(serums)],
+            "now": now,
+        })
+    return cases
+
+
+def rules_bench(*, cases: int = 4000, repeats: int = 7, seed: int = 7) -> Result:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from followups.rules import assess_answers
+
+    prepared = _cases(cases, seed)
+    timings = []
+    with CaptureQueriesContext(connection) as queries:
+        for _ in range(repeats):
+            start = time.perf_counter()
+            for case in prepared:
+                assess_answers(**case)
+            timings.append(time.perf_counter() - start)
+        flagged = sum(assess_answers(**case).flagged for case in prepared)
+    # The best pass is the engine's own cost; the others add the machine's noise.
+    microseconds = min(timings) / len(prepared) * 1e6
+    median = sorted(timings)[len(timings) // 2] / len(prepared) * 1e6
+    return Result(
+        operation="Rules engine, per response (assess_answers)",
+        figure=f"{microseconds:.1f} µs/call (median pass {median:.1f} µs), "
+               f"{len(queries)} queries",
+        target=Target("<=", TARGET_MICROSECONDS, "µs"),
+        value=microseconds,
+        checks=[("0 queries", len(queries) == 0)],
+        note=f"{len(prepared):,} realistic answer sets ({flagged / len(prepared):.1%} flagged), "
+             f"best of {repeats} passes; queries counted with CaptureQueriesContext.",
+    )

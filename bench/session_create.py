@@ -1,0 +1,107 @@
+"""Recording a session: ``session_create`` with 2 products, against raw INSERTs of its rows."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from decimal import Decimal
+
+from bench.datagen import World
+from bench.report import Result, Target, ms, percentile, queries_summary
+
+TARGET_RATIO = 3.0
+
+RAW_SESSION = """
+    INSERT INTO patients_treatmentsession (patient_id, practitioner_id, performed_at,
+        treatment_area, device, needle_depth_mm, notes, created_at)
+    VALUES (%s, %s, %s, %s, %s, %s, '', now()) RETURNING id
+"""
+RAW_APPLICATIONS = """
+    INSERT INTO patients_productapplication (session_id, product_id, phase, lot_number)
+    VALUES (%s, %s, 'pre', %s), (%s, %s, 'post', %s)
+"""
+RAW_CHECKINS = """
+    INSERT INTO followups_checkin (session_id, day, status, due_at, next_action_at, attempts,
+        last_error, send_generation, created_at)
+    VALUES (%s, %s, 'scheduled', %s, %s, 0, '', 1, now()),
+           (%s, %s, 'scheduled', %s, %s, 0, '', 1, now())
+"""
+
+
+def session_create_bench(*, world: World, database_url: str, count: int) -> Result:
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from bench.database import connect
+    from followups.schedule import checkin_due_at
+    from patients.models import Patient, Product
+    from patients.services import session_create
+
+    clinic_id = world.measured_clinic_id
+    practitioner = get_user_model().objects.get(pk=world.practitioner_ids[clinic_id][0])
+    patients = list(Patient.objects.select_related("clinic").filter(clinic_id=clinic_id)
+                    .order_by("id")[:2 * count + 2])
+    numbing = Product.objects.get(pk=world.numbing_product_ids[0])
+    serum = Product.objects.get(pk=world.serum_product_ids[0])
+    # An hour ago: both check-ins fall due days from now, never during the run.
+    performed_at = timezone.now() - timedelta(hours=1)
+    products = [{"product": numbing, "phase": "pre", "lot_number": "LB-1"},
+                {"product": serum, "phase": "post", "lot_number": "LB-2"}]
+
+    def product_one(patient) -> None:
+        # As in a request: the actor's clinics are looked up once per call.
+        practitioner.__dict__.pop("_clinic_ids_cache", None)
+        session_create(actor=practitioner, patient=patient, practitioner=practitioner,
+                       performed_at=performed_at, treatment_area="face",
+                       needle_depth_mm=Decimal("1.00"), device="Dermapen 4",
+                       products=products)
+
+    def raw_one(cursor, patient) -> None:
+        clinic = patient.clinic
+        cursor.execute(RAW_SESSION, (patient.id, practitioner.id, performed_at, "face",
+                                     "Dermapen 4", Decimal("1.00")))
+        session_id = cursor.fetchone()[0]
+        cursor.execute(RAW_APPLICATIONS, (session_id, numbing.id, "LB-1",
+                                          session_id, serum.id, "LB-2"))
+        values = []
+        for day in (2, 7):
+            due_at = checkin_due_at(performed_at=performed_at, timezone=clinic.timezone,
+                                    send_hour=clinic.send_hour, day=day)
+            values += [session_id, day, due_at, due_at]
+        cursor.execute(RAW_CHECKINS, values)
+        cursor.connection.commit()
+
+    ours, raws = patients[:count + 1], patients[count + 1:]
+    product_times, raw_times = [], []
+    with connect(database_url, autocommit=False) as raw, raw.cursor() as cursor:
+        with CaptureQueriesContext(connection) as captured:
+            product_one(ours[0])  # also the warm-up
+        queries = len(captured)
+        query_kinds = queries_summary(captured.captured_queries)
+        raw_one(cursor, raws[0])
+        # Alternating, so a change in the machine's load falls on both alike.
+        for ours_next, raw_next in zip(ours[1:], raws[1:], strict=True):
+            start = time.perf_counter()
+            product_one(ours_next)
+            product_times.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            raw_one(cursor, raw_next)
+            raw_times.append(time.perf_counter() - start)
+
+    product_mean = sum(product_times) / len(product_times)
+    raw_mean = sum(raw_times) / len(raw_times)
+    return Result(
+        operation="Create a session with 2 products and its 2 check-ins",
+        figure=f"{ms(product_mean)}/session (p95 {ms(percentile(product_times, 0.95))}), "
+               f"{queries} queries",
+        baseline=f"{ms(raw_mean)}/session raw INSERTs (3 statements)",
+        ratio=product_mean / raw_mean,
+        target=Target("<=", TARGET_RATIO),
+        note=f"{len(product_times):,} calls of patients.services.session_create, one "
+             f"transaction each, alternating with {len(raw_times):,} raw transactions "
+             "inserting the same rows (session RETURNING id, 2 applications, 2 check-ins; "
+             "due times from the same followups.schedule) through psycopg. The queries of "
+             f"one call: {query_kinds}.",
+    )
