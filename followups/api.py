@@ -142,8 +142,13 @@ class CheckInViewSet(viewsets.ReadOnlyModelViewSet):
                         status=status.HTTP_201_CREATED)
 
 
+@extend_schema_field(ReasonSerializer(many=True))
+class ReasonsField(serializers.JSONField):
+    """Reasons are stored as the rules wrote them; no per-item serializer needed."""
+
+
 class EscalationSerializer(serializers.ModelSerializer):
-    reasons = ReasonSerializer(many=True, read_only=True)
+    reasons = ReasonsField(read_only=True)
 
     class Meta:
         model = Escalation

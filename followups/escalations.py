@@ -45,21 +45,23 @@ def answers_of(response: CheckInResponse) -> rules.Answers:
 def response_assess(*, response: CheckInResponse, now: datetime) -> rules.Assessment:
     checkin = response.checkin
     session = checkin.session
+    allergies = session.patient.known_allergies or []
+    # The first check-in has nothing before it, and products only matter to a
+    # patient with known allergies: neither needs a query then.
     previous = [
         answers_of(earlier)
         for earlier in CheckInResponse.objects.filter(
             checkin__session_id=session.pk, checkin__day__lt=checkin.day
         ).order_by("checkin__day")
-    ]
+    ] if checkin.day > min(settings.CHECKIN_DAYS) else []
     ingredients = [
         ingredient
         for application in session.applications.select_related("product")
         for ingredient in application.product.ingredients or []
-    ]
+    ] if allergies else []
     return rules.assess_answers(
         answers=answers_of(response), day=checkin.day, previous=previous,
-        known_allergies=session.patient.known_allergies or [], product_ingredients=ingredients,
-        now=now,
+        known_allergies=allergies, product_ingredients=ingredients, now=now,
     )
 
 
@@ -71,6 +73,11 @@ def escalation_raise_for_response(*, response: CheckInResponse,
     response.assessment_level = assessment.level.label
     response.assessment_reasons = assessment.as_dict()["reasons"]
     response.save(update_fields=["assessment_level", "assessment_reasons"])
+    return escalation_raise_for_assessment(response=response, assessment=assessment, now=now)
+
+
+def escalation_raise_for_assessment(*, response: CheckInResponse, assessment: rules.Assessment,
+                                    now: datetime) -> Escalation | None:
     if not assessment.flagged:
         return None
     return _escalation_create(checkin=response.checkin, response=response,
@@ -178,8 +185,10 @@ def escalation_alerts_process(*, now: datetime | None, limit: int, report) -> No
 
     while True:
         current = now or timezone.now()
-        token, claimed = claim_due(Escalation.objects.filter(level="urgent"), now=current,
-                                   limit=limit)
+        token, claimed = claim_due(
+            Escalation.objects.filter(level="urgent").select_related("patient__clinic"),
+            now=current, limit=limit,
+        )
         for escalation in claimed:
             _alert_process_claimed(escalation, token=token, now=current, report=report,
                                    finish=_finish, fail=_fail_attempt)
@@ -189,11 +198,6 @@ def escalation_alerts_process(*, now: datetime | None, limit: int, report) -> No
 
 def _alert_process_claimed(escalation: Escalation, *, token, now: datetime, report, finish,
                            fail) -> None:
-    escalation = (Escalation.objects.select_related("patient__clinic")
-                  .filter(pk=escalation.pk, claim_token=token).first())
-    if escalation is None:
-        report.lost_claims += 1
-        return
     if escalation.status != Escalation.Status.OPEN:
         finish(escalation, token, next_action_at=None)
         return

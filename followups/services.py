@@ -133,7 +133,8 @@ def claim_due(queryset: QuerySet, *, now: datetime, limit: int) -> tuple[uuid.UU
         model.objects.filter(id__in=ids, next_action_at__lte=now).update(
             next_action_at=lease_until, claim_token=token, attempts=F("attempts") + 1
         )
-    return token, list(model.objects.filter(claim_token=token))
+    # By primary key: claim_token has no index, and this must cost O(claimed).
+    return token, list(queryset.filter(id__in=ids, claim_token=token))
 
 
 def _finish(instance, token: uuid.UUID, **changes) -> bool:
@@ -197,7 +198,9 @@ def followups_sweep(*, now: datetime | None = None, batch_size: int | None = Non
     while True:
         current = now or timezone.now()
         token, claimed = claim_due(
-            CheckIn.objects.filter(status__in=CheckIn.OPEN_STATUSES), now=current, limit=limit
+            CheckIn.objects.filter(status__in=CheckIn.OPEN_STATUSES)
+            .select_related("session__patient__clinic"),
+            now=current, limit=limit,
         )
         for checkin in claimed:
             if on_claimed:
@@ -211,11 +214,8 @@ def followups_sweep(*, now: datetime | None = None, batch_size: int | None = Non
 
 def checkin_process_claimed(checkin: CheckIn, *, token: uuid.UUID, now: datetime,
                             report: SweepReport) -> None:
-    checkin = (CheckIn.objects.select_related("session__patient__clinic")
-               .filter(pk=checkin.pk, claim_token=token).first())
-    if checkin is None:
-        report.lost_claims += 1
-        return
+    # ``checkin`` was read by the claim itself; every write below is
+    # conditional on still holding ``token``.
     if checkin.session.cancelled_at is not None:
         _finish(checkin, token, status=CheckIn.Status.CANCELLED, next_action_at=None)
         report.cancelled += 1
@@ -323,10 +323,11 @@ def response_record(*, checkin: CheckIn, answers: Mapping, channel: str, entered
                     photo=None, now: datetime | None = None) -> CheckInResponse:
     """Store a check-in's answers once, assess them, and raise any escalation.
 
-    The row lock and the one-to-one constraint together make two racing
-    submissions end with exactly one stored answer; the loser gets CheckInClosed.
+    Taking the check-in is one conditional UPDATE: of two racing submissions
+    exactly one changes the row, the other gets CheckInClosed. The one-to-one
+    constraint on the answers backs that up.
     """
-    from followups.escalations import escalation_raise_for_response
+    from followups.escalations import escalation_raise_for_assessment, response_assess
 
     now = now or timezone.now()
     allowed = (
@@ -334,34 +335,42 @@ def response_record(*, checkin: CheckIn, answers: Mapping, channel: str, entered
         if channel == CheckInResponse.Channel.STAFF
         else CheckIn.OPEN_STATUSES
     )
+    response = CheckInResponse(
+        checkin=checkin, channel=channel, entered_by=entered_by, submitted_at=now,
+        **{key: answers[key] for key in (*CheckInResponse.SEVERITY_FIELDS,
+                                         *CheckInResponse.YES_NO_FIELDS)},
+        rash_trend=answers.get("rash_trend") or "",
+        breakouts_trend=answers.get("breakouts_trend") or "",
+        comments=answers.get("comments") or "",
+    )
+    # Field by field here, so a mistake is named; the table's constraints
+    # still hold every row, without a query each to pre-check them.
+    response.full_clean(exclude=["checkin", "entered_by", "photo"], validate_constraints=False)
+    missing_trends = {
+        f"{symptom}_trend": f"Say whether the {symptom} is better, the same or worse."
+        for symptom in ("rash", "breakouts")
+        if getattr(response, symptom) != "none" and not getattr(response, f"{symptom}_trend")
+    }
+    if missing_trends:
+        raise ValidationError(missing_trends)
     try:
         with transaction.atomic():
-            locked = (CheckIn.objects.select_for_update()
-                      .select_related("session__patient__clinic").get(pk=checkin.pk))
-            if locked.status not in allowed:
-                raise CheckInClosed(f"check-in is {locked.status}")
-            response = CheckInResponse(
-                checkin=locked, channel=channel, entered_by=entered_by, submitted_at=now,
-                **{key: answers[key] for key in (*CheckInResponse.SEVERITY_FIELDS,
-                                                 *CheckInResponse.YES_NO_FIELDS)},
-                rash_trend=answers.get("rash_trend") or "",
-                breakouts_trend=answers.get("breakouts_trend") or "",
-                comments=answers.get("comments") or "",
+            taken = CheckIn.objects.filter(pk=checkin.pk, status__in=allowed).update(
+                status=CheckIn.Status.COMPLETED, completed_at=now, next_action_at=None,
+                claim_token=None,
             )
+            if not taken:
+                raise CheckInClosed("check-in is no longer open")
+            checkin.status, checkin.completed_at = CheckIn.Status.COMPLETED, now
+            assessment = response_assess(response=response, now=now)
+            response.assessment_level = assessment.level.label
+            response.assessment_reasons = assessment.as_dict()["reasons"]
             if photo is not None:
                 response.photo.save("photo.jpg", photo, save=False)
             try:
-                response.full_clean(exclude=["checkin", "photo"])
                 response.save()
-                CheckIn.objects.filter(pk=locked.pk).update(
-                    status=CheckIn.Status.COMPLETED, completed_at=now, next_action_at=None,
-                    claim_token=None,
-                )
-                CheckInLink.objects.filter(checkin=locked, revoked_at__isnull=True).update(
-                    revoked_at=now
-                )
-                locked.status = CheckIn.Status.COMPLETED
-                escalation_raise_for_response(response=response, now=now)
+                escalation_raise_for_assessment(response=response, assessment=assessment,
+                                                now=now)
             except Exception:
                 # The transaction rolls back; the file written above would not.
                 if response.photo:

@@ -16,6 +16,11 @@ def validate_timezone(value: str) -> None:
         raise ValidationError(f"'{value}' is not an IANA time zone, e.g. Europe/London.")
 
 
+def validate_needle_depth(value) -> None:
+    if value is not None and not (Decimal("0") < value <= Decimal("3.0")):
+        raise ValidationError("Needle depth must be more than 0 and at most 3.0 mm.")
+
+
 def validate_ingredient_list(value: object) -> None:
     if not isinstance(value, list) or not all(isinstance(item, str) and item.strip()
                                               for item in value):
@@ -128,7 +133,8 @@ class TreatmentSession(models.Model):
     performed_at = models.DateTimeField()
     treatment_area = models.CharField(max_length=100)
     device = models.CharField(max_length=100, blank=True)
-    needle_depth_mm = models.DecimalField(max_digits=3, decimal_places=2)
+    needle_depth_mm = models.DecimalField(max_digits=3, decimal_places=2,
+                                          validators=[validate_needle_depth])
     notes = models.TextField(blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -117,8 +117,10 @@ def product_update(*, product: Product, data: Mapping) -> Product:
     return product
 
 
-def _applications_replace(*, session: TreatmentSession, products: Iterable[Mapping]) -> None:
-    session.applications.all().delete()
+def _applications_replace(*, session: TreatmentSession, products: Iterable[Mapping],
+                          new: bool = False) -> None:
+    if not new:
+        session.applications.all().delete()
     applications = [
         ProductApplication(session=session, product=item["product"], phase=item["phase"],
                            lot_number=str(item["lot_number"]).strip())
@@ -126,7 +128,8 @@ def _applications_replace(*, session: TreatmentSession, products: Iterable[Mappi
     ]
     for index, application in enumerate(applications):
         try:
-            application.full_clean(exclude=["session"])
+            # Field checks name the mistake; the table's constraints still hold.
+            application.full_clean(exclude=["session", "product"], validate_constraints=False)
         except ValidationError as error:
             raise ValidationError({"products": {index: error.message_dict}}) from None
     ProductApplication.objects.bulk_create(applications)
@@ -147,9 +150,11 @@ def session_create(*, actor, patient: Patient, practitioner, performed_at: datet
         treatment_area=treatment_area, needle_depth_mm=needle_depth_mm, device=device,
         notes=notes,
     )
-    session.full_clean()
+    # The patient and practitioner are objects already in hand, and the
+    # table's constraints duplicate the field validators: skip both round trips.
+    session.full_clean(exclude=["patient", "practitioner"], validate_constraints=False)
     session.save()
-    _applications_replace(session=session, products=products)
+    _applications_replace(session=session, products=products, new=True)
     checkins_schedule_for_session(session=session)
     return session
 
