@@ -12,6 +12,8 @@ import platform
 from dataclasses import dataclass, field
 
 PASS, FAIL, PENDING, ERROR = "pass", "FAIL", "pending", "error"
+# A figure shown for reference (e.g. an older, looser baseline): no target, never judged.
+INFO = "info"
 COLUMNS = ("operation", "figure", "baseline", "ratio", "target", "pass/fail")
 
 
@@ -44,7 +46,8 @@ class Result:
     comparison with a baseline, the figure itself otherwise. ``checks`` are
     further conditions, named as the table shows them (e.g. "0 queries"),
     each with whether it held. ``status`` overrides the verdict: pending
-    (the code measured has not landed) or error (the measurement broke).
+    (the code measured has not landed), error (the measurement broke) or
+    info (a reference figure, see ``informational``).
     """
 
     operation: str
@@ -82,6 +85,12 @@ class Result:
                  else f"{self.ratio:.2f}×" if self.ratio >= 0.1 else f"{self.ratio:.3f}×")
         return (self.operation, self.figure, self.baseline, ratio, self.target_text,
                 self.verdict)
+
+
+def informational(operation: str, figure: str, *, ratio: float | None = None,
+                  note: str = "") -> Result:
+    """A row shown for reference only: target "—", verdict "info", never a failure."""
+    return Result(operation=operation, figure=figure, ratio=ratio, status=INFO, note=note)
 
 
 def failed(results: list[Result]) -> list[Result]:

@@ -17,6 +17,7 @@ import re
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -173,14 +174,6 @@ def free_port(host: str = "127.0.0.1") -> int:
         return probe.getsockname()[1]
 
 
-def port_open(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
 # Processes -----------------------------------------------------------------------------
 
 
@@ -199,6 +192,7 @@ class ManagedProcess:
         self.cwd = cwd
         self.log_path = Path(log_dir) / f"{name}.log"
         self.process: subprocess.Popen | None = None
+        self._stopped = False
 
     def start(self) -> ManagedProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -225,14 +219,17 @@ class ManagedProcess:
 
     def kill(self) -> None:
         """SIGKILL the whole group at once: a crash, no chance to clean up."""
+        if self.process is None or self._stopped:
+            return
+        self._stopped = True
         self.signal_group(signal.SIGKILL)
-        if self.process is not None:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.process.wait(timeout=10)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=10)
 
     def stop(self, grace: float = 10.0) -> None:
-        if self.process is None:
+        if self.process is None or self._stopped:
             return
+        self._stopped = True
         if self.process.poll() is None:
             self.signal_group(signal.SIGTERM)
             try:
@@ -280,33 +277,33 @@ class ProcessGroup:
             for process in self.processes
         )
 
-    def outputs(self) -> dict[str, str]:
-        return {process.name: process.output() for process in self.processes}
 
 
-def replace_option(argv: list[str], option: str, value: str) -> list[str]:
-    """``argv`` with ``option``'s value replaced (``--opt v`` or ``--opt=v``), else appended."""
-    result = list(argv)
-    for index, arg in enumerate(result):
-        if arg == option and index + 1 < len(result):
-            result[index + 1] = value
-            return result
-        if arg.startswith(option + "="):
-            result[index] = f"{option}={value}"
-            return result
-    return [*result, option, value]
+def process_command(name: str) -> list[str]:
+    """A process's command line exactly as the Procfile and docker-compose run it.
 
+    Only the executable is resolved to this virtualenv's; addresses and
+    folders come from the environment (GUNICORN_CMD_ARGS, AFTERCARE_VAR_DIR).
+    """
+    from clinic.processes import PROCESSES
 
-def venv_command(argv: list[str]) -> list[str]:
-    """Resolve a console script (celery, gunicorn) to the running interpreter's one."""
-    import sys
-
+    argv = list(PROCESSES[name])
     candidate = Path(sys.executable).parent / argv[0]
     if candidate.exists():
         return [str(candidate), *argv[1:]]
     if argv[0] == "python":
         return [sys.executable, *argv[1:]]
-    return list(argv)
+    return argv
+
+
+def manage(*args: str, env: dict[str, str], timeout: float = 120) -> str:
+    """Run ``manage.py`` in a child with ``env``; its output, or an error that shows it."""
+    result = subprocess.run([sys.executable, "manage.py", *args], cwd=PROJECT_DIR, env=env,
+                            capture_output=True, text=True, timeout=timeout)
+    if result.returncode != 0:
+        raise AssertionError(f"manage.py {' '.join(args)} exited {result.returncode}:\n"
+                             f"{result.stdout}\n{result.stderr}")
+    return result.stdout
 
 
 # Variables the test runner may carry that must not leak into a child's configuration.
@@ -319,8 +316,6 @@ def service_env(*, database_url: str, broker_url: str, var_dir: Path,
     """The environment of a production process, as docker-compose would give it."""
     env = {key: value for key, value in os.environ.items()
            if not key.startswith(_CONFIG_PREFIXES)}
-    import sys
-
     env.update({
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
         "PYTHONPATH": str(PROJECT_DIR),
@@ -366,8 +361,6 @@ def beat_schedule_make_due(schedule_path: Path, *, env: dict[str, str]) -> None:
         "scheduler.sync()\n"
         "scheduler.close()\n"
     )
-    import sys
-
     subprocess.run([sys.executable, "-c", code], env=env, cwd=PROJECT_DIR, check=True,
                    capture_output=True, timeout=60)
 
@@ -424,24 +417,55 @@ def _decoded(value) -> Iterator[str]:
 
 
 class SwitchableTCPProxy:
-    """A loopback TCP proxy in front of a server, which a test can cut off and restore.
+    """A loopback TCP proxy in front of a server, which a test can cut off or freeze.
 
-    Lets a test take "Redis" away from one worker without touching the shared
-    Redis server other tests use: ``down()`` closes every connection and the
-    listening socket (new connections are refused), ``up()`` listens again on
-    the same port.
+    Takes "Redis" away from one worker, or from this process's Celery
+    producer, without touching the shared Redis server other tests use:
+
+    - ``down()``: every connection is closed and the port refuses new ones
+      (Redis stopped);
+    - ``hang()``: connections are accepted but nothing is ever answered
+      (Redis paused, a half-dead network);
+    - ``up()``: forwarding again, on the same port.
     """
 
     def __init__(self, upstream_host: str, upstream_port: int, *, host: str = "127.0.0.1"):
         self.upstream = (upstream_host, upstream_port)
         self.host = host
         self.port = free_port(host)
+        self.forwarding = True
         self._lock = threading.Lock()
         self._sockets: set[socket.socket] = set()
         self._listener: socket.socket | None = None
         self._accepting: threading.Thread | None = None
 
+    def url(self, database: int | str = 0) -> str:
+        return f"redis://{self.host}:{self.port}/{database}"
+
     def up(self) -> SwitchableTCPProxy:
+        self._close_connections()
+        self.forwarding = True
+        self._listen()
+        return self
+
+    def hang(self) -> SwitchableTCPProxy:
+        self._close_connections()
+        self.forwarding = False
+        self._listen()
+        return self
+
+    def down(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.close()
+        if self._accepting is not None:
+            self._accepting.join(timeout=5)
+            self._accepting = None
+        self._close_connections()
+
+    def _listen(self) -> None:
+        if self._listener is not None:
+            return
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind((self.host, self.port))
@@ -451,24 +475,14 @@ class SwitchableTCPProxy:
         self._accepting = threading.Thread(target=self._accept_loop, args=(listener,),
                                            name=f"proxy-accept-{self.port}", daemon=True)
         self._accepting.start()
-        return self
 
-    def down(self) -> None:
-        listener, self._listener = self._listener, None
-        if listener is not None:
-            listener.close()
-        if self._accepting is not None:
-            self._accepting.join(timeout=5)
+    def _close_connections(self) -> None:
         with self._lock:
             sockets, self._sockets = self._sockets, set()
         for sock in sockets:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
             sock.close()
-
-    @property
-    def url_base(self) -> str:
-        return f"redis://{self.host}:{self.port}"
 
     def _accept_loop(self, listener: socket.socket) -> None:
         while self._listener is listener:
@@ -478,12 +492,16 @@ class SwitchableTCPProxy:
                 continue
             except OSError:
                 return
+            client.settimeout(None)
+            if not self.forwarding:
+                with self._lock:  # held, never answered
+                    self._sockets.add(client)
+                continue
             try:
                 server = socket.create_connection(self.upstream, timeout=2)
             except OSError:
                 client.close()
                 continue
-            client.settimeout(None)
             server.settimeout(None)
             with self._lock:
                 self._sockets.update((client, server))
@@ -509,10 +527,39 @@ class SwitchableTCPProxy:
                 self._sockets.difference_update((source, target))
 
     def __enter__(self) -> SwitchableTCPProxy:
-        return self.up()
+        return self
 
     def __exit__(self, *exc_info) -> None:
         self.down()
+
+
+@contextlib.contextmanager
+def celery_producer_broker(url: str) -> Iterator[None]:
+    """Send this process's tasks (``clinic.celery.app``) to another broker for a while.
+
+    Sessions and answers recorded in the test process enqueue their sweeps
+    through the project's Celery app; this points its producer, and only its
+    producer, at ``url`` (a dedicated database, or a proxy a test can cut).
+    """
+    from kombu import pools
+
+    from clinic.celery import app
+
+    def reset_pools() -> None:
+        # kombu keeps one pool per broker address in a global registry: clear
+        # it too, or the next swap to the same address gets a closed pool.
+        app._pool = None
+        app.amqp._producer_pool = None
+        pools.reset()
+
+    saved = app.conf.get("broker_write_url")
+    reset_pools()
+    app.conf.broker_write_url = url
+    try:
+        yield
+    finally:
+        reset_pools()
+        app.conf.broker_write_url = saved
 
 
 def find_words(texts: Iterable[str], words: Iterable[str]) -> list[tuple[str, str]]:

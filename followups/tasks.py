@@ -9,9 +9,13 @@ from followups.services import followups_sweep
 logger = logging.getLogger(__name__)
 
 
-# acks_late is safe: a re-delivered sweep claims nothing that another sweep
-# holds, because each row is claimed by a conditional UPDATE.
-@shared_task(name="followups.sweep", acks_late=True, ignore_result=True)
+# Acknowledged on receipt, not late: the message is only a "sweep now" hint
+# that expires in 55 s, so a redelivery (after the broker's visibility timeout)
+# would be discarded anyway, and rows a dead worker had claimed fall due again
+# when their lease runs out. A late-acked sweep in flight when Redis drops is
+# worse than useless: kombu tries to restore it over the dead connection and
+# the worker exits ("Unrecoverable error"); tests/integration/test_faults.py.
+@shared_task(name="followups.sweep", ignore_result=True)
 def sweep() -> dict:
     report = followups_sweep()
     logger.info("sweep: %s", report)

@@ -1,15 +1,19 @@
 """The benchmark's verdicts and table, without running it (``python -m bench`` does that)."""
 
+from datetime import UTC, datetime
+
 import pytest
 
 from bench.report import (
     ERROR,
     FAIL,
+    INFO,
     PASS,
     PENDING,
     Result,
     Target,
     failed,
+    informational,
     percentile,
     table_markdown,
 )
@@ -56,6 +60,15 @@ def test_it_fails_the_run_on_a_missed_target_or_a_broken_measurement_but_not_on_
     assert [row.operation for row in failed(rows)] == ["missed", "broken"]
 
 
+def test_an_informational_row_has_no_target_and_never_fails_the_run():
+    row = informational("↳ for reference: raw claim loop", "33,000 rows/s", ratio=0.018)
+
+    assert row.verdict == INFO and row.target_text == "—"
+    assert failed([row]) == []
+    assert table_markdown([row]).splitlines()[2] == (
+        "| ↳ for reference: raw claim loop | 33,000 rows/s | — | 0.018× | — | info |")
+
+
 def test_it_prints_one_markdown_table_with_the_six_columns():
     rows = [Result("API list | page", "p50 3 ms", "p50 1 ms raw", ratio=3.0,
                    target=Target("<=", 5)),
@@ -75,3 +88,33 @@ def test_it_takes_nearest_rank_percentiles():
     assert percentile(values, 0.5) == 50.0
     assert percentile(values, 0.95) == 95.0
     assert percentile([7.0], 0.95) == 7.0
+
+
+@pytest.mark.parametrize(("clinic_email", "clinic_phone"), [("desk@clinic.example", "+44 20"),
+                                                            ("", "")])
+def test_the_raw_sweep_builds_the_same_invitation_as_the_product(settings, clinic_email,
+                                                                 clinic_phone):
+    """The sweep's baseline must do the same job: the same email, byte for byte but the token."""
+    from bench.sweep import raw_invitation
+    from followups.emails import checkin_email
+    from followups.models import CheckIn
+    from patients.models import Clinic, Patient, TreatmentSession
+
+    settings.SITE_URL = "https://aftercare.example"
+    clinic = Clinic(id=3, name="Skin & Co", phone=clinic_phone, email=clinic_email,
+                    timezone="Europe/London")
+    patient = Patient(id=5, clinic=clinic, first_name="Ada <b>", last_name="L",
+                      email="ada@example.com")
+    due_at = datetime(2026, 3, 29, 9, 30, tzinfo=UTC)  # the day the clocks go forward
+    checkin = CheckIn(id=7, session=TreatmentSession(id=11, patient=patient), day=2,
+                      due_at=due_at, send_generation=2)
+    row = (7, 2, due_at, 2, "Ada <b>", "ada@example.com", "Skin & Co", clinic_phone,
+           clinic_email, "Europe/London")
+
+    product = checkin_email(checkin, token="the-token", reminder=False)
+    raw = raw_invitation(row, "the-token")
+
+    for attribute in ("subject", "body", "from_email", "to", "cc", "bcc", "reply_to",
+                      "extra_headers", "alternatives"):
+        assert getattr(raw, attribute) == getattr(product, attribute), attribute
+    assert "https://aftercare.example/c/the-token/" in raw.body

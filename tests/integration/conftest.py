@@ -8,8 +8,10 @@ its output attached to the report when the test fails.
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 
 import pytest
+import redis
 from django.db import connection
 
 from clinic.testing import (
@@ -17,36 +19,16 @@ from clinic.testing import (
     RecordingSMTPServer,
     beat_schedule_make_due,
     database_url_for,
+    process_command,
     recorded_emails_clear,
-    replace_option,
     service_env,
-    venv_command,
 )
-
-try:  # The lead's single source for the Procfile and docker-compose commands.
-    from clinic.processes import PROCESSES
-except ImportError:  # not written yet: the same commands, kept here meanwhile
-    PROCESSES = {
-        "web": ["gunicorn", "clinic.wsgi:application", "--bind", "127.0.0.1:8000",
-                "--workers", "2", "--timeout", "30"],
-        "worker": ["celery", "-A", "clinic", "worker", "--loglevel=info", "--concurrency=2",
-                   "--without-gossip", "--without-mingle"],
-        "beat": ["celery", "-A", "clinic", "beat", "--loglevel=info",
-                 "--schedule", "var/celerybeat-schedule"],
-    }
 
 # The shared Redis's databases 0-5 are left to the rest of the suite and to
 # development; an integration test claims one of these for its broker.
 BROKER_DATABASES = range(15, 5, -1)
 CLAIM_KEY = "aftercare:integration-test:claim"
-
-
-def command(name: str, **options: str) -> list[str]:
-    """A process's production command line, with some options pointed elsewhere."""
-    argv = list(PROCESSES[name])
-    for option, value in options.items():
-        argv = replace_option(argv, option, value)
-    return venv_command(argv)
+CLAIM_SECONDS = 900
 
 
 @pytest.hookimpl(wrapper=True)
@@ -75,38 +57,56 @@ def test_database_url(require_postgres, transactional_db) -> str:
     return database_url_for(connection.settings_dict)
 
 
-@pytest.fixture
-def broker_url(redis_url) -> str:
-    """A Redis database of the suite's Redis server, empty and ours for this test."""
-    import redis
+@dataclass
+class BrokerDatabase:
+    """A database of the shared Redis server that this test alone uses as its broker."""
 
+    url: str
+    client: redis.Redis
+    token: str
+
+    def claim(self) -> bool:
+        return bool(self.client.set(CLAIM_KEY, self.token, nx=True, ex=CLAIM_SECONDS))
+
+    def flush(self) -> None:
+        """Empty it, as FLUSHALL would, but keep the claim (in one transaction)."""
+        with self.client.pipeline(transaction=True) as pipe:
+            pipe.flushdb()
+            pipe.set(CLAIM_KEY, self.token, ex=CLAIM_SECONDS)
+            pipe.execute()
+
+
+@pytest.fixture
+def broker_database(redis_url) -> BrokerDatabase:
+    """An empty Redis database, claimed so that two runs of the suite at once never
+    share one (and consume each other's tasks). Request it before ``processes``
+    so the children are stopped before it is released."""
     base = redis_url.rsplit("/", 1)[0] if redis_url.count("/") > 2 else redis_url
     token = secrets.token_hex(8)
     for number in BROKER_DATABASES:
-        client = redis.Redis.from_url(f"{base}/{number}")
-        # A claim key rather than a fixed number: two runs of the suite at once
-        # must not consume each other's tasks.
-        if client.set(CLAIM_KEY, token, nx=True, ex=900):
-            client.flushdb()
-            client.set(CLAIM_KEY, token, ex=900)
+        database = BrokerDatabase(f"{base}/{number}", redis.Redis.from_url(f"{base}/{number}"),
+                                  token)
+        if database.claim():
+            database.flush()
             break
-        client.close()
+        database.client.close()
     else:
         pytest.fail("no free Redis database (6-15) for the integration test's broker")
     try:
-        yield f"{base}/{number}"
+        yield database
     finally:
-        client.flushdb()
-        client.close()
+        database.client.flushdb()
+        database.client.close()
 
 
 @pytest.fixture
-def broker_redis(broker_url):
-    import redis
+def broker_url(broker_database) -> str:
+    return broker_database.url
 
-    client = redis.Redis.from_url(broker_url)
-    yield client
-    client.close()
+
+@pytest.fixture
+def broker_redis(broker_database):
+    return broker_database.client
 
 
 @pytest.fixture
@@ -133,10 +133,16 @@ def smtp_server():
 
 
 @pytest.fixture
-def celery_env(test_database_url, broker_url, mail_dir, tmp_path):
+def var_dir(tmp_path):
+    """AFTERCARE_VAR_DIR of the child processes: beat's schedule file lives here."""
+    folder = tmp_path / "var"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture
+def celery_env(test_database_url, broker_url, mail_dir, var_dir):
     """The environment of a worker and a beat sharing the test database and broker."""
-    var_dir = tmp_path / "var"
-    var_dir.mkdir()
 
     def build(**extra: str) -> dict[str, str]:
         settings_env = {
@@ -151,23 +157,21 @@ def celery_env(test_database_url, broker_url, mail_dir, tmp_path):
 
 
 @pytest.fixture
-def start_worker(processes, celery_env):
+def start_worker(celery_env, processes):
     def start(name: str = "worker", **extra: str):
-        return processes.start(name, command("worker"), env=celery_env(**extra))
+        return processes.start(name, process_command("worker"), env=celery_env(**extra))
 
     return start
 
 
 @pytest.fixture
-def start_beat(processes, celery_env, tmp_path):
-    """Beat with its schedule in tmp; ``due_now`` makes its first sweep immediate."""
+def start_beat(celery_env, var_dir, processes):
+    """Beat, its schedule in var_dir; ``due_now`` makes its first sweep immediate."""
 
     def start(*, due_now: bool = True, **extra: str):
         env = celery_env(**extra)
-        schedule = tmp_path / "celerybeat-schedule"
         if due_now:
-            beat_schedule_make_due(schedule, env=env)
-        return processes.start("beat", command("beat", **{"--schedule": str(schedule)}),
-                               env=env)
+            beat_schedule_make_due(var_dir / "celerybeat-schedule", env=env)
+        return processes.start("beat", process_command("beat"), env=env)
 
     return start
