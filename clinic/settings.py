@@ -168,6 +168,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
         # record of what is due. A short visibility timeout re-delivers a task
         # whose worker died, and the row's status guard makes that harmless.
         "visibility_timeout": 600,
+        # A Redis that accepts connections but never answers must not hang a
+        # request that enqueues a "sweep now" hint: give up, the beat sweeps.
+        "socket_timeout": 5,
+        "socket_connect_timeout": 2,
     }
 )
 CELERY_BROKER_CONNECTION_TIMEOUT = 2

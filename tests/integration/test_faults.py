@@ -166,13 +166,6 @@ def test_it_takes_sessions_and_answers_while_redis_is_down_then_sends_everything
         proxy.down()
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "CELERY_BROKER_TRANSPORT_OPTIONS has no socket_timeout/socket_connect_timeout: against a "
-    "Redis that accepts connections but never answers (CLIENT PAUSE, a frozen host) the "
-    "enqueue in kick_sweep blocks forever, and so does the request. Add "
-    '"socket_timeout": 5, "socket_connect_timeout": 2 to the Redis transport options '
-    "in clinic/settings.py, then remove this marker."
-))
 def test_a_request_does_not_hang_when_redis_accepts_but_never_answers(clinic, staff, patient,
                                                                       broker_url):
     proxy, url = broker_proxy(broker_url)
