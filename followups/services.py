@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.conf import settings
+from django.core import mail
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, QuerySet
@@ -202,10 +203,16 @@ def followups_sweep(*, now: datetime | None = None, batch_size: int | None = Non
             .select_related("session__patient__clinic"),
             now=current, limit=limit,
         )
+        invitations = []
         for checkin in claimed:
             if on_claimed:
                 on_claimed(checkin)
-            checkin_process_claimed(checkin, token=token, now=current, report=report)
+            if _invitation_due(checkin, now=current):
+                invitations.append(checkin)
+            else:
+                checkin_process_claimed(checkin, token=token, now=current, report=report)
+        if invitations:
+            _send_invitations(invitations, token=token, now=current, report=report)
         if len(claimed) < limit:
             break
     escalation_alerts_process(now=now, limit=limit, report=report)
@@ -250,6 +257,79 @@ def checkin_process_claimed(checkin: CheckIn, *, token: uuid.UUID, now: datetime
     _finish(checkin, token, attempts=0, next_action_at=_next_waiting_action(checkin, now))
 
 
+def _invitation_due(checkin: CheckIn, *, now: datetime) -> bool:
+    return (checkin.status == CheckIn.Status.SCHEDULED
+            and checkin.session.cancelled_at is None
+            and now - checkin.due_at <= settings.CHECKIN_LINK_TTL
+            and checkin.attempts <= settings.DELIVERY_MAX_ATTEMPTS)
+
+
+# How many sent invitations are marked sent together. A sender that dies
+# before marking them leaves them to be sent again after the lease, with the
+# same Message-ID: at most one duplicate each, and never more than this many.
+INVITATIONS_FINISHED_TOGETHER = 50
+
+
+def _send_invitations(checkins: list[CheckIn], *, token: uuid.UUID, now: datetime,
+                      report: SweepReport) -> None:
+    """Day-N invitations for a claimed batch: one INSERT of links, one mail connection."""
+    tokens = {}
+    links = []
+    for checkin in checkins:
+        tokens[checkin.pk], hashed = token_new()
+        links.append(CheckInLink(checkin=checkin, token_hash=hashed,
+                                 expires_at=now + settings.CHECKIN_LINK_TTL))
+    # The links exist before the emails leave: a patient who clicks at once
+    # must find theirs. A retried send adds a second link; both stay valid
+    # until the check-in is answered or expires.
+    CheckInLink.objects.bulk_create(links)
+    sent: list[int] = []
+
+    def mark_sent() -> None:
+        done = CheckIn.objects.filter(id__in=sent, claim_token=token).update(
+            status=CheckIn.Status.SENT, sent_at=now, expires_at=now + settings.CHECKIN_LINK_TTL,
+            attempts=0, last_error="", next_action_at=now + settings.CHECKIN_REMINDER_AFTER,
+            claim_token=None,
+        )
+        report.invitations_sent += done
+        if done < len(sent):
+            report.lost_claims += len(sent) - done
+            logger.warning("%s check-in(s): claim lost while sending; the sender that holds "
+                           "them will finish", len(sent) - done)
+        sent.clear()
+
+    mailer = mail.get_connection()
+    try:
+        mailer.open()
+    except Exception as error:
+        for checkin in checkins:
+            _record_send_failure(checkin, token, now=now, error=error, report=report)
+        return
+    try:
+        for checkin in checkins:
+            message = emails.checkin_email(checkin, token=tokens[checkin.pk], reminder=False)
+            try:
+                mailer.send_messages([message])
+            except Exception as error:
+                _record_send_failure(checkin, token, now=now, error=error, report=report)
+                continue
+            sent.append(checkin.pk)
+            if len(sent) >= INVITATIONS_FINISHED_TOGETHER:
+                mark_sent()
+    finally:
+        if sent:
+            mark_sent()
+        mailer.close()
+
+
+def _record_send_failure(checkin: CheckIn, token: uuid.UUID, *, now: datetime,
+                         error: Exception, report: SweepReport) -> None:
+    _fail_attempt(checkin, token, now=now, error=error, failed_status=CheckIn.Status.FAILED)
+    report.errors.append(type(error).__name__)
+    if checkin.attempts >= settings.DELIVERY_MAX_ATTEMPTS:
+        report.failed += 1
+
+
 def _next_waiting_action(checkin: CheckIn, now: datetime) -> datetime:
     milestones = [checkin.expires_at]
     if checkin.reminder_sent_at is None:
@@ -275,10 +355,7 @@ def _send_checkin_email(checkin: CheckIn, *, token: uuid.UUID, now: datetime,
     try:
         emails.checkin_email(checkin, token=raw_token, reminder=reminder).send()
     except Exception as error:
-        _fail_attempt(checkin, token, now=now, error=error, failed_status=CheckIn.Status.FAILED)
-        report.errors.append(type(error).__name__)
-        if checkin.attempts >= settings.DELIVERY_MAX_ATTEMPTS:
-            report.failed += 1
+        _record_send_failure(checkin, token, now=now, error=error, report=report)
         return
     if reminder:
         done = _finish(checkin, token, reminder_sent_at=now, attempts=0, last_error="",
