@@ -99,22 +99,8 @@ def is_superuser(request) -> bool:
     return request.user.is_active and request.user.is_superuser
 
 
-class MembershipInline(ScopedChoicesMixin, admin.TabularInline):
-    model = ClinicMembership
-    fields = ("user", "created_at")
-    readonly_fields = ("created_at",)
-    autocomplete_fields = ("user",)
-    extra = 0
-
-
-@admin.register(Clinic)
-class ClinicAdmin(ClinicScopedAdminMixin, admin.ModelAdmin):
-    """Staff read their own clinics; only superusers add or change them."""
-
-    clinic_lookup = "pk"
-    list_display = ("name", "timezone", "send_hour", "email", "phone")
-    search_fields = ("name",)
-    inlines = (MembershipInline,)
+class SuperuserWritesMixin:
+    """Only superusers add, change or delete: clinics and users are theirs to manage."""
 
     def has_add_permission(self, request):
         return is_superuser(request)
@@ -124,6 +110,24 @@ class ClinicAdmin(ClinicScopedAdminMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return is_superuser(request)
+
+
+class MembershipInline(ScopedChoicesMixin, admin.TabularInline):
+    model = ClinicMembership
+    fields = ("user", "created_at")
+    readonly_fields = ("created_at",)
+    autocomplete_fields = ("user",)
+    extra = 0
+
+
+@admin.register(Clinic)
+class ClinicAdmin(SuperuserWritesMixin, ClinicScopedAdminMixin, admin.ModelAdmin):
+    """Staff read their own clinics; only superusers add or change them."""
+
+    clinic_lookup = "pk"
+    list_display = ("name", "timezone", "send_hour", "email", "phone")
+    search_fields = ("name",)
+    inlines = (MembershipInline,)
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -150,7 +154,7 @@ if admin.site.is_registered(User):
 
 
 @admin.register(User)
-class StaffUserAdmin(UserAdmin):
+class StaffUserAdmin(SuperuserWritesMixin, UserAdmin):
     """Users and their clinics: superusers only, whatever permissions a group grants."""
 
     inlines = (UserMembershipInline,)
@@ -168,15 +172,6 @@ class StaffUserAdmin(UserAdmin):
         return is_superuser(request)
 
     def has_view_permission(self, request, obj=None):
-        return is_superuser(request)
-
-    def has_add_permission(self, request):
-        return is_superuser(request)
-
-    def has_change_permission(self, request, obj=None):
-        return is_superuser(request)
-
-    def has_delete_permission(self, request, obj=None):
         return is_superuser(request)
 
     def save_related(self, request, form, formsets, change):
