@@ -236,13 +236,15 @@ def checkin_process_claimed(checkin: CheckIn, *, token: uuid.UUID, now: datetime
         report.missed += 1
         return
     if checkin.status == CheckIn.Status.SCHEDULED:
-        _send_checkin_email(checkin, token=token, now=now, report=report, reminder=False)
+        # Not an invitation due (see _invitation_due): its attempts are spent.
+        _finish(checkin, token, status=CheckIn.Status.FAILED, next_action_at=None)
+        report.failed += 1
         return
     # Sent and waiting for the patient: a reminder, a non-response flag, expiry.
     reminder_due = checkin.sent_at + settings.CHECKIN_REMINDER_AFTER
     no_response_due = checkin.sent_at + settings.CHECKIN_NO_RESPONSE_AFTER
     if checkin.reminder_sent_at is None and now < checkin.expires_at and now >= reminder_due:
-        _send_checkin_email(checkin, token=token, now=now, report=report, reminder=True)
+        _send_reminder(checkin, token=token, now=now, report=report)
         return
     if checkin.reminder_sent_at is not None and now >= no_response_due:
         from followups.escalations import escalation_raise_for_no_response
@@ -340,33 +342,24 @@ def _next_waiting_action(checkin: CheckIn, now: datetime) -> datetime:
     return min(upcoming) if upcoming else now
 
 
-def _send_checkin_email(checkin: CheckIn, *, token: uuid.UUID, now: datetime,
-                        report: SweepReport, reminder: bool) -> None:
+def _send_reminder(checkin: CheckIn, *, token: uuid.UUID, now: datetime,
+                   report: SweepReport) -> None:
     if checkin.attempts > settings.DELIVERY_MAX_ATTEMPTS:
         _finish(checkin, token, status=CheckIn.Status.FAILED, next_action_at=None)
         report.failed += 1
         return
-    link_expires_at = (checkin.sent_at or now) + settings.CHECKIN_LINK_TTL
     raw_token, hashed = token_new()
-    # The link exists before the email leaves: a patient who clicks it at once
-    # must find it. A retried send adds a second link; both stay valid until
-    # the check-in is answered or expires.
-    CheckInLink.objects.create(checkin=checkin, token_hash=hashed, expires_at=link_expires_at)
+    # The reminder carries a link of its own, valid to the same deadline.
+    CheckInLink.objects.create(checkin=checkin, token_hash=hashed, expires_at=checkin.expires_at)
     try:
-        emails.checkin_email(checkin, token=raw_token, reminder=reminder).send()
+        emails.checkin_email(checkin, token=raw_token, reminder=True).send()
     except Exception as error:
         _record_send_failure(checkin, token, now=now, error=error, report=report)
         return
-    if reminder:
-        done = _finish(checkin, token, reminder_sent_at=now, attempts=0, last_error="",
-                       next_action_at=min(checkin.sent_at + settings.CHECKIN_NO_RESPONSE_AFTER,
-                                          checkin.expires_at))
-        report.reminders_sent += done
-    else:
-        done = _finish(checkin, token, status=CheckIn.Status.SENT, sent_at=now,
-                       expires_at=link_expires_at, attempts=0, last_error="",
-                       next_action_at=now + settings.CHECKIN_REMINDER_AFTER)
-        report.invitations_sent += done
+    done = _finish(checkin, token, reminder_sent_at=now, attempts=0, last_error="",
+                   next_action_at=min(checkin.sent_at + settings.CHECKIN_NO_RESPONSE_AFTER,
+                                      checkin.expires_at))
+    report.reminders_sent += done
     if not done:
         report.lost_claims += 1
         logger.warning("check-in #%s: claim lost while sending; the sender that holds it "
