@@ -116,7 +116,7 @@ def env_url(name: str, default: str, *, schemes: tuple[str, ...]) -> str:
     return raw.rstrip("/") if parts.scheme in ("http", "https") else raw
 
 
-def database_from_url(name: str, url: str) -> dict:
+def database_from_url(name: str, url: str, *, prepared_statements: bool = True) -> dict:
     """Django DATABASES entry from a postgres:// or sqlite:/// URL."""
     parts = urlsplit(url)
     if parts.scheme in ("postgres", "postgresql"):
@@ -136,6 +136,15 @@ def database_from_url(name: str, url: str) -> dict:
             "PORT": str(port or ""),
             "CONN_MAX_AGE": 60,
             "CONN_HEALTH_CHECKS": True,
+            # Server-side binding lets psycopg prepare a statement run 5 times on a
+            # connection, so PostgreSQL stops re-planning the hot queries (the
+            # patient's link, the sweep). A pooler in transaction mode must keep
+            # prepared statements (PgBouncer >= 1.21: max_prepared_statements),
+            # or set DATABASE_PREPARED_STATEMENTS=false.
+            "OPTIONS": (
+                {"server_side_binding": True, "prepare_threshold": 5}
+                if prepared_statements else {}
+            ),
         }
     if parts.scheme == "sqlite":
         path = url[len("sqlite://"):]

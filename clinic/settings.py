@@ -94,6 +94,7 @@ DATABASES = {
     "default": database_from_url(
         "DATABASE_URL",
         env_str("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'aftercare.sqlite3'}",
+        prepared_statements=env_bool("DATABASE_PREPARED_STATEMENTS", True),
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -63,6 +63,7 @@ def test_it_starts_with_every_variable_set_to_a_good_value(base_env, tmp_path):
         "DJANGO_SECRET_KEY": GOOD_KEY,
         "DJANGO_ALLOWED_HOSTS": "clinic.example.com, www.clinic.example.com",
         "DATABASE_URL": "postgres://desk:s%40cret@db.internal:5432/aftercare",
+        "DATABASE_PREPARED_STATEMENTS": "false",
         "CELERY_BROKER_URL": "redis://cache.internal:6379/0",
         "SITE_URL": "https://clinic.example.com",
         "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
@@ -91,6 +92,7 @@ def test_it_starts_with_every_variable_set_to_a_good_value(base_env, tmp_path):
     ("DATABASE_URL", "postgres://db.internal:5432"),
     ("DATABASE_URL", "postgres://db.internal:port/aftercare"),
     ("DATABASE_URL", "sqlite://"),
+    ("DATABASE_PREPARED_STATEMENTS", "maybe"),
     ("CELERY_BROKER_URL", "nonsense"),
     ("CELERY_BROKER_URL", "redis://"),
     ("SITE_URL", "ftp://x"),
@@ -168,3 +170,14 @@ def test_celery_stops_with_one_line(base_env, command):
     result = run([sys.executable, "-m", "celery", "-A", "clinic", command], base_env)
 
     assert_one_line_naming(result, "CELERY_BROKER_URL")
+
+
+def test_postgresql_connections_prepare_frequent_statements_unless_switched_off():
+    from clinic.env import database_from_url
+
+    url = "postgres://desk@db.internal:5432/aftercare"
+
+    assert database_from_url("DATABASE_URL", url)["OPTIONS"] == {
+        "server_side_binding": True, "prepare_threshold": 5,
+    }
+    assert database_from_url("DATABASE_URL", url, prepared_statements=False)["OPTIONS"] == {}

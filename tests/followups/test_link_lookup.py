@@ -1,0 +1,102 @@
+"""The link lookup: one hand-written statement that must load what the ORM would."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from followups.models import CheckIn, CheckInLink
+from followups.services import checkin_for_token, response_record
+from followups.tokens import token_new
+from patients.models import Clinic, Patient, TreatmentSession
+from tests.factories import NORMAL_ANSWERS, PatientFactory, session_with_checkins
+
+pytestmark = pytest.mark.django_db
+
+
+def _fields(instance) -> dict:
+    return {field.attname: getattr(instance, field.attname)
+            for field in instance._meta.concrete_fields}
+
+
+@pytest.fixture
+def linked(clinic):
+    patient = PatientFactory(clinic=clinic, known_allergies=["lidocaine", "fragrance"],
+                             acne_prone=True)
+    session = session_with_checkins(patient=patient,
+                                    performed_at=timezone.now() - timedelta(days=2))
+    checkin = session.checkins.get(day=2)
+    token, hashed = token_new()
+    CheckInLink.objects.create(checkin=checkin, token_hash=hashed,
+                               expires_at=timezone.now() + timedelta(hours=72))
+    return checkin, token
+
+
+def test_it_loads_the_checkin_session_patient_and_clinic_as_the_orm_does(
+        linked, django_assert_num_queries):
+    checkin, token = linked
+    expected = CheckIn.objects.select_related("session__patient__clinic").get(pk=checkin.pk)
+
+    with django_assert_num_queries(1):
+        found = checkin_for_token(token)
+    with django_assert_num_queries(0):
+        session, patient, clinic = found.session, found.session.patient, \
+            found.session.patient.clinic
+
+    assert _fields(found) == _fields(expected)
+    assert _fields(session) == _fields(expected.session)
+    assert _fields(patient) == _fields(expected.session.patient)
+    assert _fields(clinic) == _fields(expected.session.patient.clinic)
+    assert patient.known_allergies == ["lidocaine", "fragrance"]
+    assert timezone.is_aware(found.due_at) and timezone.is_aware(session.performed_at)
+    assert [type(found), type(session), type(patient), type(clinic)] == [
+        CheckIn, TreatmentSession, Patient, Clinic]
+    assert not found._state.adding and found._state.db == "default"
+
+
+def test_what_it_loads_can_be_saved_and_answered(linked):
+    checkin, token = linked
+
+    response = response_record(checkin=checkin_for_token(token), answers=NORMAL_ANSWERS,
+                               channel="patient_link")
+
+    assert response.checkin.status == CheckIn.Status.COMPLETED
+    assert CheckIn.objects.get(pk=checkin.pk).status == CheckIn.Status.COMPLETED
+    assert checkin_for_token(token) is None  # used
+
+
+@pytest.mark.parametrize("dead", ["revoked", "expired", "answered", "cancelled", "failed"])
+def test_it_finds_nothing_behind_a_dead_link(linked, dead):
+    checkin, token = linked
+    now = timezone.now()
+    assert checkin_for_token(token).pk == checkin.pk
+    if dead == "revoked":
+        CheckInLink.objects.filter(checkin=checkin).update(revoked_at=now)
+    elif dead == "expired":
+        CheckInLink.objects.filter(checkin=checkin).update(expires_at=now - timedelta(seconds=1))
+    elif dead == "answered":
+        CheckIn.objects.filter(pk=checkin.pk).update(status=CheckIn.Status.COMPLETED,
+                                                     completed_at=now, next_action_at=None)
+    elif dead == "cancelled":
+        TreatmentSession.objects.filter(pk=checkin.session_id).update(cancelled_at=now)
+    else:
+        CheckIn.objects.filter(pk=checkin.pk).update(status=CheckIn.Status.FAILED,
+                                                     next_action_at=None)
+
+    assert checkin_for_token(token) is None
+
+
+def test_postgresql_keeps_the_lookup_prepared_on_the_connection(linked, require_postgres):
+    _, token = linked
+    for _ in range(6):  # psycopg prepares a statement on its 5th run on a connection
+        assert checkin_for_token(token) is not None
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        statements = [row[0] for row in cursor.fetchall()]
+
+    assert any("followups_checkinlink" in statement and "token_hash" in statement
+               for statement in statements), statements
