@@ -8,6 +8,7 @@ handled it.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -49,10 +50,10 @@ def response_assess(*, response: CheckInResponse, now: datetime) -> rules.Assess
     # The first check-in has nothing before it, and products only matter to a
     # patient with known allergies: neither needs a query then.
     previous = [
-        answers_of(earlier)
-        for earlier in CheckInResponse.objects.filter(
+        rules.Answers.from_mapping(dict(zip(ANSWER_FIELDS, values, strict=True)))
+        for values in CheckInResponse.objects.filter(
             checkin__session_id=session.pk, checkin__day__lt=checkin.day
-        ).order_by("checkin__day")
+        ).order_by("checkin__day").values_list(*ANSWER_FIELDS)
     ] if checkin.day > min(settings.CHECKIN_DAYS) else []
     ingredients = [
         ingredient
@@ -238,65 +239,88 @@ def _codes(escalation: Escalation) -> set[str]:
     return {reason["code"] for reason in escalation.reasons}
 
 
+@dataclass(frozen=True)
+class _Related:
+    """What a cluster needs of another escalation: which one, whose, and why."""
+
+    id: int
+    patient_id: int
+    codes: frozenset[str]
+
+
+def _related(escalations, codes: frozenset[str]) -> list[_Related]:
+    """The escalations of a queryset with one of ``codes``; only three columns are read."""
+    found = {}
+    for pk, patient_id, reasons in escalations.values_list("id", "patient_id", "reasons"):
+        matching = frozenset(reason["code"] for reason in reasons) & codes
+        if matching:
+            found[pk] = _Related(id=pk, patient_id=patient_id, codes=matching)
+    return list(found.values())
+
+
 def cluster_signals_update(*, escalation: Escalation, now: datetime) -> list[ClusterSignal]:
     """Raise or extend a clinic-level signal when related escalations cluster.
 
     3 or more patients (CLUSTER_MIN_PATIENTS) whose sessions used the same
     product lot within CLUSTER_WINDOW_DAYS, with rash or allergy escalations;
     or 3 or more patients of one practitioner with infection escalations.
+    An open signal takes in each new related escalation as it is raised, and
+    keeps every one it has taken in until staff close it: the window decides
+    when a signal starts, never what drops out of one.
     """
     codes = _codes(escalation)
     session = escalation.session
     clinic = escalation.patient.clinic
     since = now - timedelta(days=settings.CLUSTER_WINDOW_DAYS)
-    recent = Escalation.objects.filter(
-        patient__clinic=clinic, session__performed_at__gte=since
-    ).select_related("session")
+    recent = Escalation.objects.filter(patient__clinic=clinic,
+                                       session__performed_at__gte=since).order_by()
     signals = []
     if codes & LOT_CLUSTER_CODES:
         for application in session.applications.select_related("product"):
-            related = [
-                other for other in recent.filter(
-                    session__applications__product=application.product,
-                    session__applications__lot_number=application.lot_number,
-                ).distinct()
-                if _codes(other) & LOT_CLUSTER_CODES
-            ]
-            signal = _signal_upsert(
-                clinic=clinic, key=f"lot:{application.product_id}:{application.lot_number}",
-                kind=ClusterSignal.Kind.PRODUCT_LOT, related=related, codes=LOT_CLUSTER_CODES,
-                now=now, product=application.product, lot_number=application.lot_number,
+            signal = _signal_extend_or_raise(
+                escalation=escalation, codes=LOT_CLUSTER_CODES, now=now, clinic=clinic,
+                key=f"lot:{application.product_id}:{application.lot_number}",
+                kind=ClusterSignal.Kind.PRODUCT_LOT,
+                candidates=recent.filter(
+                    session__applications__product=application.product_id,
+                    session__applications__lot_number=application.lot_number),
+                product=application.product, lot_number=application.lot_number,
             )
             if signal:
                 signals.append(signal)
     if codes & PRACTITIONER_CLUSTER_CODES:
-        related = [other for other in recent.filter(session__practitioner=session.practitioner)
-                   if _codes(other) & PRACTITIONER_CLUSTER_CODES]
-        signal = _signal_upsert(
-            clinic=clinic, key=f"practitioner:{session.practitioner_id}",
-            kind=ClusterSignal.Kind.PRACTITIONER, related=related,
-            codes=PRACTITIONER_CLUSTER_CODES, now=now, practitioner=session.practitioner,
+        signal = _signal_extend_or_raise(
+            escalation=escalation, codes=PRACTITIONER_CLUSTER_CODES, now=now, clinic=clinic,
+            key=f"practitioner:{session.practitioner_id}", kind=ClusterSignal.Kind.PRACTITIONER,
+            candidates=recent.filter(session__practitioner=session.practitioner_id),
+            practitioner_id=session.practitioner_id,
         )
         if signal:
             signals.append(signal)
     return signals
 
 
-def _signal_upsert(*, clinic, key: str, kind: str, related: list[Escalation],
-                   codes: frozenset[str], now: datetime, **subject) -> ClusterSignal | None:
-    patient_ids = {other.patient_id for other in related}
-    if len(patient_ids) < settings.CLUSTER_MIN_PATIENTS:
-        return None
+def _signal_extend_or_raise(*, escalation: Escalation, codes: frozenset[str], now: datetime,
+                            clinic, key: str, kind: str, candidates,
+                            **subject) -> ClusterSignal | None:
     signal = (ClusterSignal.objects.select_for_update()
               .filter(clinic=clinic, key=key, status=ClusterSignal.Status.OPEN).first())
-    if signal is None:
-        signal = ClusterSignal.objects.create(clinic=clinic, key=key, kind=kind, created_at=now,
-                                              updated_at=now, **subject)
-    signal.reason_codes = sorted(set().union(*(_codes(other) & codes for other in related)))
-    signal.updated_at = now
-    signal.save(update_fields=["reason_codes", "updated_at"])
-    signal.patients.set(patient_ids)
-    signal.escalations.set(related)
+    if signal is not None:
+        related = [_Related(id=escalation.pk, patient_id=escalation.patient_id,
+                            codes=frozenset(_codes(escalation) & codes))]
+        signal.reason_codes = sorted(set(signal.reason_codes) | related[0].codes)
+        signal.updated_at = now
+        signal.save(update_fields=["reason_codes", "updated_at"])
+    else:
+        related = _related(candidates, codes)
+        if len({other.patient_id for other in related}) < settings.CLUSTER_MIN_PATIENTS:
+            return None
+        signal = ClusterSignal.objects.create(
+            clinic=clinic, key=key, kind=kind, created_at=now, updated_at=now,
+            reason_codes=sorted(set().union(*(other.codes for other in related))), **subject,
+        )
+    signal.patients.add(*{other.patient_id for other in related})
+    signal.escalations.add(*(other.id for other in related))
     return signal
 
 

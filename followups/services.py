@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
@@ -457,7 +458,10 @@ def response_record(*, checkin: CheckIn, answers: Mapping, channel: str, entered
 
     Taking the check-in is one conditional UPDATE: of two racing submissions
     exactly one changes the row, the other gets CheckInClosed. The one-to-one
-    constraint on the answers backs that up.
+    constraint on the answers backs that up. The answers are assessed before
+    anything is written (the assessment only reads), so that answers with
+    nothing to flag and no photo are stored by one statement, with no
+    transaction around it; anything more is written in one transaction.
     """
     from followups.escalations import escalation_raise_for_assessment, response_assess
 
@@ -485,22 +489,17 @@ def response_record(*, checkin: CheckIn, answers: Mapping, channel: str, entered
     }
     if missing_trends:
         raise ValidationError(missing_trends)
+    assessment = response_assess(response=response, now=now)
+    response.assessment_level = assessment.level.label
+    response.assessment_reasons = assessment.as_dict()["reasons"]
+    more_to_write = assessment.flagged or photo is not None
     try:
-        with transaction.atomic():
-            taken = CheckIn.objects.filter(pk=checkin.pk, status__in=allowed).update(
-                status=CheckIn.Status.COMPLETED, completed_at=now, next_action_at=None,
-                claim_token=None,
-            )
-            if not taken:
-                raise CheckInClosed("check-in is no longer open")
-            checkin.status, checkin.completed_at = CheckIn.Status.COMPLETED, now
-            assessment = response_assess(response=response, now=now)
-            response.assessment_level = assessment.level.label
-            response.assessment_reasons = assessment.as_dict()["reasons"]
+        with transaction.atomic() if more_to_write else nullcontext():
             if photo is not None:
                 response.photo.save("photo.jpg", photo, save=False)
             try:
-                response.save()
+                _checkin_take_and_answer(checkin=checkin, response=response, allowed=allowed,
+                                         now=now)
                 escalation_raise_for_assessment(response=response, assessment=assessment,
                                                 now=now)
             except Exception:
@@ -512,3 +511,50 @@ def response_record(*, checkin: CheckIn, answers: Mapping, channel: str, entered
         # The other submission of a race committed first.
         raise CheckInClosed("check-in already answered") from None
     return response
+
+
+@cache
+def _take_and_answer_sql() -> tuple[str, tuple]:
+    """PostgreSQL: the conditional UPDATE and the INSERT of the answers, as one statement."""
+    quote = connection.ops.quote_name
+    fields = tuple(model_field for model_field in CheckInResponse._meta.concrete_fields
+                   if not model_field.primary_key and model_field.attname != "checkin_id")
+    columns = ", ".join(quote(model_field.column) for model_field in fields)
+    checkin_table = quote(CheckIn._meta.db_table)
+    sql = (
+        f"WITH taken AS (UPDATE {checkin_table} SET status = %s, completed_at = %s,"
+        " next_action_at = NULL, claim_token = NULL"
+        " WHERE id = %s AND status = ANY(%s) RETURNING id)"
+        f" INSERT INTO {quote(CheckInResponse._meta.db_table)}"
+        f" ({quote('checkin_id')}, {columns})"
+        f" SELECT taken.id, {', '.join(['%s'] * len(fields))} FROM taken RETURNING id"
+    )
+    return sql, fields
+
+
+def _checkin_take_and_answer(*, checkin: CheckIn, response: CheckInResponse, allowed,
+                             now: datetime) -> None:
+    """Mark the check-in completed if it is still in ``allowed``, and store its answers."""
+    if connection.vendor == "postgresql":
+        sql, fields = _take_and_answer_sql()
+        values = [model_field.get_db_prep_save(model_field.pre_save(response, True), connection)
+                  for model_field in fields]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [CheckIn.Status.COMPLETED, now, checkin.pk, list(allowed), *values])
+            row = cursor.fetchone()
+        if row is None:
+            raise CheckInClosed("check-in is no longer open")
+        response.pk = row[0]
+        response._state.adding = False
+        response._state.db = connection.alias
+    else:
+        with transaction.atomic():
+            taken = CheckIn.objects.filter(pk=checkin.pk, status__in=allowed).update(
+                status=CheckIn.Status.COMPLETED, completed_at=now, next_action_at=None,
+                claim_token=None,
+            )
+            if not taken:
+                raise CheckInClosed("check-in is no longer open")
+            response.save()
+    checkin.status, checkin.completed_at = CheckIn.Status.COMPLETED, now
+    checkin.next_action_at = checkin.claim_token = None

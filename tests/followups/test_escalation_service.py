@@ -174,3 +174,43 @@ def test_old_sessions_fall_out_of_the_cluster_window(clinic, settings):
         response_for(session.checkins.get(day=2), pus=True)
 
     assert not ClusterSignal.objects.exists()
+
+
+def _infection(clinic, practitioner, performed_at=None):
+    session = session_with_checkins(patient=PatientFactory(clinic=clinic),
+                                    practitioner=practitioner,
+                                    performed_at=performed_at or timezone.now())
+    response_for(session.checkins.get(day=2), pus=True)
+    return session.patient
+
+
+def test_an_open_signal_takes_in_later_escalations_and_keeps_the_earlier_ones(clinic, settings):
+    practitioner = UserFactory(username="pract", clinics=[clinic])
+    start = timezone.now()
+    first = [_infection(clinic, practitioner) for _ in range(3)]
+    assert ClusterSignal.objects.get().patients.count() == 3
+
+    # Past the window of the first three: the open signal still holds them.
+    with time_machine.travel(start + timedelta(days=settings.CLUSTER_WINDOW_DAYS + 5)):
+        fourth = _infection(clinic, practitioner)
+
+    signal = ClusterSignal.objects.get()
+    assert set(signal.patients.all()) == {*first, fourth}
+    assert signal.escalations.count() == 4
+    assert signal.reason_codes == ["PUS"]
+
+
+def test_a_closed_signal_is_not_extended_a_new_one_starts_at_the_threshold(clinic, staff):
+    from followups.escalations import cluster_signal_close
+
+    practitioner = UserFactory(username="pract", clinics=[clinic])
+    for _ in range(3):
+        _infection(clinic, practitioner)
+    closed = cluster_signal_close(signal=ClusterSignal.objects.get(), actor=staff)
+
+    later = _infection(clinic, practitioner)
+
+    closed.refresh_from_db()
+    assert closed.patients.count() == 3 and closed.status == "closed"
+    reopened = ClusterSignal.objects.get(status="open")
+    assert reopened.patients.count() == 4 and later in reopened.patients.all()
