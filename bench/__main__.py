@@ -38,7 +38,7 @@ class Sizes:
 SIZES = {
     "full": Sizes(sweep_due=2000, sweep_repeats=2, sessions=1000, form_posts=1000,
                   list_requests=100, rules_cases=5000),
-    "quick": Sizes(sweep_due=800, sweep_repeats=2, sessions=100, form_posts=100,
+    "quick": Sizes(sweep_due=800, sweep_repeats=2, sessions=300, form_posts=500,
                    list_requests=20, rules_cases=3000),
 }
 
@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     # Imported once Django is set up: they reach the project's models.
     from bench.datagen import SCALES, checkins_grow, counts_text, world_generate
     from bench.escalation_lists import escalation_lists_bench
-    from bench.patient_form import Gunicorn, patient_form_bench
+    from bench.patient_form import FORM_WARMUP_POSTS, Gunicorn, patient_form_bench
     from bench.rules_engine import rules_bench
     from bench.session_create import session_create_bench
     from bench.sweep import WORKERS, SweepBench, SweepWorkers, checkins_reserve
@@ -108,7 +108,8 @@ def main(argv: list[str] | None = None) -> int:
         progress(f"generated {counts_text(world.counts)}")
         with database.connect(args.database_url) as connection:
             due_ids = checkins_reserve(connection, sizes.sweep_due, exclude=[])
-            form_ids = checkins_reserve(connection, 2 * sizes.form_posts + 1,
+            form_ids = checkins_reserve(connection,
+                                        2 * (sizes.form_posts + FORM_WARMUP_POSTS) + 1,
                                         exclude=due_ids)
 
         progress("rules engine")

@@ -6,8 +6,10 @@ fresh, valid link: the benchmark marks check-ins sent and stores the SHA-256
 of tokens it made, as the sweep would. CSRF stays on: each side's page is
 first opened with GETs (untimed; they also warm both workers), and every POST
 carries the CSRF cookie and form token they handed out, as one browser
-would. Only the POSTs are timed. Product and baseline alternate in halves, so
-a change in the machine's load mid-run falls on both.
+would. Each side then answers FORM_WARMUP_POSTS links untimed (a server in
+service has its templates compiled and its statements prepared); only the
+POSTs after them are timed. Product and baseline alternate in halves, so a
+change in the machine's load mid-run falls on both.
 """
 
 from __future__ import annotations
@@ -30,6 +32,10 @@ from bench.report import PENDING, Result, Target, ms, percentile, queries_summar
 
 GUNICORN_WORKERS = 2
 CLIENT_THREADS = 4
+# Untimed POSTs per side before the timed ones, to links of their own: every
+# worker has then compiled its templates, imported what a POST imports and
+# prepared its statements, as a server in service has.
+FORM_WARMUP_POSTS = 4 * CLIENT_THREADS
 TARGET_RATIO = 0.5
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CSRF_FIELD = re.compile(rb'name="csrfmiddlewaretoken"\s+value="([^"]+)"')
@@ -237,10 +243,11 @@ def _queries_of_one_post(path: str, answers: dict) -> tuple[int, str]:
 
 def patient_form_bench(*, database_url: str, checkin_ids: list[int], server: Gunicorn,
                        seed: int = 11) -> Result:
-    """Half of ``checkin_ids`` answer through the product's form, half through the baseline.
+    """``checkin_ids`` answer through the product's form and the baseline, in equal parts.
 
-    One more (the last, if their number is odd) is answered in-process to count
-    the queries of a POST.
+    The first 2 × FORM_WARMUP_POSTS are the warm-up, half on each side; one
+    more (the last, if the rest is odd) is answered in-process to count the
+    queries of a POST.
     """
     from bench.database import connect
     from bench.urls import BASELINE_PREFIX
@@ -249,13 +256,21 @@ def patient_form_bench(*, database_url: str, checkin_ids: list[int], server: Gun
         tokens = links_issue(connection, checkin_ids)
         days = dict(connection.execute("SELECT id, day FROM followups_checkin WHERE id = ANY(%s)",
                                        [checkin_ids]).fetchall())
-    half = len(checkin_ids) // 2
     rng = random.Random(seed)
-    product_ids, baseline_ids = checkin_ids[:half], checkin_ids[half:2 * half]
-    product_paths = [f"/c/{token}/" for token in tokens[:half]]
-    baseline_paths = [f"/{BASELINE_PREFIX}{token}/" for token in tokens[half:2 * half]]
+    warm = 2 * FORM_WARMUP_POSTS
+    warm_ids, warm_tokens = checkin_ids[:warm], tokens[:warm]
+    timed_ids, timed_tokens = checkin_ids[warm:], tokens[warm:]
+    half = len(timed_ids) // 2
+    product_ids, baseline_ids = timed_ids[:half], timed_ids[half:2 * half]
+    product_paths = [f"/c/{token}/" for token in timed_tokens[:half]]
+    baseline_paths = [f"/{BASELINE_PREFIX}{token}/" for token in timed_tokens[half:2 * half]]
     product_answers = [_form_answers(rng, days[i]) for i in product_ids]
     baseline_answers = [_form_answers(rng, days[i]) for i in baseline_ids]
+    warm_paths = {
+        "product": [f"/c/{token}/" for token in warm_tokens[:FORM_WARMUP_POSTS]],
+        "baseline": [f"/{BASELINE_PREFIX}{token}/" for token in warm_tokens[FORM_WARMUP_POSTS:]],
+    }
+    warm_answers = [_form_answers(rng, days[i]) for i in warm_ids]
 
     server.wait_ready()
     client = _Client(server.port)
@@ -270,11 +285,21 @@ def patient_form_bench(*, database_url: str, checkin_ids: list[int], server: Gun
         )
     queries, query_kinds = (
         _queries_of_one_post(f"/c/{tokens[-1]}/", _form_answers(rng, days[checkin_ids[-1]]))
-        if len(checkin_ids) % 2 else (None, "")
+        if len(timed_ids) % 2 else (None, "")
     )
     status, baseline_csrf = _page_open(client, baseline_paths)
     if status != 200 or not baseline_csrf.token:
         raise RuntimeError(f"the baseline page answered {status} without a CSRF token")
+    warm_statuses = {
+        side: [status for status, _ in _posts(client, csrf, warm_paths[side], answers)[1]]
+        for side, csrf, answers in (
+            ("product", product_csrf, warm_answers[:FORM_WARMUP_POSTS]),
+            ("baseline", baseline_csrf, warm_answers[FORM_WARMUP_POSTS:]),
+        )
+    }
+    for side, statuses in warm_statuses.items():
+        if any(status not in OK_STATUSES for status in statuses):
+            raise RuntimeError(f"a warm-up POST of the {side} answered {statuses}")
     product, baseline = Side(), Side()
     quarter = half // 2
     for chunk in (slice(0, quarter), slice(quarter, half)):
@@ -307,8 +332,9 @@ def patient_form_bench(*, database_url: str, checkin_ids: list[int], server: Gun
         target=Target(">=", TARGET_RATIO),
         status="error" if problems else None,
         note="; ".join(problems) or (
-            f"{half:,} POSTs each side from {CLIENT_THREADS} client threads, every one to "
-            "a fresh link, with the CSRF cookie and token of an earlier (untimed) GET; "
+            f"{half:,} timed POSTs each side from {CLIENT_THREADS} client threads, every one "
+            "to a fresh link, with the CSRF cookie and token of an earlier (untimed) GET, "
+            f"after {FORM_WARMUP_POSTS} untimed warm-up POSTs each side; "
             f"{stored:,} answers stored, {flagged:,} escalations raised. The baseline is "
             "bench.urls.baseline_checkin in the same gunicorn, settings and middleware."
             + (f" The queries of one POST (counted in-process): {query_kinds}."
