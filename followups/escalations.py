@@ -315,10 +315,19 @@ def _signal_extend_or_raise(*, escalation: Escalation, codes: frozenset[str], no
         related = _related(candidates, codes)
         if len({other.patient_id for other in related}) < settings.CLUSTER_MIN_PATIENTS:
             return None
-        signal = ClusterSignal.objects.create(
-            clinic=clinic, key=key, kind=kind, created_at=now, updated_at=now,
-            reason_codes=sorted(set().union(*(other.codes for other in related))), **subject,
-        )
+        try:
+            with transaction.atomic():
+                signal = ClusterSignal.objects.create(
+                    clinic=clinic, key=key, kind=kind, created_at=now, updated_at=now,
+                    reason_codes=sorted(set().union(*(other.codes for other in related))),
+                    **subject,
+                )
+        except IntegrityError:
+            # Another escalation raised this signal a moment ago (one open signal per
+            # key): this one joins it, and the patient's answers are kept.
+            return _signal_extend_or_raise(escalation=escalation, codes=codes, now=now,
+                                           clinic=clinic, key=key, kind=kind,
+                                           candidates=candidates, **subject)
     signal.patients.add(*{other.patient_id for other in related})
     signal.escalations.add(*(other.id for other in related))
     return signal

@@ -493,23 +493,22 @@ def response_record(*, checkin: CheckIn, answers: Mapping, channel: str, entered
     response.assessment_level = assessment.level.label
     response.assessment_reasons = assessment.as_dict()["reasons"]
     more_to_write = assessment.flagged or photo is not None
-    try:
-        with transaction.atomic() if more_to_write else nullcontext():
-            if photo is not None:
-                response.photo.save("photo.jpg", photo, save=False)
+    with transaction.atomic() if more_to_write else nullcontext():
+        if photo is not None:
+            response.photo.save("photo.jpg", photo, save=False)
+        try:
             try:
                 _checkin_take_and_answer(checkin=checkin, response=response, allowed=allowed,
                                          now=now)
-                escalation_raise_for_assessment(response=response, assessment=assessment,
-                                                now=now)
-            except Exception:
-                # The transaction rolls back; the file written above would not.
-                if response.photo:
-                    response.photo.delete(save=False)
-                raise
-    except IntegrityError:
-        # The other submission of a race committed first.
-        raise CheckInClosed("check-in already answered") from None
+            except IntegrityError:
+                # The other submission of a race committed first.
+                raise CheckInClosed("check-in already answered") from None
+            escalation_raise_for_assessment(response=response, assessment=assessment, now=now)
+        except Exception:
+            # The transaction rolls back; the file written above would not.
+            if response.photo:
+                response.photo.delete(save=False)
+            raise
     return response
 
 

@@ -214,3 +214,62 @@ def test_a_closed_signal_is_not_extended_a_new_one_starts_at_the_threshold(clini
     assert closed.patients.count() == 3 and closed.status == "closed"
     reopened = ClusterSignal.objects.get(status="open")
     assert reopened.patients.count() == 4 and later in reopened.patients.all()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_escalations_racing_to_raise_one_signal_both_keep_their_answers(
+        require_postgres, clinic):
+    """One open signal per key: the one that loses the race joins the winner's."""
+    import threading
+    import time
+
+    import psycopg
+    from django.db import connection, transaction
+
+    from followups.models import CheckInResponse
+
+    practitioner = UserFactory(username="pract", clinics=[clinic])
+    for _ in range(2):
+        _infection(clinic, practitioner)
+    racing_session = session_with_checkins(patient=PatientFactory(clinic=clinic),
+                                           practitioner=practitioner)
+    outcome: dict = {}
+
+    def answer():
+        try:
+            outcome["response"] = response_for(racing_session.checkins.get(day=2), pus=True)
+        except BaseException as error:  # reported by the main thread
+            outcome["error"] = error
+        finally:
+            connection.close()
+
+    settings = connection.settings_dict
+    with psycopg.connect(dbname=settings["NAME"], user=settings["USER"],
+                         host=settings["HOST"], port=settings["PORT"] or 5432,
+                         autocommit=True) as observer:
+        with transaction.atomic():
+            # Another escalation has raised the signal and not committed yet.
+            ClusterSignal.objects.create(
+                clinic=clinic, key=f"practitioner:{practitioner.pk}", kind="practitioner",
+                practitioner=practitioner, reason_codes=["PUS"], created_at=timezone.now(),
+                updated_at=timezone.now(),
+            )
+            racer = threading.Thread(target=answer)
+            racer.start()
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:  # until the racer waits on that insert
+                waiting = observer.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = %s"
+                    " AND wait_event_type = 'Lock'", [settings["NAME"]]).fetchone()[0]
+                if waiting:
+                    break
+                time.sleep(0.02)
+            assert waiting, "the racing escalation never reached the signal's insert"
+        racer.join(timeout=30)
+
+    assert "error" not in outcome, outcome.get("error")
+    assert CheckInResponse.objects.filter(checkin__session=racing_session).count() == 1
+    signal = ClusterSignal.objects.get(status="open")
+    assert racing_session.patient in signal.patients.all()
+    assert signal.escalations.filter(session=racing_session).exists()
+    assert signal.patients.count() == 3
