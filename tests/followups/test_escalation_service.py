@@ -229,8 +229,7 @@ def test_two_escalations_racing_to_raise_one_signal_both_keep_their_answers(
     from followups.models import CheckInResponse
 
     practitioner = UserFactory(username="pract", clinics=[clinic])
-    for _ in range(2):
-        _infection(clinic, practitioner)
+    earlier = [_infection(clinic, practitioner) for _ in range(2)]
     racing_session = session_with_checkins(patient=PatientFactory(clinic=clinic),
                                            practitioner=practitioner)
     outcome: dict = {}
@@ -249,11 +248,12 @@ def test_two_escalations_racing_to_raise_one_signal_both_keep_their_answers(
                          autocommit=True) as observer:
         with transaction.atomic():
             # Another escalation has raised the signal and not committed yet.
-            ClusterSignal.objects.create(
+            winner = ClusterSignal.objects.create(
                 clinic=clinic, key=f"practitioner:{practitioner.pk}", kind="practitioner",
                 practitioner=practitioner, reason_codes=["PUS"], created_at=timezone.now(),
                 updated_at=timezone.now(),
             )
+            winner.patients.add(*earlier)
             racer = threading.Thread(target=answer)
             racer.start()
             deadline = time.monotonic() + 20
@@ -272,4 +272,4 @@ def test_two_escalations_racing_to_raise_one_signal_both_keep_their_answers(
     signal = ClusterSignal.objects.get(status="open")
     assert racing_session.patient in signal.patients.all()
     assert signal.escalations.filter(session=racing_session).exists()
-    assert signal.patients.count() == 3
+    assert set(signal.patients.all()) == {*earlier, racing_session.patient}
