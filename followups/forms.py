@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -52,8 +54,35 @@ PHOTO_MESSAGES = {
 CHOOSE_ONE_SHOWN = "Choose one of the answers shown."
 
 
+class _CopiedShallow:
+    """A field every form gets a shallow copy of, sharing its widget and choices.
+
+    Django deep-copies each form's fields so that one form can change them in
+    place; this form changes none in place (it only assigns attributes, which
+    a shallow copy keeps to itself), and the deep copies were most of the cost
+    of reading a patient's answers.
+    """
+
+    def __deepcopy__(self, memo):
+        result = copy.copy(self)
+        memo[id(self)] = result
+        return result
+
+
+class _ChoiceField(_CopiedShallow, forms.ChoiceField):
+    pass
+
+
+class _TypedChoiceField(_CopiedShallow, forms.TypedChoiceField):
+    pass
+
+
+class _FileField(_CopiedShallow, forms.FileField):
+    pass
+
+
 def _severity_field(label: str) -> forms.ChoiceField:
-    return forms.ChoiceField(
+    return _ChoiceField(
         label=label, choices=SEVERITY_CHOICES, widget=forms.RadioSelect,
         error_messages={
             "required": f"Choose an answer for “{label}”. If you have none, choose “None”.",
@@ -63,7 +92,7 @@ def _severity_field(label: str) -> forms.ChoiceField:
 
 
 def _trend_field(label: str, symptom_words: str) -> forms.ChoiceField:
-    return forms.ChoiceField(
+    return _ChoiceField(
         label=label, choices=TREND_CHOICES, widget=forms.RadioSelect, required=False,
         help_text=f"Answer this if you have {symptom_words}.",
         error_messages={"invalid_choice": CHOOSE_ONE_SHOWN},
@@ -71,7 +100,7 @@ def _trend_field(label: str, symptom_words: str) -> forms.ChoiceField:
 
 
 def _yes_no_field(label: str) -> forms.TypedChoiceField:
-    return forms.TypedChoiceField(
+    return _TypedChoiceField(
         label=label, choices=YES_NO_CHOICES, widget=forms.RadioSelect,
         coerce=lambda value: value == "yes",
         error_messages={
@@ -81,7 +110,7 @@ def _yes_no_field(label: str) -> forms.TypedChoiceField:
     )
 
 
-class CommentsField(forms.CharField):
+class CommentsField(_CopiedShallow, forms.CharField):
     def to_python(self, value):
         # Browsers count a line break as one character towards maxlength but
         # send it as two; count it as the patient saw it.
@@ -113,7 +142,7 @@ class CheckInForm(forms.Form):
                           "(it has %(show_value)d).",
         },
     )
-    photo = forms.FileField(
+    photo = _FileField(
         label="A photo of the treated skin (optional)", required=False,
         widget=forms.FileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
         help_text="A JPEG, PNG or WebP photo. Only your clinic will see it.",

@@ -342,3 +342,18 @@ def test_it_never_answers_a_server_error_to_any_form_post(patient, data):
 
     assert response.status_code < 500
     assert response.status_code in (200, 404)
+
+
+def test_each_form_has_fields_of_its_own(settings):
+    settings.PHOTO_MAX_BYTES = 5 * 1024 * 1024
+    five = CheckInForm()
+    settings.PHOTO_MAX_BYTES = 12 * 1024 * 1024
+    twelve = CheckInForm({"rash": "terrible"})
+    twelve.is_valid()
+
+    assert "up to 5 MB" in five.fields["photo"].help_text
+    assert "up to 12 MB" in twelve.fields["photo"].help_text
+    assert "MB" not in CheckInForm.base_fields["photo"].help_text
+    assert five.fields["rash"] is not twelve.fields["rash"]
+    assert twelve.errors["rash"] and not CheckInForm().errors
+    assert 'value="terrible"' not in str(five["rash"])
