@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from followups import emails, rules
+from followups import emails, rows, rules
 from followups.audit import audit_record
 from followups.models import (
     AuditEvent,
@@ -50,10 +50,8 @@ def response_assess(*, response: CheckInResponse, now: datetime) -> rules.Assess
     # The first check-in has nothing before it, and products only matter to a
     # patient with known allergies: neither needs a query then.
     previous = [
-        rules.Answers.from_mapping(dict(zip(ANSWER_FIELDS, values, strict=True)))
-        for values in CheckInResponse.objects.filter(
-            checkin__session_id=session.pk, checkin__day__lt=checkin.day
-        ).order_by("checkin__day").values_list(*ANSWER_FIELDS)
+        answers_of(earlier)
+        for earlier in rows.earlier_responses(session_id=session.pk, day=checkin.day)
     ] if checkin.day > min(settings.CHECKIN_DAYS) else []
     ingredients = [
         ingredient

@@ -22,11 +22,11 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from followups import emails
+from followups import emails, rows
 from followups.models import CheckIn, CheckInLink, CheckInResponse
 from followups.schedule import checkin_due_at
 from followups.tokens import token_hash, token_new
-from patients.models import Clinic, Patient, TreatmentSession
+from patients.models import TreatmentSession
 
 logger = logging.getLogger(__name__)
 
@@ -371,82 +371,14 @@ def _send_reminder(checkin: CheckIn, *, token: uuid.UUID, now: datetime,
 # The patient's link ---------------------------------------------------------------
 
 
-# The one statement behind every opening and answering of a link. Hand-written
-# rather than a select_related(): compiling that four-join query cost the ORM
-# more than PostgreSQL takes to run it, on the path every patient takes. The
-# columns come from the models' own fields, so a new field is read without a
-# change here; the rows become model instances as the ORM would make them.
-_LINK_CHAIN = (CheckIn, TreatmentSession, Patient, Clinic)
-
-
-@cache
-def _checkin_for_token_sql() -> str:
-    quote = connection.ops.quote_name
-    aliases = ("c", "s", "p", "k")
-    columns = ", ".join(
-        f"{alias}.{quote(model_field.column)}"
-        for model, alias in zip(_LINK_CHAIN, aliases, strict=True)
-        for model_field in model._meta.concrete_fields
-    )
-    table = {model: quote(model._meta.db_table) for model in (CheckInLink, *_LINK_CHAIN)}
-    return (
-        f"SELECT {columns} FROM {table[CheckInLink]} l"
-        f" JOIN {table[CheckIn]} c ON c.id = l.checkin_id"
-        f" JOIN {table[TreatmentSession]} s ON s.id = c.session_id"
-        f" JOIN {table[Patient]} p ON p.id = s.patient_id"
-        f" JOIN {table[Clinic]} k ON k.id = p.clinic_id"
-        " WHERE l.token_hash = %s AND l.revoked_at IS NULL AND l.expires_at > %s"
-        " AND c.status IN (%s, %s) AND s.cancelled_at IS NULL"
-    )
-
-
-@cache
-def _converters(model) -> tuple[list[str], list[tuple]]:
-    """A model's attribute names, and per column what the ORM's compiler converts it with."""
-    fields = model._meta.concrete_fields
-    per_column = []
-    for model_field in fields:
-        column = model_field.get_col(model._meta.db_table)
-        per_column.append((column, (*connection.ops.get_db_converters(column),
-                                    *column.get_db_converters(connection))))
-    return [model_field.attname for model_field in fields], per_column
-
-
-def _instance_from_row(model, values):
-    attnames, per_column = _converters(model)
-    converted = []
-    for value, (column, converters) in zip(values, per_column, strict=True):
-        for converter in converters:
-            value = converter(value, column, connection)
-        converted.append(value)
-    return model.from_db(connection.alias, attnames, converted)
-
-
 def checkin_for_token(raw_token: str, *, now: datetime | None = None) -> CheckIn | None:
     """The open check-in a link points to, or None: unknown, expired, used alike.
 
     The check-in comes with its session, patient and clinic loaded.
     """
-    now = now or timezone.now()
     if not raw_token or len(raw_token) > 100:
         return None
-    with connection.cursor() as cursor:
-        cursor.execute(_checkin_for_token_sql(),
-                       [token_hash(raw_token), connection.ops.adapt_datetimefield_value(now),
-                        *CheckIn.OPEN_STATUSES])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    instances, start = [], 0
-    for model in _LINK_CHAIN:
-        width = len(model._meta.concrete_fields)
-        instances.append(_instance_from_row(model, row[start:start + width]))
-        start += width
-    checkin, session, patient, clinic = instances
-    patient.clinic = clinic
-    session.patient = patient
-    checkin.session = session
-    return checkin
+    return rows.open_checkin_for_token_hash(token_hash(raw_token), now=now or timezone.now())
 
 
 # Answers -------------------------------------------------------------------------

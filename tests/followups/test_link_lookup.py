@@ -100,3 +100,20 @@ def test_postgresql_keeps_the_lookup_prepared_on_the_connection(linked, require_
 
     assert any("followups_checkinlink" in statement and "token_hash" in statement
                for statement in statements), statements
+
+
+def test_the_earlier_answers_come_back_as_the_orm_reads_them(linked):
+    from followups import rows
+
+    checkin, token = linked
+    day_two = response_record(checkin=checkin_for_token(token),
+                              answers={**NORMAL_ANSWERS, "rash": "mild", "rash_trend": "better",
+                                       "fever": True, "comments": "itchy"},
+                              channel="patient_link")
+
+    earlier = rows.earlier_responses(session_id=checkin.session_id, day=7)
+
+    assert [response.pk for response in earlier] == [day_two.pk]
+    assert _fields(earlier[0]) == _fields(type(day_two).objects.get(pk=day_two.pk))
+    assert earlier[0].fever is True and earlier[0].pus is False
+    assert rows.earlier_responses(session_id=checkin.session_id, day=2) == []
