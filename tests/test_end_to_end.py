@@ -24,9 +24,11 @@ def test_a_patient_with_fever_reaches_a_clinician_and_is_resolved(patient, staff
 
     staff.groups.add(Group.objects.get(name="Clinic staff"))  # as create_staff does
     serum = ProductFactory(name="HydraBoost", ingredients=["hyaluronic acid"])
+    # Three days ago: the day-2 check-in fell due yesterday at the clinic's send
+    # hour, whatever the time of day the test runs (two days ago, it would not
+    # be due yet before 10:00 in London).
     session = session_with_checkins(
-        patient=patient, practitioner=staff, performed_at=timezone.now() - timedelta(days=2,
-                                                                                      hours=6),
+        patient=patient, practitioner=staff, performed_at=timezone.now() - timedelta(days=3),
         products=[{"product": serum, "phase": "post", "lot_number": "HB-1"}],
     )
 
