@@ -233,8 +233,8 @@ def _alert_process_claimed(escalation: Escalation, *, token, now: datetime, repo
 # Cluster signals ----------------------------------------------------------------------
 
 
-def _codes(escalation: Escalation) -> set[str]:
-    return {reason["code"] for reason in escalation.reasons}
+def _codes(reasons: list[dict]) -> frozenset[str]:
+    return frozenset(reason["code"] for reason in reasons)
 
 
 @dataclass(frozen=True)
@@ -250,7 +250,7 @@ def _related(escalations, codes: frozenset[str]) -> list[_Related]:
     """The escalations of a queryset with one of ``codes``; only three columns are read."""
     found = {}
     for pk, patient_id, reasons in escalations.values_list("id", "patient_id", "reasons"):
-        matching = frozenset(reason["code"] for reason in reasons) & codes
+        matching = _codes(reasons) & codes
         if matching:
             found[pk] = _Related(id=pk, patient_id=patient_id, codes=matching)
     return list(found.values())
@@ -266,7 +266,7 @@ def cluster_signals_update(*, escalation: Escalation, now: datetime) -> list[Clu
     keeps every one it has taken in until staff close it: the window decides
     when a signal starts, never what drops out of one.
     """
-    codes = _codes(escalation)
+    codes = _codes(escalation.reasons)
     session = escalation.session
     clinic = escalation.patient.clinic
     since = now - timedelta(days=settings.CLUSTER_WINDOW_DAYS)
@@ -305,7 +305,7 @@ def _signal_extend_or_raise(*, escalation: Escalation, codes: frozenset[str], no
               .filter(clinic=clinic, key=key, status=ClusterSignal.Status.OPEN).first())
     if signal is not None:
         related = [_Related(id=escalation.pk, patient_id=escalation.patient_id,
-                            codes=frozenset(_codes(escalation) & codes))]
+                            codes=_codes(escalation.reasons) & codes)]
         signal.reason_codes = sorted(set(signal.reason_codes) | related[0].codes)
         signal.updated_at = now
         signal.save(update_fields=["reason_codes", "updated_at"])

@@ -34,6 +34,7 @@ def _open_checkin_sql() -> str:
     table = {model: _quote(model._meta.db_table) for model in (CheckInLink, *_LINK_CHAIN)}
     columns = ", ".join(_columns(model, alias)
                         for model, alias in zip(_LINK_CHAIN, "cspk", strict=True))
+    open_statuses = ", ".join(["%s"] * len(CheckIn.OPEN_STATUSES))
     return (
         f"SELECT {columns} FROM {table[CheckInLink]} l"
         f" JOIN {table[CheckIn]} c ON c.id = l.checkin_id"
@@ -41,7 +42,7 @@ def _open_checkin_sql() -> str:
         f" JOIN {table[Patient]} p ON p.id = s.patient_id"
         f" JOIN {table[Clinic]} k ON k.id = p.clinic_id"
         " WHERE l.token_hash = %s AND l.revoked_at IS NULL AND l.expires_at > %s"
-        " AND c.status IN (%s, %s) AND s.cancelled_at IS NULL"
+        f" AND c.status IN ({open_statuses}) AND s.cancelled_at IS NULL"
     )
 
 
