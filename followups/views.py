@@ -8,9 +8,11 @@ are budgeted per address, and the token is never logged by this module.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
+from django.http import HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
-from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.utils.decorators import decorator_from_middleware
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
@@ -53,7 +55,11 @@ class _CsrfWithoutReferrer(CsrfViewMiddleware):
 
 
 def _patient_page(request, template: str, context: dict, *, status: int = 200):
-    response = render(request, template, context, status=status)
+    return _patient_response(render_to_string(template, context, request), status=status)
+
+
+def _patient_response(html: str, *, status: int = 200) -> HttpResponse:
+    response = HttpResponse(html, status=status)
     response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     response["Referrer-Policy"] = REFERRER_POLICY
     response["Cache-Control"] = "no-store"
@@ -92,17 +98,29 @@ def _guidance_blocks(guidance: rules.GuidanceText) -> list[tuple[str, object]]:
     return blocks
 
 
-def _guidance_page(request, *, clinic, response: CheckInResponse):
-    level = rules.Level[response.assessment_level.upper()]
+@lru_cache(maxsize=1024)
+def _guidance_html(level_name: str, clinic_name: str, clinic_phone: str) -> str:
+    """The thank-you page, the same for every patient of a clinic at a level.
+
+    It holds nothing of the patient's, nor anything of the request's, so each
+    worker renders it once per clinic and level. The clinic's name and phone
+    are part of the key: an edit to either shows on the next answer.
+    """
+    level = rules.Level[level_name]
     guidance = rules.patient_guidance(level)
-    context = {
-        "clinic": clinic,
+    return render_to_string("followups/checkin_done.html", {
+        "clinic_name": clinic_name,
+        "clinic_phone": clinic_phone,
         "level": level.label,
         "headline": guidance.headline,
         "blocks": _guidance_blocks(guidance),
-        "phone_href": _tel_href(clinic.phone),
-    }
-    return _patient_page(request, "followups/checkin_done.html", context)
+        "phone_href": _tel_href(clinic_phone),
+    })
+
+
+def _guidance_page(*, clinic, response: CheckInResponse):
+    level_name = response.assessment_level.upper()
+    return _patient_response(_guidance_html(level_name, clinic.name, clinic.phone))
 
 
 @csrf_exempt  # replaced by _CsrfWithoutReferrer just below, not switched off
@@ -128,7 +146,7 @@ def checkin_view(request, token: str):
             except CheckInClosed:
                 # The other of two racing submissions won: this link is used.
                 return _link_unavailable(request)
-            return _guidance_page(request, clinic=clinic, response=response)
+            return _guidance_page(clinic=clinic, response=response)
         photo_dropped = bool(request.FILES.get("photo"))
     else:
         form = CheckInForm()

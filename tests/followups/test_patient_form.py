@@ -160,6 +160,27 @@ def test_it_leaves_out_the_phone_when_the_clinic_has_none(client):
     assert "healing as expected" in html
 
 
+def test_it_shows_each_clinic_its_own_thank_you_page_and_a_changed_phone_at_once(client):
+    # The thank-you page is rendered once per clinic and level in each worker:
+    # another clinic, or a clinic that changed its phone, must not get the old one.
+    first = PatientFactory(clinic=ClinicFactory(name="Harbour Skin", phone="+44 1632 960001"))
+    second = PatientFactory(clinic=ClinicFactory(name="Hill Skin", phone="+44 1632 960002"))
+
+    first_html = client.post(link_url(sent_checkin_with_link(first)[1]),
+                             FORM_ANSWERS).content.decode()
+    second_html = client.post(link_url(sent_checkin_with_link(second)[1]),
+                              FORM_ANSWERS).content.decode()
+    first.clinic.phone = "+44 1632 960099"
+    first.clinic.save()
+    changed_html = client.post(link_url(sent_checkin_with_link(first)[1]),
+                               FORM_ANSWERS).content.decode()
+
+    assert "Harbour Skin" in first_html and "+44 1632 960001" in first_html
+    assert "Hill Skin" in second_html and "+44 1632 960002" in second_html
+    assert "Harbour Skin" not in second_html
+    assert "+44 1632 960099" in changed_html and "+44 1632 960001" not in changed_html
+
+
 def test_it_reshows_the_form_with_each_error_and_keeps_the_link_open(client, sent):
     checkin, token = sent
     answers = {**FORM_ANSWERS, "rash": "moderate", "rash_trend": "", "pain": "agonising"}
