@@ -62,8 +62,10 @@ class CheckIn(Claimable):
 
     OPEN_STATUSES = (Status.SCHEDULED, Status.SENT)
 
+    # No index of its own: checkin_one_per_session_day (session, day) serves
+    # every lookup by session, and each index is one more write per answer.
     session = models.ForeignKey(TreatmentSession, on_delete=models.PROTECT,
-                                related_name="checkins")
+                                related_name="checkins", db_index=False)
     day = models.PositiveSmallIntegerField()
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.SCHEDULED)
     due_at = models.DateTimeField()
@@ -223,7 +225,9 @@ class Escalation(Claimable):
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="escalations")
     session = models.ForeignKey(TreatmentSession, on_delete=models.PROTECT,
                                 related_name="escalations")
-    checkin = models.ForeignKey(CheckIn, on_delete=models.PROTECT, related_name="escalations")
+    # No index of its own: escalation_one_per_checkin_trigger (checkin, trigger) serves it.
+    checkin = models.ForeignKey(CheckIn, on_delete=models.PROTECT, related_name="escalations",
+                                db_index=False)
     response = models.OneToOneField(CheckInResponse, on_delete=models.PROTECT, null=True,
                                     blank=True, related_name="escalation")
     trigger = models.CharField(max_length=12, choices=Trigger.choices)

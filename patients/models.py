@@ -52,7 +52,9 @@ class Clinic(models.Model):
 
 
 class ClinicMembership(models.Model):
-    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="memberships")
+    # No index of its own: membership_unique (clinic, user) serves it.
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="memberships",
+                               db_index=False)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="clinic_memberships"
     )
@@ -68,7 +70,9 @@ class ClinicMembership(models.Model):
 
 
 class Patient(models.Model):
-    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="patients")
+    # No index of its own: patient_clinic_name (clinic, last_name) serves it.
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="patients",
+                               db_index=False)
     first_name = models.CharField(max_length=100)
     last_name = models.CharField(max_length=100)
     email = models.EmailField()
@@ -126,7 +130,9 @@ class TreatmentSession(models.Model):
 
     MAX_NEEDLE_DEPTH_MM = Decimal("3.0")
 
-    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="sessions")
+    # No index of its own: session_patient_time (patient, performed_at) serves it.
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="sessions",
+                                db_index=False)
     practitioner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="sessions_performed"
     )
@@ -170,7 +176,9 @@ class ProductApplication(models.Model):
 
     session = models.ForeignKey(TreatmentSession, on_delete=models.CASCADE,
                                 related_name="applications")
-    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="applications")
+    # No index of its own: application_lot (product, lot_number) serves it.
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="applications",
+                                db_index=False)
     phase = models.CharField(max_length=10, choices=Phase.choices)
     lot_number = models.CharField(max_length=64)
 
