@@ -53,11 +53,7 @@ def response_assess(*, response: CheckInResponse, now: datetime) -> rules.Assess
         answers_of(earlier)
         for earlier in rows.earlier_responses(session_id=session.pk, day=checkin.day)
     ] if checkin.day > min(settings.CHECKIN_DAYS) else []
-    ingredients = [
-        ingredient
-        for application in session.applications.select_related("product")
-        for ingredient in application.product.ingredients or []
-    ] if allergies else []
+    ingredients = rows.session_ingredients(session_id=session.pk) if allergies else []
     return rules.assess_answers(
         answers=answers_of(response), day=checkin.day, previous=previous,
         known_allergies=allergies, product_ingredients=ingredients, now=now,

@@ -15,7 +15,7 @@ from functools import cache
 from django.db import connection
 
 from followups.models import CheckIn, CheckInLink, CheckInResponse
-from patients.models import Clinic, Patient, TreatmentSession
+from patients.models import Clinic, Patient, Product, ProductApplication, TreatmentSession
 
 _LINK_CHAIN = (CheckIn, TreatmentSession, Patient, Clinic)
 
@@ -57,6 +57,17 @@ def _earlier_responses_sql() -> str:
 
 
 @cache
+def _session_ingredients_sql() -> str:
+    ingredients = Product._meta.get_field("ingredients")
+    return (
+        f"SELECT pr.{_quote(ingredients.column)}"
+        f" FROM {_quote(ProductApplication._meta.db_table)} a"
+        f" JOIN {_quote(Product._meta.db_table)} pr ON pr.id = a.product_id"
+        " WHERE a.session_id = %s ORDER BY a.id"
+    )
+
+
+@cache
 def _converters(model) -> tuple[list[str], list[tuple]]:
     """A model's attribute names, and per column what the ORM's compiler converts it with."""
     fields = model._meta.concrete_fields
@@ -66,6 +77,15 @@ def _converters(model) -> tuple[list[str], list[tuple]]:
         per_column.append((column, (*connection.ops.get_db_converters(column),
                                     *column.get_db_converters(connection))))
     return [model_field.attname for model_field in fields], per_column
+
+
+def _value(model, attname: str, value):
+    """One column's value, converted as the ORM converts it."""
+    attnames, per_column = _converters(model)
+    column, converters = per_column[attnames.index(attname)]
+    for converter in converters:
+        value = converter(value, column, connection)
+    return value
 
 
 def _instance(model, values):
@@ -104,3 +124,11 @@ def earlier_responses(*, session_id: int, day: int) -> list[CheckInResponse]:
     with connection.cursor() as cursor:
         cursor.execute(_earlier_responses_sql(), [session_id, day])
         return [_instance(CheckInResponse, row) for row in cursor.fetchall()]
+
+
+def session_ingredients(*, session_id: int) -> list[str]:
+    """The ingredients of every product applied in the session, in the order applied."""
+    with connection.cursor() as cursor:
+        cursor.execute(_session_ingredients_sql(), [session_id])
+        return [name for (value,) in cursor.fetchall()
+                for name in _value(Product, "ingredients", value) or []]

@@ -12,7 +12,12 @@ from followups.models import CheckIn, CheckInLink
 from followups.services import checkin_for_token, response_record
 from followups.tokens import token_new
 from patients.models import Clinic, Patient, TreatmentSession
-from tests.factories import NORMAL_ANSWERS, PatientFactory, session_with_checkins
+from tests.factories import (
+    NORMAL_ANSWERS,
+    PatientFactory,
+    ProductFactory,
+    session_with_checkins,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -117,3 +122,26 @@ def test_the_earlier_answers_come_back_as_the_orm_reads_them(linked):
     assert _fields(earlier[0]) == _fields(type(day_two).objects.get(pk=day_two.pk))
     assert earlier[0].fever is True and earlier[0].pus is False
     assert rows.earlier_responses(session_id=checkin.session_id, day=2) == []
+
+
+def test_the_session_ingredients_come_back_as_the_orm_reads_them(clinic):
+    from followups import rows
+
+    numbing = ProductFactory(name="Numbing cream", kind="numbing_cream",
+                             ingredients=["lidocaine", "prilocaine"])
+    serum = ProductFactory(name="Vitamin serum", ingredients=["ascorbic acid"])
+    empty = ProductFactory(name="Plain gel", ingredients=[])
+    session = session_with_checkins(
+        patient=PatientFactory(clinic=clinic),
+        products=[{"product": numbing, "phase": "pre", "lot_number": "N-1"},
+                  {"product": serum, "phase": "post", "lot_number": "S-1"},
+                  {"product": empty, "phase": "post", "lot_number": "G-1"}],
+    )
+    through_the_orm = [name for application in session.applications.select_related("product")
+                       for name in application.product.ingredients]
+
+    names = rows.session_ingredients(session_id=session.pk)
+
+    assert names == through_the_orm == ["lidocaine", "prilocaine", "ascorbic acid"]
+    assert rows.session_ingredients(session_id=session_with_checkins(
+        patient=PatientFactory(clinic=clinic)).pk) == []
