@@ -72,11 +72,17 @@ def escalation_raise_for_response(*, response: CheckInResponse,
 
 
 def escalation_raise_for_assessment(*, response: CheckInResponse, assessment: rules.Assessment,
-                                    now: datetime) -> Escalation | None:
+                                    now: datetime, answers_new: bool = False) -> Escalation | None:
+    """Flag the patient for answers assessed outside the normal range.
+
+    ``answers_new``: the answers were stored by the caller's open transaction,
+    so no escalation for them can exist yet and none is looked for.
+    """
     if not assessment.flagged:
         return None
     return _escalation_create(checkin=response.checkin, response=response,
-                              trigger=Escalation.Trigger.RESPONSE, assessment=assessment, now=now)
+                              trigger=Escalation.Trigger.RESPONSE, assessment=assessment, now=now,
+                              may_exist=not answers_new)
 
 
 def escalation_raise_for_no_response(*, checkin: CheckIn, now: datetime) -> Escalation | None:
@@ -93,19 +99,24 @@ def escalation_raise_for_no_response(*, checkin: CheckIn, now: datetime) -> Esca
 
 
 def _escalation_create(*, checkin: CheckIn, response, trigger: str,
-                       assessment: rules.Assessment, now: datetime) -> Escalation | None:
+                       assessment: rules.Assessment, now: datetime,
+                       may_exist: bool = True) -> Escalation | None:
     session = checkin.session
     level = assessment.level.label
-    try:
-        with transaction.atomic():
-            escalation = Escalation.objects.create(
-                patient=session.patient, session=session, checkin=checkin, response=response,
-                trigger=trigger, level=level, reasons=assessment.as_dict()["reasons"],
-                created_at=now, next_action_at=now if level == "urgent" else None,
-            )
-    except IntegrityError:
-        # Already raised for this check-in and trigger: never a second one.
-        return None
+    escalation = Escalation(
+        patient=session.patient, session=session, checkin=checkin, response=response,
+        trigger=trigger, level=level, reasons=assessment.as_dict()["reasons"],
+        created_at=now, next_action_at=now if level == "urgent" else None,
+    )
+    if may_exist:
+        try:
+            with transaction.atomic():
+                escalation.save(force_insert=True)
+        except IntegrityError:
+            # Already raised for this check-in and trigger: never a second one.
+            return None
+    else:
+        escalation.save(force_insert=True)
     if level == "urgent":
         from followups.services import kick_sweep
 

@@ -435,7 +435,8 @@ def response_record(*, checkin: CheckIn, answers: Mapping, channel: str, entered
             except IntegrityError:
                 # The other submission of a race committed first.
                 raise CheckInClosed("check-in already answered") from None
-            escalation_raise_for_assessment(response=response, assessment=assessment, now=now)
+            escalation_raise_for_assessment(response=response, assessment=assessment, now=now,
+                                            answers_new=True)
         except Exception:
             # The transaction rolls back; the file written above would not.
             if response.photo:
