@@ -218,7 +218,7 @@ COLUMNS = {
                              "created_at", "acknowledged_by_id", "acknowledged_at",
                              "resolved_by_id", "resolved_at", "resolution_note",
                              "alert_sent_at", "renotified_at", "next_action_at", "claim_token",
-                             "attempts", "last_error"),
+                             "attempts", "last_error", "clusters_checked_at"),
 }
 TABLE_LABELS = {
     "patients_patient": "patients", "patients_treatmentsession": "sessions",
@@ -498,7 +498,8 @@ class _Generator:
                        if status == "resolved" else None)
         urgent = level == "urgent"
         # Alerts for urgent ones have gone out (and been repeated where still
-        # unacknowledged), so no escalation is due during the run.
+        # unacknowledged), and every one has been looked at for clusters, so no
+        # escalation is due during the run.
         alert_sent_at = created_at + timedelta(minutes=1) if urgent else None
         renotified_at = (created_at + timedelta(hours=2)
                          if urgent and status == "open" and age > timedelta(hours=2) else None)
@@ -508,7 +509,7 @@ class _Generator:
             staff if acknowledged_at else None, acknowledged_at,
             staff if resolved_at else None, resolved_at,
             "Called the patient; aftercare advice given." if resolved_at else "",
-            alert_sent_at, renotified_at, None, None, 0, "",
+            alert_sent_at, renotified_at, None, None, 0, "", created_at + timedelta(minutes=1),
         ))
 
 

@@ -37,6 +37,7 @@ ANSWER_FIELDS = (*CheckInResponse.SEVERITY_FIELDS, *CheckInResponse.TREND_FIELDS
 # that is not properly sterilised.
 LOT_CLUSTER_CODES = frozenset({"SEVERE_RASH", "RASH_PERSISTS", "RASH_WORSENING", "ALLERGY"})
 PRACTITIONER_CLUSTER_CODES = frozenset({"PUS", "FEVER"})
+CLUSTER_CODES = LOT_CLUSTER_CODES | PRACTITIONER_CLUSTER_CODES
 
 
 def answers_of(response: CheckInResponse) -> rules.Answers:
@@ -103,10 +104,13 @@ def _escalation_create(*, checkin: CheckIn, response, trigger: str,
                        may_exist: bool = True) -> Escalation | None:
     session = checkin.session
     level = assessment.level.label
+    reasons = assessment.as_dict()["reasons"]
     escalation = Escalation(
         patient=session.patient, session=session, checkin=checkin, response=response,
-        trigger=trigger, level=level, reasons=assessment.as_dict()["reasons"],
-        created_at=now, next_action_at=now if level == "urgent" else None,
+        trigger=trigger, level=level, reasons=reasons, created_at=now,
+        next_action_at=now if level == "urgent" else None,
+        # Only a cluster reason leaves the escalation for the sweep to look at.
+        clusters_checked_at=None if _codes(reasons) & CLUSTER_CODES else now,
     )
     if may_exist:
         try:
@@ -118,10 +122,10 @@ def _escalation_create(*, checkin: CheckIn, response, trigger: str,
     else:
         escalation.save(force_insert=True)
     if level == "urgent":
+        # The sweep sends the alert and looks for a cluster: now, not in a minute.
         from followups.services import kick_sweep
 
         transaction.on_commit(kick_sweep)
-    cluster_signals_update(escalation=escalation, now=now)
     return escalation
 
 
@@ -261,6 +265,41 @@ def _related(escalations, codes: frozenset[str]) -> list[_Related]:
         if matching:
             found[pk] = _Related(id=pk, patient_id=patient_id, codes=matching)
     return list(found.values())
+
+
+def escalation_clusters_process(*, now: datetime | None = None, limit: int = 100) -> int:
+    """Look for cluster signals around the escalations raised since the last sweep.
+
+    A clinic-level pattern, not one patient's care: the request that stores
+    the answers and raises the escalation does not wait for it. Each sweep
+    claims the waiting escalations (SKIP LOCKED, so concurrent sweeps share
+    them) and looks at each as of when it was raised. One that fails stays
+    waiting for the next sweep; the others are marked checked.
+    """
+    now = now or timezone.now()
+    checked = 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                Escalation.objects.select_for_update(skip_locked=True, of=("self",))
+                .filter(clusters_checked_at__isnull=True)
+                .select_related("session", "patient__clinic")
+                .order_by("created_at", "id")[:limit]
+            )
+            done = []
+            for escalation in batch:
+                try:
+                    with transaction.atomic():
+                        cluster_signals_update(escalation=escalation, now=escalation.created_at)
+                except Exception:
+                    logger.exception("escalation #%s: cluster check failed; the next sweep "
+                                     "retries it", escalation.pk)
+                else:
+                    done.append(escalation.pk)
+            Escalation.objects.filter(pk__in=done).update(clusters_checked_at=now)
+        checked += len(done)
+        if len(batch) < limit or not done:
+            return checked
 
 
 def cluster_signals_update(*, escalation: Escalation, now: datetime) -> list[ClusterSignal]:

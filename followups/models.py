@@ -245,6 +245,9 @@ class Escalation(Claimable):
     resolution_note = models.TextField(blank=True)
     alert_sent_at = models.DateTimeField(null=True, blank=True)
     renotified_at = models.DateTimeField(null=True, blank=True)
+    # When the sweep looked for a cluster around this escalation; None while
+    # it has yet to (only escalations with a cluster reason ever wait).
+    clusters_checked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-level_rank", "created_at", "id"]
@@ -278,6 +281,9 @@ class Escalation(Claimable):
             # The staff queue: unresolved, urgent first, then oldest.
             models.Index(fields=["status", "-level_rank", "created_at"],
                          name="escalation_queue"),
+            # Consumed by followups.escalations.escalation_clusters_process.
+            models.Index(fields=["created_at"], name="escalation_clusters_pending",
+                         condition=Q(clusters_checked_at__isnull=True)),
         ]
 
     def __str__(self) -> str:

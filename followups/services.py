@@ -176,6 +176,7 @@ class SweepReport:
     failed: int = 0
     alerts_sent: int = 0
     renotifications_sent: int = 0
+    clusters_checked: int = 0
     lost_claims: int = 0
     errors: list[str] = field(default_factory=list)
 
@@ -190,11 +191,11 @@ class SweepReport:
 
 def followups_sweep(*, now: datetime | None = None, batch_size: int | None = None,
                     on_claimed: Callable[[object], None] | None = None) -> SweepReport:
-    """One sweep: everything due now, check-ins then escalation alerts.
+    """One sweep: everything due now: check-ins, escalation alerts, cluster checks.
 
     Run every minute by Celery beat and on demand by ``dispatch_checkins``.
     """
-    from followups.escalations import escalation_alerts_process
+    from followups.escalations import escalation_alerts_process, escalation_clusters_process
 
     report = SweepReport()
     limit = batch_size or settings.SWEEP_BATCH_SIZE
@@ -218,6 +219,7 @@ def followups_sweep(*, now: datetime | None = None, batch_size: int | None = Non
         if len(claimed) < limit:
             break
     escalation_alerts_process(now=now, limit=limit, report=report)
+    report.clusters_checked += escalation_clusters_process(now=now, limit=limit)
     return report
 
 

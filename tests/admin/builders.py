@@ -11,6 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from followups.audit import audit_record
+from followups.escalations import escalation_clusters_process
 from followups.models import (
     AuditEvent,
     CheckIn,
@@ -82,6 +83,7 @@ def build_world(clinic, practitioner, *, tag: str) -> World:
     for index, session in enumerate(world.sessions):
         day2 = session.checkins.get(day=2)
         answer(day2, fever=True, photo=jpeg_upload() if index == 0 else None)
+    escalation_clusters_process()  # as the next sweep does
     # The third patient's day-7 email failed: the resend workflow's input.
     CheckIn.objects.filter(session=world.sessions[2], day=7).update(
         status=CheckIn.Status.FAILED, next_action_at=None,

@@ -9,6 +9,7 @@ import time_machine
 from django.utils import timezone
 
 from followups.models import CheckIn, ClusterSignal
+from followups.services import followups_sweep
 from tests.admin.builders import answer, flag_patient
 from tests.factories import PatientFactory, ProductFactory, session_with_checkins
 
@@ -94,6 +95,7 @@ def test_it_shows_open_cluster_signals_first(staff_client, now, clinic, staff):
 def test_it_raises_a_practitioner_cluster_from_real_answers(staff_client, now, clinic, staff):
     for index in range(3):
         flag_patient(clinic, staff, index=index)  # fever after sessions by the same nurse
+    followups_sweep()  # the sweep looks for clusters, as beat runs it every minute
 
     body = staff_client.get("/admin/").content.decode()
 

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from followups.escalations import (
     escalation_acknowledge,
+    escalation_clusters_process,
     escalation_raise_for_response,
     escalation_resolve,
 )
@@ -128,6 +129,7 @@ def test_it_raises_a_lot_cluster_at_three_patients(clinic):
             products=[{"product": serum, "phase": "post", "lot_number": lot}],
         )
         response_for(session.checkins.get(day=2), rash="severe", rash_trend="worse")
+        escalation_clusters_process()
 
     treat_and_flag(patients[0], "LOT-A")
     treat_and_flag(patients[1], "LOT-A")
@@ -148,7 +150,9 @@ def test_it_raises_a_practitioner_cluster_for_infections(clinic):
         session = session_with_checkins(patient=PatientFactory(clinic=clinic),
                                         practitioner=practitioner)
         response_for(session.checkins.get(day=2), **flag)
+    assert not ClusterSignal.objects.exists()  # the sweep looks, not the answer's request
 
+    assert escalation_clusters_process() == 3
     signal = ClusterSignal.objects.get(kind="practitioner")
     assert signal.practitioner == practitioner
     assert signal.patients.count() == 3
@@ -161,6 +165,7 @@ def test_infections_of_one_patient_do_not_make_a_cluster(clinic):
     for _ in range(3):
         session = session_with_checkins(patient=patient, practitioner=practitioner)
         response_for(session.checkins.get(day=2), pus=True)
+        escalation_clusters_process()
 
     assert not ClusterSignal.objects.exists()
 
@@ -172,6 +177,7 @@ def test_old_sessions_fall_out_of_the_cluster_window(clinic, settings):
         session = session_with_checkins(patient=PatientFactory(clinic=clinic),
                                         practitioner=practitioner, performed_at=performed)
         response_for(session.checkins.get(day=2), pus=True)
+        escalation_clusters_process()
 
     assert not ClusterSignal.objects.exists()
 
@@ -181,6 +187,7 @@ def _infection(clinic, practitioner, performed_at=None):
                                     practitioner=practitioner,
                                     performed_at=performed_at or timezone.now())
     response_for(session.checkins.get(day=2), pus=True)
+    escalation_clusters_process()
     return session.patient
 
 
@@ -217,26 +224,26 @@ def test_a_closed_signal_is_not_extended_a_new_one_starts_at_the_threshold(clini
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_escalations_racing_to_raise_one_signal_both_keep_their_answers(
+def test_two_sweeps_racing_to_raise_one_signal_the_loser_joins_the_winner(
         require_postgres, clinic):
-    """One open signal per key: the one that loses the race joins the winner's."""
+    """One open signal per key: the sweep that loses the race joins the winner's signal."""
     import threading
     import time
 
     import psycopg
     from django.db import connection, transaction
 
-    from followups.models import CheckInResponse
-
     practitioner = UserFactory(username="pract", clinics=[clinic])
     earlier = [_infection(clinic, practitioner) for _ in range(2)]
     racing_session = session_with_checkins(patient=PatientFactory(clinic=clinic),
                                            practitioner=practitioner)
+    response_for(racing_session.checkins.get(day=2), pus=True)
+    racing = Escalation.objects.get(session=racing_session)
     outcome: dict = {}
 
-    def answer():
+    def sweep():
         try:
-            outcome["response"] = response_for(racing_session.checkins.get(day=2), pus=True)
+            outcome["checked"] = escalation_clusters_process()
         except BaseException as error:  # reported by the main thread
             outcome["error"] = error
         finally:
@@ -247,14 +254,14 @@ def test_two_escalations_racing_to_raise_one_signal_both_keep_their_answers(
                          host=settings["HOST"], port=settings["PORT"] or 5432,
                          autocommit=True) as observer:
         with transaction.atomic():
-            # Another escalation has raised the signal and not committed yet.
+            # Another sweep has raised the signal and not committed yet.
             winner = ClusterSignal.objects.create(
                 clinic=clinic, key=f"practitioner:{practitioner.pk}", kind="practitioner",
                 practitioner=practitioner, reason_codes=["PUS"], created_at=timezone.now(),
                 updated_at=timezone.now(),
             )
             winner.patients.add(*earlier)
-            racer = threading.Thread(target=answer)
+            racer = threading.Thread(target=sweep)
             racer.start()
             deadline = time.monotonic() + 20
             while time.monotonic() < deadline:  # until the racer waits on that insert
@@ -264,12 +271,65 @@ def test_two_escalations_racing_to_raise_one_signal_both_keep_their_answers(
                 if waiting:
                     break
                 time.sleep(0.02)
-            assert waiting, "the racing escalation never reached the signal's insert"
+            assert waiting, "the racing sweep never reached the signal's insert"
         racer.join(timeout=30)
 
     assert "error" not in outcome, outcome.get("error")
-    assert CheckInResponse.objects.filter(checkin__session=racing_session).count() == 1
+    assert outcome["checked"] == 1
     signal = ClusterSignal.objects.get(status="open")
-    assert racing_session.patient in signal.patients.all()
-    assert signal.escalations.filter(session=racing_session).exists()
+    assert signal.pk == winner.pk
+    assert signal.escalations.filter(pk=racing.pk).exists()
     assert set(signal.patients.all()) == {*earlier, racing_session.patient}
+    racing.refresh_from_db()
+    assert racing.clusters_checked_at is not None
+
+
+def test_an_escalation_without_a_cluster_reason_never_waits_for_the_sweep(patient):
+    answered(patient, pain="severe")
+
+    escalation = Escalation.objects.get()
+    assert escalation.clusters_checked_at == escalation.created_at
+    assert escalation_clusters_process() == 0
+
+
+def test_the_sweep_looks_for_clusters_and_reports_how_many_it_checked(clinic):
+    practitioner = UserFactory(username="pract", clinics=[clinic])
+    for _ in range(3):
+        session = session_with_checkins(patient=PatientFactory(clinic=clinic),
+                                        practitioner=practitioner)
+        response_for(session.checkins.get(day=2), fever=True)
+    assert Escalation.objects.filter(clusters_checked_at__isnull=True).count() == 3
+
+    report = followups_sweep()
+
+    assert report.clusters_checked == 3
+    assert ClusterSignal.objects.get().patients.count() == 3
+    assert not Escalation.objects.filter(clusters_checked_at__isnull=True).exists()
+    assert followups_sweep().clusters_checked == 0
+
+
+def test_a_failed_cluster_check_waits_for_the_next_sweep_and_the_others_go_on(
+        clinic, monkeypatch, caplog):
+    from followups import escalations
+
+    practitioner = UserFactory(username="pract", clinics=[clinic])
+    for _ in range(3):
+        session = session_with_checkins(patient=PatientFactory(clinic=clinic),
+                                        practitioner=practitioner)
+        response_for(session.checkins.get(day=2), pus=True)
+    first, *others = Escalation.objects.order_by("created_at", "id")
+    real_update = escalations.cluster_signals_update
+
+    def failing_for_the_first(*, escalation, now):
+        if escalation.pk == first.pk:
+            raise RuntimeError("database went away")
+        return real_update(escalation=escalation, now=now)
+
+    monkeypatch.setattr(escalations, "cluster_signals_update", failing_for_the_first)
+    assert escalation_clusters_process() == 2
+    assert list(Escalation.objects.filter(clusters_checked_at__isnull=True)) == [first]
+    assert f"escalation #{first.pk}: cluster check failed" in caplog.text
+
+    monkeypatch.setattr(escalations, "cluster_signals_update", real_update)
+    assert escalation_clusters_process() == 1
+    assert ClusterSignal.objects.get().patients.count() == 3

@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from followups.escalations import escalation_clusters_process
 from followups.models import CheckIn, CheckInResponse
 from followups.services import response_record
 from patients.models import Clinic, Patient, Product, TreatmentSession
@@ -114,6 +115,8 @@ class Command(BaseCommand):
                 response_record(checkin=checkin, answers={**NORMAL, **answers},
                                 channel=CheckInResponse.Channel.STAFF, entered_by=staff)
             created += 1
+        # What the worker's next sweep would do: the dashboard shows any cluster at once.
+        escalation_clusters_process()
         sessions = TreatmentSession.objects.filter(patient__clinic=clinic).count()
         if created:
             self.stdout.write(self.style.SUCCESS(
