@@ -126,6 +126,11 @@ def main(argv: list[str] | None = None) -> int:
         progress("patient form over HTTP")
         rows["form"] = _guarded("Patient form POST", lambda: patient_form_bench(
             database_url=args.database_url, checkin_ids=form_ids, server=server))
+        # The form's escalations wait for a sweep to look for clusters; a worker's
+        # would have by now. Untimed, so the sweeps below do only their due rows.
+        from followups.escalations import escalation_clusters_process
+
+        escalation_clusters_process()
         progress("escalation lists")
         rows["lists"] = _guarded("Escalation lists", lambda: escalation_lists_bench(
             world=world, database_url=args.database_url, requests=sizes.list_requests))
