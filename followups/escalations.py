@@ -51,8 +51,7 @@ def response_assess(*, response: CheckInResponse, now: datetime) -> rules.Assess
     # The first check-in has nothing before it, and products only matter to a
     # patient with known allergies: neither needs a query then.
     previous = [
-        answers_of(earlier)
-        for earlier in rows.earlier_responses(session_id=session.pk, day=checkin.day)
+        answers_of(earlier) for earlier in rows.earlier_responses_of(checkin)
     ] if checkin.day > min(settings.CHECKIN_DAYS) else []
     ingredients = rows.session_ingredients(session_id=session.pk) if allergies else []
     return rules.assess_answers(

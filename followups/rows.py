@@ -18,6 +18,8 @@ from followups.models import CheckIn, CheckInLink, CheckInResponse
 from patients.models import Clinic, Patient, Product, ProductApplication, TreatmentSession
 
 _LINK_CHAIN = (CheckIn, TreatmentSession, Patient, Clinic)
+# Where the link lookup leaves the earlier answers on the check-in it loads.
+_EARLIER = "_earlier_responses"
 
 
 def _quote(name: str) -> str:
@@ -35,14 +37,19 @@ def _open_checkin_sql() -> str:
     columns = ", ".join(_columns(model, alias)
                         for model, alias in zip(_LINK_CHAIN, "cspk", strict=True))
     open_statuses = ", ".join(["%s"] * len(CheckIn.OPEN_STATUSES))
+    # One row per earlier check-in of the session (its answers, if any, in the
+    # last columns), or one row with those columns empty when there is none.
     return (
-        f"SELECT {columns} FROM {table[CheckInLink]} l"
+        f"SELECT {columns}, {_columns(CheckInResponse, 'r')} FROM {table[CheckInLink]} l"
         f" JOIN {table[CheckIn]} c ON c.id = l.checkin_id"
         f" JOIN {table[TreatmentSession]} s ON s.id = c.session_id"
         f" JOIN {table[Patient]} p ON p.id = s.patient_id"
         f" JOIN {table[Clinic]} k ON k.id = p.clinic_id"
+        f" LEFT JOIN {table[CheckIn]} e ON e.session_id = c.session_id AND e.day < c.day"
+        f" LEFT JOIN {_quote(CheckInResponse._meta.db_table)} r ON r.checkin_id = e.id"
         " WHERE l.token_hash = %s AND l.revoked_at IS NULL AND l.expires_at > %s"
         f" AND c.status IN ({open_statuses}) AND s.cancelled_at IS NULL"
+        " ORDER BY e.day"
     )
 
 
@@ -99,24 +106,41 @@ def _instance(model, values):
 
 
 def open_checkin_for_token_hash(hashed: str, *, now: datetime) -> CheckIn | None:
-    """The open check-in of a live link, with its session, patient and clinic loaded."""
+    """The open check-in of a live link, with its session, patient and clinic loaded.
+
+    The answers to the session's earlier check-ins come in the same statement
+    (the assessment compares with them); ``earlier_responses_of`` gives them.
+    """
     with connection.cursor() as cursor:
         cursor.execute(_open_checkin_sql(),
                        [hashed, connection.ops.adapt_datetimefield_value(now),
                         *CheckIn.OPEN_STATUSES])
-        row = cursor.fetchone()
-    if row is None:
+        found = cursor.fetchall()
+    if not found:
         return None
     instances, start = [], 0
     for model in _LINK_CHAIN:
         width = len(model._meta.concrete_fields)
-        instances.append(_instance(model, row[start:start + width]))
+        instances.append(_instance(model, found[0][start:start + width]))
         start += width
     checkin, session, patient, clinic = instances
     patient.clinic = clinic
     session.patient = patient
     checkin.session = session
+    answered = [row[start:] for row in found if row[start] is not None]
+    checkin.__dict__[_EARLIER] = [_instance(CheckInResponse, row) for row in answered]
     return checkin
+
+
+def earlier_responses_of(checkin: CheckIn) -> list[CheckInResponse]:
+    """The answers to the session's check-ins before this one, the earliest first.
+
+    Loaded with the check-in when it came from its link; read otherwise.
+    """
+    loaded = checkin.__dict__.get(_EARLIER)
+    if loaded is not None:
+        return loaded
+    return earlier_responses(session_id=checkin.session_id, day=checkin.day)
 
 
 def earlier_responses(*, session_id: int, day: int) -> list[CheckInResponse]:

@@ -145,3 +145,49 @@ def test_the_session_ingredients_come_back_as_the_orm_reads_them(clinic):
     assert names == through_the_orm == ["lidocaine", "prilocaine", "ascorbic acid"]
     assert rows.session_ingredients(session_id=session_with_checkins(
         patient=PatientFactory(clinic=clinic)).pk) == []
+
+
+def test_the_day_7_link_brings_the_day_2_answers_in_the_same_statement(
+        linked, django_assert_num_queries):
+    from followups import rows
+
+    day_two, token = linked
+    response_record(checkin=checkin_for_token(token),
+                    answers={**NORMAL_ANSWERS, "rash": "moderate", "rash_trend": "same"},
+                    channel="patient_link")
+    day_seven = day_two.session.checkins.get(day=7)
+    token, hashed = token_new()
+    CheckInLink.objects.create(checkin=day_seven, token_hash=hashed,
+                               expires_at=timezone.now() + timedelta(hours=72))
+
+    with django_assert_num_queries(1):
+        found = checkin_for_token(token)
+    with django_assert_num_queries(0):
+        earlier = rows.earlier_responses_of(found)
+
+    assert _fields(found) == _fields(CheckIn.objects.get(pk=day_seven.pk))
+    assert earlier == rows.earlier_responses(session_id=day_seven.session_id, day=7)
+    assert [_fields(response) for response in earlier] == [
+        _fields(response) for response in rows.earlier_responses(
+            session_id=day_seven.session_id, day=7)]
+    assert earlier[0].rash == "moderate"
+    # The rash has lasted to day 7: flagged by comparing with day 2's answers.
+    recorded = response_record(checkin=found, answers={**NORMAL_ANSWERS, "rash": "moderate",
+                                                        "rash_trend": "same"},
+                               channel="patient_link")
+    assert "RASH_PERSISTS" in {reason["code"] for reason in recorded.assessment_reasons}
+
+
+def test_a_link_with_no_earlier_answers_brings_none(linked, django_assert_num_queries):
+    from followups import rows
+
+    day_two, _token = linked
+    day_seven = day_two.session.checkins.get(day=7)  # day 2 never answered
+    token, hashed = token_new()
+    CheckInLink.objects.create(checkin=day_seven, token_hash=hashed,
+                               expires_at=timezone.now() + timedelta(hours=72))
+    found = checkin_for_token(token)
+
+    with django_assert_num_queries(0):
+        assert rows.earlier_responses_of(found) == []
+    assert rows.earlier_responses_of(checkin_for_token(linked[1])) == []
