@@ -266,39 +266,43 @@ def _related(escalations, codes: frozenset[str]) -> list[_Related]:
     return list(found.values())
 
 
-def escalation_clusters_process(*, now: datetime | None = None, limit: int = 100) -> int:
+def escalation_clusters_process(*, now: datetime | None = None) -> int:
     """Look for cluster signals around the escalations raised since the last sweep.
 
     A clinic-level pattern, not one patient's care: the request that stores
-    the answers and raises the escalation does not wait for it. Each sweep
-    claims the waiting escalations (SKIP LOCKED, so concurrent sweeps share
-    them) and looks at each as of when it was raised. One that fails stays
-    waiting for the next sweep; the others are marked checked.
+    the answers and raises the escalation does not wait for it. Each waiting
+    escalation is claimed and checked in a transaction of its own, as of when
+    it was raised. Concurrent sweeps share them: ``SKIP LOCKED``, and a
+    ``NO KEY`` lock, so that another sweep adding this escalation to a signal
+    (a foreign key to it) never waits on the claim. A check that fails leaves
+    its escalation waiting for the next sweep.
     """
     now = now or timezone.now()
-    checked = 0
+    checked, failed = 0, []
     while True:
-        with transaction.atomic():
-            batch = list(
-                Escalation.objects.select_for_update(skip_locked=True, of=("self",))
-                .filter(clusters_checked_at__isnull=True)
-                .select_related("session", "patient__clinic")
-                .order_by("created_at", "id")[:limit]
-            )
-            done = []
-            for escalation in batch:
-                try:
-                    with transaction.atomic():
-                        cluster_signals_update(escalation=escalation, now=escalation.created_at)
-                except Exception:
-                    logger.exception("escalation #%s: cluster check failed; the next sweep "
-                                     "retries it", escalation.pk)
-                else:
-                    done.append(escalation.pk)
-            Escalation.objects.filter(pk__in=done).update(clusters_checked_at=now)
-        checked += len(done)
-        if len(batch) < limit or not done:
-            return checked
+        escalation = None
+        try:
+            with transaction.atomic():
+                escalation = (
+                    Escalation.objects
+                    .select_for_update(skip_locked=True, no_key=True, of=("self",))
+                    .filter(clusters_checked_at__isnull=True).exclude(pk__in=failed)
+                    .select_related("session", "patient__clinic")
+                    .order_by("created_at", "id").first()
+                )
+                if escalation is None:
+                    return checked
+                cluster_signals_update(escalation=escalation, now=escalation.created_at)
+                Escalation.objects.filter(pk=escalation.pk).update(clusters_checked_at=now)
+        except Exception:
+            if escalation is None:
+                raise  # the claim itself failed: the sweep reports it
+            # Rolled back whole, up to the commit's deferred checks.
+            logger.exception("escalation #%s: cluster check failed; the next sweep "
+                             "retries it", escalation.pk)
+            failed.append(escalation.pk)
+            continue
+        checked += 1
 
 
 def cluster_signals_update(*, escalation: Escalation, now: datetime) -> list[ClusterSignal]:
@@ -319,7 +323,9 @@ def cluster_signals_update(*, escalation: Escalation, now: datetime) -> list[Clu
                                        session__performed_at__gte=since).order_by()
     signals = []
     if codes & LOT_CLUSTER_CODES:
-        for application in session.applications.select_related("product"):
+        # In one order everywhere, so two checks lock the same signals in the same order.
+        for application in (session.applications.select_related("product")
+                            .order_by("product_id", "lot_number", "id")):
             signal = _signal_extend_or_raise(
                 escalation=escalation, codes=LOT_CLUSTER_CODES, now=now, clinic=clinic,
                 key=f"lot:{application.product_id}:{application.lot_number}",

@@ -129,7 +129,9 @@ def claim_due(queryset: QuerySet, *, now: datetime, limit: int) -> tuple[uuid.UU
     with transaction.atomic():
         due = queryset.filter(next_action_at__lte=now).order_by("next_action_at")
         if connection.features.has_select_for_update_skip_locked:
-            due = due.select_for_update(skip_locked=True, of=("self",))
+            # NO KEY: only non-key columns change, so rows that point at a
+            # claimed one (a link, answers, a cluster's member) never wait on it.
+            due = due.select_for_update(skip_locked=True, no_key=True, of=("self",))
         ids = list(due.values_list("id", flat=True)[:limit])
         if not ids:
             return token, []
@@ -219,7 +221,7 @@ def followups_sweep(*, now: datetime | None = None, batch_size: int | None = Non
         if len(claimed) < limit:
             break
     escalation_alerts_process(now=now, limit=limit, report=report)
-    report.clusters_checked += escalation_clusters_process(now=now, limit=limit)
+    report.clusters_checked += escalation_clusters_process(now=now)
     return report
 
 

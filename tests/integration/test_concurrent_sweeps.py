@@ -23,7 +23,13 @@ from clinic.testing import recorded_emails
 from followups.emails import checkin_message_id, site_domain
 from followups.models import CheckIn, Escalation
 from followups.services import followups_sweep
-from tests.factories import PatientFactory, UserFactory, response_for, session_with_checkins
+from tests.factories import (
+    PatientFactory,
+    ProductFactory,
+    UserFactory,
+    response_for,
+    session_with_checkins,
+)
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -184,3 +190,33 @@ def test_it_alerts_and_renotifies_each_unacknowledged_urgent_escalation_once(cli
     assert sum(ids.values()) == 12
     renotified = [m for m in recorded_emails() if "-renotify@" in m["Message-ID"]]
     assert all("night@clinic.example" in m["To"] for m in renotified)
+
+
+def test_eight_sweeps_check_each_cluster_once_and_raise_one_signal(clinic, caplog):
+    from followups.models import ClusterSignal
+
+    practitioner = UserFactory(username="busy-nurse", clinics=[clinic])
+    product = ProductFactory(name="Lot serum", ingredients=["peptide"])
+    patients = []
+    for index in range(12):
+        patient = PatientFactory(clinic=clinic)
+        session = session_with_checkins(
+            patient=patient, practitioner=practitioner,
+            performed_at=timezone.now() - timedelta(days=3),
+            products=[{"product": product, "phase": "post", "lot_number": "LOT-9"}],
+        )
+        response_for(session.checkins.get(day=2), pus=index % 2 == 0,
+                     rash="severe", rash_trend="worse", fever=index % 2 == 1)
+        patients.append(patient)
+    assert Escalation.objects.filter(clusters_checked_at__isnull=True).count() == 12
+
+    reports, _ = run_sweeps(8, batch_size=2)
+
+    assert total(reports, "clusters_checked") == 12
+    assert not Escalation.objects.filter(clusters_checked_at__isnull=True).exists()
+    assert "cluster check failed" not in caplog.text
+    by_kind = {signal.kind: signal for signal in ClusterSignal.objects.all()}
+    assert sorted(by_kind) == ["practitioner", "product_lot"]
+    for signal in by_kind.values():
+        assert set(signal.patients.all()) == set(patients)
+        assert signal.escalations.count() == 12
