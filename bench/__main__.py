@@ -96,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     from bench.rules_engine import rules_bench
     from bench.session_create import session_create_bench
     from bench.sweep import WORKERS, SweepBench, SweepWorkers, checkins_reserve
+    from followups.escalations import escalation_clusters_process
 
     scale = SCALES[mode]
     rows: dict[str, list[Result]] = {}
@@ -128,8 +129,6 @@ def main(argv: list[str] | None = None) -> int:
             database_url=args.database_url, checkin_ids=form_ids, server=server))
         # The form's escalations wait for a sweep to look for clusters; a worker's
         # would have by now. Untimed, so the sweeps below do only their due rows.
-        from followups.escalations import escalation_clusters_process
-
         escalation_clusters_process()
         progress("escalation lists")
         rows["lists"] = _guarded("Escalation lists", lambda: escalation_lists_bench(

@@ -311,7 +311,7 @@ def cluster_signals_update(*, escalation: Escalation, now: datetime) -> list[Clu
     3 or more patients (CLUSTER_MIN_PATIENTS) whose sessions used the same
     product lot within CLUSTER_WINDOW_DAYS, with rash or allergy escalations;
     or 3 or more patients of one practitioner with infection escalations.
-    An open signal takes in each new related escalation as it is raised, and
+    An open signal takes in each new related escalation as it is checked, and
     keeps every one it has taken in until staff close it: the window decides
     when a signal starts, never what drops out of one.
     """
@@ -372,8 +372,8 @@ def _signal_extend_or_raise(*, escalation: Escalation, codes: frozenset[str], no
                     **subject,
                 )
         except IntegrityError:
-            # Another escalation raised this signal a moment ago (one open signal per
-            # key): this one joins it, and the patient's answers are kept.
+            # Another sweep raised this signal a moment ago (one open signal per
+            # key): this escalation joins it.
             return _signal_extend_or_raise(escalation=escalation, codes=codes, now=now,
                                            clinic=clinic, key=key, kind=kind,
                                            candidates=candidates, **subject)
