@@ -14,13 +14,12 @@ import pytest
 import redis
 from django.db import connection
 
-from clinic.testing import (
+from tests.support.mail import RecordingSMTPServer, recorded_emails_clear
+from tests.support.processes import (
     ProcessGroup,
-    RecordingSMTPServer,
     beat_schedule_make_due,
     database_url_for,
     process_command,
-    recorded_emails_clear,
     service_env,
 )
 
@@ -118,8 +117,8 @@ def mail_dir(tmp_path):
 
 @pytest.fixture
 def recorded_mail(settings):
-    """In-process sends go to a thread-safe list (clinic.testing.recorded_emails)."""
-    settings.EMAIL_BACKEND = "clinic.testing.RecordingEmailBackend"
+    """In-process sends go to a thread-safe list (tests.support.mail.recorded_emails)."""
+    settings.EMAIL_BACKEND = "tests.support.mail.RecordingEmailBackend"
     recorded_emails_clear()
     yield
     recorded_emails_clear()

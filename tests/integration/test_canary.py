@@ -16,15 +16,11 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from clinic.testing import (
-    celery_producer_broker,
-    find_words,
-    mail_folder_messages,
-    message_text,
-    redis_readable_dump,
-    wait_until,
-)
 from followups.models import CheckIn, Escalation
+from tests.support.broker import celery_producer_broker, redis_readable_dump
+from tests.support.leaks import find_words
+from tests.support.mail import mail_folder_messages, message_text
+from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.services]
 

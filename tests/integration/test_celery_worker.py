@@ -7,10 +7,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from clinic.testing import mail_folder_messages, wait_until
 from followups.emails import checkin_message_id
 from followups.models import CheckIn
 from tests.factories import session_with_checkins
+from tests.support.mail import mail_folder_messages
+from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.services]
 

@@ -19,7 +19,6 @@ from django.conf import settings
 from django.db import connections
 from django.utils import timezone
 
-from clinic.testing import recorded_emails
 from followups.emails import checkin_message_id, site_domain
 from followups.models import CheckIn, Escalation
 from followups.services import followups_sweep
@@ -30,6 +29,7 @@ from tests.factories import (
     response_for,
     session_with_checkins,
 )
+from tests.support.mail import recorded_emails
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

@@ -25,19 +25,16 @@ from django.db import connections
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from clinic.testing import (
-    SwitchableTCPProxy,
-    celery_producer_broker,
-    mail_folder_messages,
-    recorded_emails,
-    service_env,
-    wait_until,
-)
 from followups.emails import checkin_message_id
 from followups.models import CheckIn, Escalation
 from followups.services import followups_sweep
 from followups.tasks import sweep
 from tests.factories import PatientFactory, session_with_checkins
+from tests.support.broker import celery_producer_broker
+from tests.support.mail import mail_folder_messages, recorded_emails
+from tests.support.net import SwitchableTCPProxy
+from tests.support.processes import service_env
+from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.services]
 
@@ -212,7 +209,7 @@ def test_a_sweep_killed_mid_send_is_finished_after_its_lease_with_the_same_messa
         clinic, test_database_url, var_dir, mail_dir, recorded_mail, processes):
     checkins = due_day2(clinic, 3)
     env = service_env(database_url=test_database_url, broker_url="memory://", var_dir=var_dir,
-                      EMAIL_BACKEND="clinic.testing.SlowFileBackend",
+                      EMAIL_BACKEND="tests.support.mail.SlowFileBackend",
                       EMAIL_FILE_PATH=str(mail_dir), AFTERCARE_TEST_SEND_STALL_SECONDS="60")
     dispatch = processes.start("dispatch_checkins",
                                [sys.executable, "manage.py", "dispatch_checkins"], env=env)
@@ -255,7 +252,7 @@ def test_nothing_stays_claimed_when_redis_stops_under_a_worker_mid_sweep(
     try:
         checkins = due_day2(clinic, 4)
         worker = start_worker(CELERY_BROKER_URL=url,
-                              EMAIL_BACKEND="clinic.testing.SlowFileBackend",
+                              EMAIL_BACKEND="tests.support.mail.SlowFileBackend",
                               AFTERCARE_TEST_SEND_STALL_SECONDS="1")
         wait_until(lambda: " ready." in worker.output(), timeout=30, message="the worker")
         enqueue_sweep(broker_url)

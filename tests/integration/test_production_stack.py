@@ -21,17 +21,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import connection
 
-from clinic.testing import (
-    ProcessGroup,
-    RecordingSMTPServer,
-    free_port,
-    manage,
-    message_plain_body,
-    message_text,
-    process_command,
-    service_env,
-    wait_until,
-)
+from tests.support.mail import RecordingSMTPServer, message_plain_body, message_text
+from tests.support.net import free_port
+from tests.support.processes import ProcessGroup, manage, process_command, service_env
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.services
 
@@ -106,7 +99,7 @@ def stack_database(require_postgres):
     import psycopg
     from psycopg import sql
 
-    from clinic.testing import database_url_for
+    from tests.support.processes import database_url_for
 
     name = f"aftercare_stack_{secrets.token_hex(4)}"
     server = _server_connection_kwargs()
