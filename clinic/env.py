@@ -46,6 +46,33 @@ def env_bool(name: str, default: bool) -> bool:
     raise ConfigurationError(f"{name} must be 'true' or 'false', got {raw!r}")
 
 
+def env_choice(name: str, default: str, *, choices: tuple[str, ...]) -> str:
+    raw = os.environ.get(name, "")
+    value = raw.strip().lower() or default
+    if value not in choices:
+        raise ConfigurationError(
+            f"{name} must be one of {', '.join(repr(c) for c in choices)}, got {raw!r}"
+        )
+    return value
+
+
+def env_required(name: str, why: str) -> str:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        raise ConfigurationError(f"{name} must be set: {why}")
+    return value
+
+
+def env_aws_credentials(key_name: str, secret_name: str) -> dict[str, str]:
+    """Both keys, or neither (boto3 then finds an instance role or its own config)."""
+    key, secret = env_str(key_name).strip(), env_str(secret_name).strip()
+    if bool(key) != bool(secret):
+        missing = secret_name if key else key_name
+        raise ConfigurationError(f"{missing} must be set together with "
+                                 f"{key_name if key else secret_name}")
+    return {"access_key": key, "secret_key": secret} if key else {}
+
+
 def env_int(name: str, default: int, *, minimum: int | None = None,
             maximum: int | None = None) -> int:
     raw = os.environ.get(name)

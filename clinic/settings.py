@@ -14,11 +14,14 @@ from pathlib import Path
 from clinic.env import (
     ConfigurationError,
     database_from_url,
+    env_aws_credentials,
     env_bool,
+    env_choice,
     env_email,
     env_hosts,
     env_import_path,
     env_int,
+    env_required,
     env_str,
     env_url,
 )
@@ -113,19 +116,49 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
-STORAGES = {
-    # Patient photos are health data: stored outside any served folder and
-    # only ever streamed to staff through a view that checks the clinic.
-    "default": {
+
+# Patient photos are health data: stored outside any served folder (file) or
+# in a private bucket (s3), and only ever streamed to staff through a view
+# that checks the clinic and records who looked. No public URL is handed out.
+MEDIA_STORAGE = env_choice("MEDIA_STORAGE", "file", choices=("file", "s3"))
+if MEDIA_STORAGE == "s3":
+    _s3_options = {
+        "bucket_name": env_required("S3_BUCKET", "MEDIA_STORAGE=s3 needs the bucket's name"),
+        "region_name": env_str("S3_REGION") or None,
+        "endpoint_url": (env_url("S3_ENDPOINT_URL", "", schemes=("http", "https"))
+                         if env_str("S3_ENDPOINT_URL") else None),
+        # Private objects: no ACL is sent (the bucket's own, private, applies;
+        # buckets that enforce ownership refuse ACLs anyway), and a signed URL,
+        # should anything ask for one, lives a minute.
+        "default_acl": None,
+        "querystring_auth": True,
+        "querystring_expire": 60,
+        "file_overwrite": False,
+        # Read back into memory, never a temporary file on this machine.
+        "max_memory_size": 0,
+        "signature_version": "s3v4",
+        # S3-compatible servers (MinIO, Ceph, moto) address buckets by path.
+        "addressing_style": "path" if env_str("S3_ENDPOINT_URL") else None,
+        **env_aws_credentials("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"),
+    }
+    _media_storage = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": _s3_options}
+else:
+    _media_storage = {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": str(VAR_DIR / "private-media"), "base_url": None},
-    },
+    }
+STORAGES = {
+    "default": _media_storage,
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
         if not DEBUG
         else "django.contrib.staticfiles.storage.StaticFilesStorage",
     },
 }
+# Uploads are held in memory up to the photo limit and never spooled to a
+# temporary file: an unverified patient photo touches no disk (a file over
+# the limit is counted, not kept, and the form refuses it as too large).
+FILE_UPLOAD_HANDLERS = ["followups.photos.BoundedMemoryUploadHandler"]
 WHITENOISE_USE_FINDERS = True
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
@@ -246,10 +279,10 @@ SPECTACULAR_SETTINGS = {
     ],
     # One name per choice set, so the document has no duplicate enums.
     "ENUM_NAME_OVERRIDES": {
-        "SeverityEnum": "followups.models.Severity",
-        "TrendEnum": "followups.models.Trend",
-        "EscalationLevelEnum": "followups.models.Level",
-        "AssessmentLevelEnum": ["none", "review", "urgent"],
+        "SeverityEnum": "followups.models.SEVERITY_CHOICES",
+        "TrendEnum": "followups.models.TREND_CHOICES",
+        "EscalationLevelEnum": "followups.models.ESCALATION_LEVEL_CHOICES",
+        "AssessmentLevelEnum": "followups.models.ASSESSMENT_LEVEL_CHOICES",
     },
 }
 

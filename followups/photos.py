@@ -12,6 +12,8 @@ import warnings
 
 from django.conf import settings
 from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import InMemoryUploadedFile
+from django.core.files.uploadhandler import FileUploadHandler, StopFutureHandlers
 from PIL import Image, ImageOps
 
 # Only these decoders are ever run on a patient's upload. Restricting
@@ -110,3 +112,35 @@ def _as_rgb(image: Image.Image) -> Image.Image:
             image = image.point(lambda value: value / 256)
         image = image.convert("L")
     return image.convert("RGB")
+
+
+class BoundedMemoryUploadHandler(FileUploadHandler):
+    """Keeps each uploaded file in memory, up to one byte past PHOTO_MAX_BYTES.
+
+    Django's default handlers spool a file over 2.5 MB to a temporary file on
+    the web server's disk; a patient's photo, before it is verified and
+    re-encoded, must not land there (with object storage, nothing of it may
+    stay on any one machine). Past the limit the bytes are counted, not kept:
+    the upload reports its real size and ``photo_reencode`` refuses it as
+    ``too_large`` without decoding anything.
+    """
+
+    def new_file(self, *args, **kwargs):
+        super().new_file(*args, **kwargs)
+        self.kept = io.BytesIO()
+        self.limit = settings.PHOTO_MAX_BYTES + 1
+        raise StopFutureHandlers()
+
+    def receive_data_chunk(self, raw_data, start):
+        room = self.limit - self.kept.tell()
+        if room > 0:
+            self.kept.write(raw_data[:room])
+        return None
+
+    def file_complete(self, file_size):
+        self.kept.seek(0)
+        return InMemoryUploadedFile(
+            file=self.kept, field_name=self.field_name, name=self.file_name,
+            content_type=self.content_type, size=file_size, charset=self.charset,
+            content_type_extra=self.content_type_extra,
+        )
