@@ -1,24 +1,14 @@
-"""API plumbing shared by every app: who may call it, and how errors look."""
+"""API plumbing shared by every app: how errors look, and how the schema documents them.
+
+Who may call the API is the patients app's to say (``patients.permissions``):
+it knows the clinics and their members. This module imports no app.
+"""
 
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from rest_framework import exceptions, permissions
+from rest_framework import exceptions
 from rest_framework.serializers import as_serializer_error
-
-from patients.selectors import user_clinic_ids
-
-
-class IsClinicStaff(permissions.BasePermission):
-    """Signed-in users who belong to at least one clinic, and superusers."""
-
-    message = "You must belong to a clinic to use this API."
-
-    def has_permission(self, request, view) -> bool:
-        user = request.user
-        if not (user and user.is_authenticated and user.is_active):
-            return False
-        return user.is_superuser or bool(user_clinic_ids(user))
 
 
 def exception_handler(exc, context):

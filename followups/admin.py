@@ -8,11 +8,7 @@ them directly (``ServiceWrittenAdminMixin``).
 
 from __future__ import annotations
 
-import functools
-from datetime import timedelta
-
 from django import forms
-from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.utils import flatten_fieldsets, unquote
@@ -23,14 +19,29 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.timesince import timesince
 
-from clinic.admin_scoping import ClinicScopedAdminMixin, ScopedRelatedFieldListFilter
-from clinic.admin_site import CappedCountPaginator
+from clinic.pagination import CappedCountPaginator
 from followups import admin_views
+from followups.admin_display import (
+    level_badge,
+    patient_link,
+    person,
+    photo_url,
+    reasons_list,
+    safe_next_url,
+    status_badge,
+)
+from followups.admin_filters import (
+    AckDeadlineFilter,
+    AssessmentFilter,
+    DayFilter,
+    DueFilter,
+    EscalationDayFilter,
+    EscalationStatusFilter,
+    ProductFilter,
+)
 from followups.audit import audit_record
-from followups.dashboard import local_days_q
 from followups.escalations import cluster_signal_close, escalation_acknowledge, escalation_resolve
 from followups.models import (
     AuditEvent,
@@ -40,189 +51,8 @@ from followups.models import (
     Escalation,
 )
 from followups.services import checkin_resend
-from patients.models import Patient, Product, ProductApplication
-from patients.selectors import clinics_for_user
-
-# Presentation shared with the patients' admin -------------------------------------
-
-LEVEL_BADGES = {
-    # Text and shape carry the meaning; colour only repeats it.
-    "urgent": ("▲", "URGENT"),
-    "review": ("◆", "REVIEW"),
-    "none": ("○", "NONE"),
-}
-
-
-def level_badge(level: str):
-    icon, text = LEVEL_BADGES.get(level, ("", level.upper()))
-    return format_html('<span class="lvl lvl-{}"><span aria-hidden="true">{}</span> {}</span>',
-                       level, icon, text)
-
-
-def status_badge(status: str, label: str):
-    return format_html('<span class="st st-{}">{}</span>', status, label)
-
-
-@functools.cache
-def _patient_change_prefix() -> str:
-    return reverse("admin:patients_patient_change", args=[0]).removesuffix("0/change/")
-
-
-def patient_link(patient: Patient):
-    url = f"{_patient_change_prefix()}{patient.pk}/change/"
-    return format_html('<a href="{}" class="patient-link">{}</a>', url, patient)
-
-
-def person(user) -> str:
-    if user is None:
-        return "–"
-    return user.get_full_name() or user.get_username()
-
-
-def reasons_list(reasons: list[dict], *, with_sources: bool = False):
-    if not reasons:
-        return "–"
-    if with_sources:
-        items = format_html_join(
-            "", '<li><code>{}</code> {}<br><small class="source">Source: {}</small></li>',
-            ((r.get("code", ""), r.get("message", ""), r.get("source", "")) for r in reasons),
-        )
-    else:
-        items = format_html_join(
-            "", "<li><code>{}</code> {}</li>",
-            ((r.get("code", ""), r.get("message", "")) for r in reasons),
-        )
-    return format_html('<ul class="reasons">{}</ul>', items)
-
-
-def safe_next_url(request, default: str) -> str:
-    candidate = request.POST.get("next") or request.GET.get("next") or ""
-    if candidate and url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return candidate
-    return default
-
-
-# List filters ------------------------------------------------------------------------
-
-
-class EscalationStatusFilter(admin.SimpleListFilter):
-    """Default: not resolved (open or acknowledged). "All" is one click away."""
-
-    title = "status"
-    parameter_name = "status"
-    UNRESOLVED = (Escalation.Status.OPEN, Escalation.Status.ACKNOWLEDGED)
-
-    def lookups(self, request, model_admin):
-        return [*Escalation.Status.choices, ("all", "All, including resolved")]
-
-    def queryset(self, request, queryset):
-        value = self.value()
-        if value == "all":
-            return queryset
-        if value in Escalation.Status.values:
-            return queryset.filter(status=value)
-        return queryset.filter(status__in=self.UNRESOLVED)
-
-    def choices(self, changelist):
-        yield {
-            "selected": self.value() is None,
-            "query_string": changelist.get_query_string(remove=[self.parameter_name]),
-            "display": "Not resolved (default)",
-        }
-        for lookup, title in self.lookup_choices:
-            yield {
-                "selected": self.value() == str(lookup),
-                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
-                "display": title,
-            }
-
-
-class AckDeadlineFilter(admin.SimpleListFilter):
-    title = "acknowledgement deadline"
-    parameter_name = "ack"
-
-    def lookups(self, request, model_admin):
-        minutes = int(settings.URGENT_ACK_DEADLINE.total_seconds() // 60)
-        return [("overdue", f"Urgent, open for more than {minutes} min")]
-
-    def queryset(self, request, queryset):
-        if self.value() == "overdue":
-            return queryset.filter(level="urgent", status=Escalation.Status.OPEN,
-                                   created_at__lt=timezone.now() - settings.URGENT_ACK_DEADLINE)
-        return queryset
-
-
-class DayFilter(admin.SimpleListFilter):
-    title = "check-in day"
-    parameter_name = "day"
-    field_path = "day"
-
-    def lookups(self, request, model_admin):
-        return [(str(day), f"Day {day}") for day in settings.CHECKIN_DAYS]
-
-    def queryset(self, request, queryset):
-        if self.value() in {str(day) for day in settings.CHECKIN_DAYS}:
-            return queryset.filter(**{self.field_path: int(self.value())})
-        return queryset
-
-
-class EscalationDayFilter(DayFilter):
-    field_path = "checkin__day"
-
-
-class ProductFilter(admin.SimpleListFilter):
-    """Rows whose session used the product; a subquery, so no DISTINCT on the list."""
-
-    title = "product used"
-    parameter_name = "product"
-    session_path = "session"
-
-    def lookups(self, request, model_admin):
-        return list(Product.objects.order_by("name").values_list("pk", "name"))
-
-    def queryset(self, request, queryset):
-        value = self.value()
-        if not value or not value.isdigit():
-            return queryset
-        sessions = ProductApplication.objects.filter(product_id=int(value)).values("session_id")
-        return queryset.filter(**{f"{self.session_path}__in": sessions})
-
-
-class DueFilter(admin.SimpleListFilter):
-    title = "due"
-    parameter_name = "due"
-
-    def lookups(self, request, model_admin):
-        return [("today", "Today (clinic's local day)"), ("7d", "Past 7 days"),
-                ("30d", "Past 30 days")]
-
-    def queryset(self, request, queryset):
-        value, now = self.value(), timezone.now()
-        if value == "today":
-            return queryset.filter(local_days_q(
-                clinics_for_user(request.user), clinic_field="session__patient__clinic",
-                time_field="due_at", now=now,
-            ))
-        if value in ("7d", "30d"):
-            days = 7 if value == "7d" else 30
-            return queryset.filter(due_at__gte=now - timedelta(days=days), due_at__lt=now)
-        return queryset
-
-
-class AssessmentFilter(admin.SimpleListFilter):
-    title = "assessment"
-    parameter_name = "assessment"
-
-    def lookups(self, request, model_admin):
-        return [("urgent", "Urgent"), ("review", "Review"), ("none", "Nothing to flag")]
-
-    def queryset(self, request, queryset):
-        if self.value() in ("urgent", "review", "none"):
-            return queryset.filter(assessment_level=self.value())
-        return queryset
-
+from patients.admin_scoping import ClinicScopedAdminMixin, ScopedRelatedFieldListFilter
+from patients.models import Patient
 
 # Shared admin behaviour -------------------------------------------------------------
 
@@ -600,10 +430,6 @@ class CheckInAdmin(ClinicScopedAdminMixin, ServiceWrittenAdminMixin, admin.Model
 
 
 # Answers ---------------------------------------------------------------------------------
-
-
-def photo_url(response: CheckInResponse) -> str:
-    return reverse("admin:followups_checkinresponse_photo", args=[response.pk])
 
 
 @admin.register(CheckInResponse)

@@ -1,7 +1,7 @@
 """Admin pages that are not a model's change list or form: the photo, the CSV export.
 
 Both reach rows only through the registered ModelAdmin's ``get_queryset`` and
-``get_object``, so the clinic scoping of ``clinic.admin_scoping`` applies:
+``get_object``, so the clinic scoping of ``patients.admin_scoping`` applies:
 another clinic's photo is a 404, an export never holds another clinic's rows.
 """
 

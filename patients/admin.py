@@ -14,30 +14,23 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
-from django.contrib.auth.models import Group
 from django.db.models import Model, Prefetch
 from django.urls import reverse
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 
-from clinic.admin_scoping import (
-    ClinicScopedAdminMixin,
-    ScopedChoicesMixin,
-    ScopedRelatedFieldListFilter,
-)
-from clinic.admin_site import CappedCountPaginator
-from followups.admin import (
-    ProductFilter,
-    level_badge,
-    patient_link,
-    person,
-    photo_url,
-    reasons_list,
-)
+from clinic.pagination import CappedCountPaginator
+from followups.admin_display import level_badge, patient_link, person, photo_url, reasons_list
 from followups.audit import audit_record
 from followups.charts import symptom_chart_svg
 from followups.dashboard import patient_timeline
 from followups.models import AuditEvent, CheckIn, Escalation
+from patients.admin_filters import CancelledFilter, OpenLevelFilter, SessionProductFilter
+from patients.admin_scoping import (
+    ClinicScopedAdminMixin,
+    ScopedChoicesMixin,
+    ScopedRelatedFieldListFilter,
+)
 from patients.models import (
     Clinic,
     ClinicMembership,
@@ -48,9 +41,12 @@ from patients.models import (
 )
 from patients.selectors import session_allergy_warnings, with_open_escalation_level
 from patients.services import (
+    CLINIC_FIELDS,
     PATIENT_FIELDS,
     SESSION_FIELDS,
     clinic_create,
+    clinic_update,
+    membership_add,
     patient_create,
     patient_update,
     product_create,
@@ -58,9 +54,9 @@ from patients.services import (
     session_cancel,
     session_create,
     session_update,
+    staff_create,
 )
 
-STAFF_GROUP = "Clinic staff"
 # Check-ins whose email a nurse may send again from the patient's page.
 RESENDABLE = (CheckIn.Status.SENT, CheckIn.Status.MISSED, CheckIn.Status.FAILED)
 
@@ -130,10 +126,12 @@ class ClinicAdmin(SuperuserWritesMixin, ClinicScopedAdminMixin, admin.ModelAdmin
     inlines = (MembershipInline,)
 
     def save_model(self, request, obj, form, change):
-        if change:
-            super().save_model(request, obj, form, change)
-            return
         data = form.cleaned_data
+        if change:
+            # A new send hour or time zone moves the clinic's waiting check-ins.
+            adopt(obj, clinic_update(actor=request.user, clinic=obj, data={
+                key: data[key] for key in CLINIC_FIELDS if key in data}))
+            return
         adopt(obj, clinic_create(name=data["name"], timezone_name=data["timezone"],
                                  phone=data.get("phone", ""), email=data.get("email", ""),
                                  send_hour=data.get("send_hour", 10)))
@@ -174,14 +172,51 @@ class StaffUserAdmin(SuperuserWritesMixin, UserAdmin):
     def has_view_permission(self, request, obj=None):
         return is_superuser(request)
 
+    def save_form(self, request, form, change):
+        if change:
+            return super().save_form(request, form, change)
+        return form.instance  # unsaved, no password yet: staff_create sets it, once
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+        # A new user is deferred to save_related: staff_create needs the
+        # clinics inline's rows too.
+
     def save_related(self, request, form, formsets, change):
-        super().save_related(request, form, formsets, change)
-        user = form.instance
-        # As patients.services.staff_create does for the command line.
-        if not change and not user.is_superuser and not user.groups.exists():
-            group = Group.objects.filter(name=STAFF_GROUP).first()
-            if group is not None:
-                user.groups.add(group)
+        if change:
+            super().save_related(request, form, formsets, change)
+            return
+        # The same service as the create_staff command: a staff user, in the
+        # "Clinic staff" group, a member of the clinics chosen below.
+        data = form.cleaned_data
+        # "Password-based authentication: disabled" on the form is no password.
+        usable = data.get("usable_password") != "false"
+        user = staff_create(username=data["username"], clinic=None,
+                            password=data.get("password1") if usable else None)
+        memberships = [membership_add(user=user, clinic=clinic)
+                       for clinic in self._clinics(formsets)]
+        adopt(form.instance, user)
+        for formset in formsets:
+            # Read by construct_change_message; the services saved the rows.
+            formset.new_objects = memberships if formset.model is ClinicMembership else []
+            formset.changed_objects, formset.deleted_objects = [], []
+
+    @staticmethod
+    def _clinics(formsets) -> list[Clinic]:
+        clinics = []
+        for formset in formsets:
+            if formset.model is not ClinicMembership:
+                continue
+            for form in formset.forms:
+                cleaned = getattr(form, "cleaned_data", None)
+                if not cleaned or not cleaned.get("clinic"):
+                    continue
+                if formset.can_delete and formset._should_delete_form(form):
+                    continue
+                if cleaned["clinic"] not in clinics:
+                    clinics.append(cleaned["clinic"])
+        return clinics
 
 
 # Products (one catalogue shared by every clinic) -----------------------------------------
@@ -219,20 +254,6 @@ class ProductAdmin(ScopedChoicesMixin, admin.ModelAdmin):
 
 
 # Patients ---------------------------------------------------------------------------------
-
-
-class OpenLevelFilter(admin.SimpleListFilter):
-    title = "open escalation"
-    parameter_name = "open_level"
-    RANKS = {"urgent": 2, "review": 1, "none": 0}
-
-    def lookups(self, request, model_admin):
-        return [("urgent", "Urgent"), ("review", "Review"), ("none", "None")]
-
-    def queryset(self, request, queryset):
-        if self.value() in self.RANKS:
-            return queryset.filter(open_escalation_rank=self.RANKS[self.value()])
-        return queryset
 
 
 class PatientForm(forms.ModelForm):
@@ -374,25 +395,6 @@ class ProductApplicationInline(ScopedChoicesMixin, admin.TabularInline):
         return self._session_open(obj) and request.user.has_perm(
             "patients.change_treatmentsession"
         )
-
-
-class CancelledFilter(admin.SimpleListFilter):
-    title = "state"
-    parameter_name = "state"
-
-    def lookups(self, request, model_admin):
-        return [("active", "Active"), ("cancelled", "Cancelled")]
-
-    def queryset(self, request, queryset):
-        if self.value() == "active":
-            return queryset.filter(cancelled_at__isnull=True)
-        if self.value() == "cancelled":
-            return queryset.filter(cancelled_at__isnull=False)
-        return queryset
-
-
-class SessionProductFilter(ProductFilter):
-    session_path = "pk"
 
 
 @admin.register(TreatmentSession)

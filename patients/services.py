@@ -1,4 +1,7 @@
-"""The one way in for every change to clinics, staff, patients and sessions."""
+"""The one way in for every change to clinics, staff, patients and sessions.
+
+The admin, the API and the management commands all call these functions.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +10,19 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
+from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+# The one upward call: a session's check-ins are created, moved and cancelled
+# in the session's (or its clinic's) own transaction, by the follow-ups app.
+from followups.models import CheckIn
+from followups.services import (
+    checkins_cancel_for_session,
+    checkins_reschedule_for_session,
+    checkins_schedule_for_session,
+)
 from patients.models import (
     Clinic,
     ClinicMembership,
@@ -20,6 +32,11 @@ from patients.models import (
     TreatmentSession,
 )
 from patients.selectors import user_clinic_ids
+
+# The group of the data migration (0002_clinic_staff_group): what a clinic's
+# nurse or practitioner may do in the admin.
+STAFF_GROUP = "Clinic staff"
+CLINIC_FIELDS = ("name", "timezone", "phone", "email", "send_hour")
 
 PATIENT_FIELDS = ("clinic", "first_name", "last_name", "email", "phone", "date_of_birth",
                   "known_allergies", "acne_prone", "notes")
@@ -53,23 +70,83 @@ def clinic_create(*, name: str, timezone_name: str, phone: str = "", email: str 
     return clinic
 
 
-def staff_create(*, username: str, clinic: Clinic, password: str, email: str = "",
-                 superuser: bool = False):
+@transaction.atomic
+def clinic_update(*, actor=None, clinic: Clinic, data: Mapping) -> Clinic:
+    """Change a clinic's details (superusers only, when an actor is given).
+
+    A new send hour or time zone moves the check-ins still waiting to go out
+    (status scheduled) of the clinic's sessions that are not cancelled: each
+    is due again at the new hour, local time, of the same day after its
+    session, as if the session had been recorded under the new settings.
+    Emails already sent keep their times, and so do their reminders and
+    expiry, which count from the send. Done in this transaction: a sweep
+    never sees the clinic's new hour beside a check-in at the old one.
+    """
+    if actor is not None and not (actor.is_active and actor.is_superuser):
+        raise PermissionDenied("Only superusers change a clinic.")
+    # Locked and read afresh: the admin's form has already written its values
+    # onto the instance it passes in, so only the stored row says what changed.
+    stored = Clinic.objects.select_for_update().get(pk=clinic.pk)
+    before = (stored.timezone, stored.send_hour)
+    for key in CLINIC_FIELDS:
+        if key in data:
+            setattr(stored, key, data[key])
+    stored.name = stored.name.strip()
+    stored.full_clean()
+    try:
+        with transaction.atomic():
+            stored.save()
+    except IntegrityError:
+        raise ValidationError({"name": f"A clinic named '{stored.name}' already exists."}) from None
+    if (stored.timezone, stored.send_hour) != before:
+        _checkins_follow_clinic(clinic=stored)
+    return stored
+
+
+def _checkins_follow_clinic(*, clinic: Clinic) -> int:
+    """Reschedule the waiting check-ins of the clinic's open sessions; how many moved.
+
+    Driven from the scheduled check-ins (the status-and-due index), so the
+    work grows with the sessions that still have one, not with the clinic's
+    history.
+    """
+    waiting = CheckIn.objects.filter(
+        status=CheckIn.Status.SCHEDULED, session__patient__clinic=clinic,
+        session__cancelled_at__isnull=True,
+    ).values("session_id")
+    moved = 0
+    for session in TreatmentSession.objects.filter(pk__in=waiting).select_related("patient"):
+        session.patient.clinic = clinic  # the new hour and zone, without a read per session
+        moved += checkins_reschedule_for_session(session=session)
+    return moved
+
+
+@transaction.atomic
+def staff_create(*, username: str, clinic: Clinic | None, password: str | None,
+                 email: str = "", superuser: bool = False):
+    """A staff user (one who signs in to the admin), a member of ``clinic``.
+
+    Staff who are not superusers join the "Clinic staff" group, which grants
+    the clinic's workflow. ``password=None`` makes a user who cannot sign in
+    with a password. ``clinic=None`` makes one who belongs to no clinic yet:
+    ``membership_add`` adds them to clinics (the admin does, from its form).
+    """
     User = get_user_model()
     if User.objects.filter(username=username).exists():
         raise ValidationError({"username": f"A user named '{username}' already exists."})
-    with transaction.atomic():
-        user = User(username=username, email=email, is_staff=True, is_superuser=superuser)
+    user = User(username=username, email=email, is_staff=True, is_superuser=superuser)
+    if password is None:
+        user.set_unusable_password()
+    else:
         user.set_password(password)
-        user.full_clean(exclude=["password"])
-        user.save()
+    user.full_clean(exclude=["password"])
+    user.save()
+    if clinic is not None:
         ClinicMembership.objects.create(user=user, clinic=clinic)
-        if not superuser:
-            from django.contrib.auth.models import Group
-
-            group = Group.objects.filter(name="Clinic staff").first()
-            if group is not None:
-                user.groups.add(group)
+    if not superuser:
+        group = Group.objects.filter(name=STAFF_GROUP).first()
+        if group is not None:
+            user.groups.add(group)
     return user
 
 
@@ -140,8 +217,6 @@ def session_create(*, actor, patient: Patient, practitioner, performed_at: datet
                    treatment_area: str, needle_depth_mm: Decimal, device: str = "",
                    notes: str = "", products: Iterable[Mapping] = ()) -> TreatmentSession:
     """Record a session, its products and its day-2/day-7 check-ins, all or nothing."""
-    from followups.services import checkins_schedule_for_session
-
     _require_clinic_access(actor=actor, clinic=patient.clinic, field="patient")
     if timezone.is_naive(performed_at):
         raise ValidationError({"performed_at": "Give a time zone offset, e.g. +01:00."})
@@ -161,8 +236,6 @@ def session_create(*, actor, patient: Patient, practitioner, performed_at: datet
 
 @transaction.atomic
 def session_update(*, actor, session: TreatmentSession, data: Mapping) -> TreatmentSession:
-    from followups.services import checkins_reschedule_for_session
-
     session = TreatmentSession.objects.select_for_update().get(pk=session.pk)
     if session.is_cancelled:
         raise ValidationError({"session": "A cancelled session cannot be changed."})
@@ -186,8 +259,6 @@ def session_update(*, actor, session: TreatmentSession, data: Mapping) -> Treatm
 @transaction.atomic
 def session_cancel(*, actor, session: TreatmentSession) -> TreatmentSession:
     """Cancel a session and its open check-ins; answers already given are kept."""
-    from followups.services import checkins_cancel_for_session
-
     session = TreatmentSession.objects.select_for_update().get(pk=session.pk)
     if session.cancelled_at is None:
         session.cancelled_at = timezone.now()

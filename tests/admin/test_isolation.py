@@ -19,8 +19,8 @@ from django.forms import ModelChoiceField
 from django.test import RequestFactory
 from django.urls import reverse
 
-from clinic.admin_scoping import ClinicScopedAdminMixin
 from followups.models import AuditEvent, CheckInResponse
+from patients.admin_scoping import ClinicScopedAdminMixin
 
 pytestmark = pytest.mark.django_db
 

@@ -1,5 +1,8 @@
 """Clinic scoping for the admin: a staff member sees only the clinics they belong to.
 
+It lives in the patients app because clinics and their memberships are that
+app's domain; the follow-ups admin imports it from here.
+
 Every clinic-owned model admin declares one path from its model to the clinic
 (``clinic_lookup = "session__patient__clinic"``) and inherits
 ``ClinicScopedAdminMixin``. That one declaration scopes the change list, the

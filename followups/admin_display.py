@@ -1,0 +1,80 @@
+"""How the admin shows follow-up data: level and status badges, links to a patient, reasons.
+
+Shared by the follow-ups admin and the patients admin (a patient's page shows
+their escalations). Markup only: every value is escaped by ``format_html``.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING
+
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.http import url_has_allowed_host_and_scheme
+
+if TYPE_CHECKING:
+    from followups.models import CheckInResponse
+    from patients.models import Patient
+
+LEVEL_BADGES = {
+    # Text and shape carry the meaning; colour only repeats it.
+    "urgent": ("▲", "URGENT"),
+    "review": ("◆", "REVIEW"),
+    "none": ("○", "NONE"),
+}
+
+
+def level_badge(level: str):
+    icon, text = LEVEL_BADGES.get(level, ("", level.upper()))
+    return format_html('<span class="lvl lvl-{}"><span aria-hidden="true">{}</span> {}</span>',
+                       level, icon, text)
+
+
+def status_badge(status: str, label: str):
+    return format_html('<span class="st st-{}">{}</span>', status, label)
+
+
+@functools.cache
+def _patient_change_prefix() -> str:
+    return reverse("admin:patients_patient_change", args=[0]).removesuffix("0/change/")
+
+
+def patient_link(patient: Patient):
+    url = f"{_patient_change_prefix()}{patient.pk}/change/"
+    return format_html('<a href="{}" class="patient-link">{}</a>', url, patient)
+
+
+def person(user) -> str:
+    if user is None:
+        return "–"
+    return user.get_full_name() or user.get_username()
+
+
+def reasons_list(reasons: list[dict], *, with_sources: bool = False):
+    if not reasons:
+        return "–"
+    if with_sources:
+        items = format_html_join(
+            "", '<li><code>{}</code> {}<br><small class="source">Source: {}</small></li>',
+            ((r.get("code", ""), r.get("message", ""), r.get("source", "")) for r in reasons),
+        )
+    else:
+        items = format_html_join(
+            "", "<li><code>{}</code> {}</li>",
+            ((r.get("code", ""), r.get("message", "")) for r in reasons),
+        )
+    return format_html('<ul class="reasons">{}</ul>', items)
+
+
+def safe_next_url(request, default: str) -> str:
+    candidate = request.POST.get("next") or request.GET.get("next") or ""
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return default
+
+
+def photo_url(response: CheckInResponse) -> str:
+    return reverse("admin:followups_checkinresponse_photo", args=[response.pk])

@@ -1,0 +1,135 @@
+"""The list filters of the follow-ups admin: the queue, check-ins and answers.
+
+Their class names and ``parameter_name`` are what admin URLs carry
+(``?status=all``, ``?ack=overdue``): bookmarks and the dashboard's links rely on them.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib import admin
+from django.utils import timezone
+
+from followups.dashboard import local_days_q
+from followups.models import Escalation
+from patients.models import Product, ProductApplication
+from patients.selectors import clinics_for_user
+
+
+class EscalationStatusFilter(admin.SimpleListFilter):
+    """Default: not resolved (open or acknowledged). "All" is one click away."""
+
+    title = "status"
+    parameter_name = "status"
+    UNRESOLVED = (Escalation.Status.OPEN, Escalation.Status.ACKNOWLEDGED)
+
+    def lookups(self, request, model_admin):
+        return [*Escalation.Status.choices, ("all", "All, including resolved")]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value == "all":
+            return queryset
+        if value in Escalation.Status.values:
+            return queryset.filter(status=value)
+        return queryset.filter(status__in=self.UNRESOLVED)
+
+    def choices(self, changelist):
+        yield {
+            "selected": self.value() is None,
+            "query_string": changelist.get_query_string(remove=[self.parameter_name]),
+            "display": "Not resolved (default)",
+        }
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": self.value() == str(lookup),
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+
+class AckDeadlineFilter(admin.SimpleListFilter):
+    title = "acknowledgement deadline"
+    parameter_name = "ack"
+
+    def lookups(self, request, model_admin):
+        minutes = int(settings.URGENT_ACK_DEADLINE.total_seconds() // 60)
+        return [("overdue", f"Urgent, open for more than {minutes} min")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "overdue":
+            return queryset.filter(level="urgent", status=Escalation.Status.OPEN,
+                                   created_at__lt=timezone.now() - settings.URGENT_ACK_DEADLINE)
+        return queryset
+
+
+class DayFilter(admin.SimpleListFilter):
+    title = "check-in day"
+    parameter_name = "day"
+    field_path = "day"
+
+    def lookups(self, request, model_admin):
+        return [(str(day), f"Day {day}") for day in settings.CHECKIN_DAYS]
+
+    def queryset(self, request, queryset):
+        if self.value() in {str(day) for day in settings.CHECKIN_DAYS}:
+            return queryset.filter(**{self.field_path: int(self.value())})
+        return queryset
+
+
+class EscalationDayFilter(DayFilter):
+    field_path = "checkin__day"
+
+
+class ProductFilter(admin.SimpleListFilter):
+    """Rows whose session used the product; a subquery, so no DISTINCT on the list."""
+
+    title = "product used"
+    parameter_name = "product"
+    session_path = "session"
+
+    def lookups(self, request, model_admin):
+        return list(Product.objects.order_by("name").values_list("pk", "name"))
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if not value or not value.isdigit():
+            return queryset
+        sessions = ProductApplication.objects.filter(product_id=int(value)).values("session_id")
+        return queryset.filter(**{f"{self.session_path}__in": sessions})
+
+
+class DueFilter(admin.SimpleListFilter):
+    title = "due"
+    parameter_name = "due"
+
+    def lookups(self, request, model_admin):
+        return [("today", "Today (clinic's local day)"), ("7d", "Past 7 days"),
+                ("30d", "Past 30 days")]
+
+    def queryset(self, request, queryset):
+        value, now = self.value(), timezone.now()
+        if value == "today":
+            return queryset.filter(local_days_q(
+                clinics_for_user(request.user), clinic_field="session__patient__clinic",
+                time_field="due_at", now=now,
+            ))
+        if value in ("7d", "30d"):
+            days = 7 if value == "7d" else 30
+            return queryset.filter(due_at__gte=now - timedelta(days=days), due_at__lt=now)
+        return queryset
+
+
+class AssessmentFilter(admin.SimpleListFilter):
+    title = "assessment"
+    parameter_name = "assessment"
+
+    def lookups(self, request, model_admin):
+        return [("urgent", "Urgent"), ("review", "Review"), ("none", "Nothing to flag")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("urgent", "review", "none"):
+            return queryset.filter(assessment_level=self.value())
+        return queryset
