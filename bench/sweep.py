@@ -191,7 +191,7 @@ def _worker_main(database_url: str, barrier, tasks, results) -> None:
     from django.core import mail
     from django.db import connection
 
-    from followups.services import followups_sweep
+    from followups.sweep import followups_sweep
 
     connection.ensure_connection()
     _templates_warm()
@@ -341,7 +341,7 @@ class SweepBench:
         from django.db import connection
         from django.test.utils import CaptureQueriesContext
 
-        from followups.services import followups_sweep
+        from followups.sweep import followups_sweep
 
         ids = self.due_ids[:sample]
         self._mark_due(ids)

@@ -42,7 +42,8 @@ from followups.admin_filters import (
     ProductFilter,
 )
 from followups.audit import audit_record
-from followups.escalations import cluster_signal_close, escalation_acknowledge, escalation_resolve
+from followups.clusters import cluster_signal_close
+from followups.escalations import escalation_acknowledge, escalation_resolve
 from followups.models import (
     AuditEvent,
     CheckIn,

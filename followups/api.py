@@ -17,11 +17,20 @@ from rest_framework.response import Response
 
 from clinic.api_filters import choice, filter_by_params, id_filter, positive_int
 from followups.escalations import escalation_acknowledge, escalation_resolve
-from followups.models import CheckIn, CheckInResponse, Escalation, Severity, Trend
+from followups.models import (
+    ASSESSMENT_LEVEL_CHOICES,
+    ESCALATION_LEVEL_CHOICES,
+    SEVERITY_CHOICES,
+    TREND_CHOICES,
+    CheckIn,
+    CheckInResponse,
+    Escalation,
+)
 from followups.selectors import checkins_for_user, escalations_for_user
 from followups.services import CheckInClosed, response_record
 
 NOTE_REQUIRED = "Say what was done: a resolution note is required."
+ESCALATION_LEVELS = [value for value, _label in ESCALATION_LEVEL_CHOICES]
 
 
 class ReasonSerializer(serializers.Serializer):
@@ -31,21 +40,25 @@ class ReasonSerializer(serializers.Serializer):
 
 
 class AssessmentSerializer(serializers.Serializer):
-    level = serializers.ChoiceField(choices=["none", "review", "urgent"])
+    level = serializers.ChoiceField(choices=ASSESSMENT_LEVEL_CHOICES)
     reasons = ReasonSerializer(many=True)
 
 
 class ResponseSerializer(serializers.ModelSerializer):
-    """The answer fields: the same names as the patient's form and the database."""
+    """The answer fields: the same names as the patient's form and the database.
 
-    rash = serializers.ChoiceField(choices=Severity.choices)
-    breakouts = serializers.ChoiceField(choices=Severity.choices)
-    itching = serializers.ChoiceField(choices=Severity.choices)
-    swelling = serializers.ChoiceField(choices=Severity.choices)
-    pain = serializers.ChoiceField(choices=Severity.choices)
-    rash_trend = serializers.ChoiceField(choices=Trend.choices, required=False, allow_null=True,
+    Whether a trend is needed is the answers' own rule (``CheckInResponse.clean``),
+    checked by ``response_record``: its error is a 400 naming the field.
+    """
+
+    rash = serializers.ChoiceField(choices=SEVERITY_CHOICES)
+    breakouts = serializers.ChoiceField(choices=SEVERITY_CHOICES)
+    itching = serializers.ChoiceField(choices=SEVERITY_CHOICES)
+    swelling = serializers.ChoiceField(choices=SEVERITY_CHOICES)
+    pain = serializers.ChoiceField(choices=SEVERITY_CHOICES)
+    rash_trend = serializers.ChoiceField(choices=TREND_CHOICES, required=False, allow_null=True,
                                          allow_blank=True)
-    breakouts_trend = serializers.ChoiceField(choices=Trend.choices, required=False,
+    breakouts_trend = serializers.ChoiceField(choices=TREND_CHOICES, required=False,
                                               allow_null=True, allow_blank=True)
     fever = serializers.BooleanField()
     pus = serializers.BooleanField()
@@ -60,18 +73,6 @@ class ResponseSerializer(serializers.ModelSerializer):
                   "pain", "fever", "pus", "hives", "comments", "channel", "entered_by",
                   "submitted_at", "has_photo", "assessment"]
         read_only_fields = ["channel", "entered_by", "submitted_at"]
-
-    def validate(self, attrs):
-        errors = {}
-        for symptom in ("rash", "breakouts"):
-            if attrs.get(symptom) != "none" and not attrs.get(f"{symptom}_trend"):
-                errors[f"{symptom}_trend"] = (
-                    f"Say whether the {symptom} is better, the same or worse "
-                    f"(required when {symptom} is not 'none')."
-                )
-        if errors:
-            raise ValidationError(errors)
-        return attrs
 
     @extend_schema_field(AssessmentSerializer)
     def get_assessment(self, response) -> dict:
@@ -133,11 +134,6 @@ class CheckInViewSet(viewsets.ReadOnlyModelViewSet):
                 {"detail": f"This check-in is {checkin.status}: it cannot take answers."},
                 status=status.HTTP_409_CONFLICT,
             )
-        from followups.audit import audit_record
-        from followups.models import AuditEvent
-
-        audit_record(actor=request.user, action=AuditEvent.Action.RECORD_ANSWERS,
-                     patient=checkin.session.patient, target=str(checkin))
         return Response(ResponseSerializer(stored, context={"request": request}).data,
                         status=status.HTTP_201_CREATED)
 
@@ -168,7 +164,7 @@ class ResolveSerializer(serializers.Serializer):
 
 @extend_schema_view(list=extend_schema(parameters=[
     id_filter("patient", "Only this patient's escalations."),
-    OpenApiParameter("level", OpenApiTypes.STR, enum=["review", "urgent"]),
+    OpenApiParameter("level", OpenApiTypes.STR, enum=ESCALATION_LEVELS),
     OpenApiParameter("status", OpenApiTypes.STR, enum=Escalation.Status.values),
     id_filter("clinic", "Only escalations of this clinic's patients."),
 ]))
@@ -178,7 +174,7 @@ class EscalationViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         return filter_by_params(self.request, escalations_for_user(self.request.user), {
             "patient": ("patient_id", positive_int),
-            "level": ("level", choice("review", "urgent")),
+            "level": ("level", choice(*ESCALATION_LEVELS)),
             "status": ("status", choice(*Escalation.Status.values)),
             "clinic": ("patient__clinic_id", positive_int),
         })

@@ -18,14 +18,15 @@ from django.db.models import Count, Prefetch, Q
 from django.urls import reverse
 
 from followups.charts import SYMPTOMS
-from followups.models import CheckIn, CheckInResponse, ClusterSignal, Escalation, Severity
+from followups.models import CheckIn, CheckInResponse, ClusterSignal, Escalation
+from followups.rules import Severity
 from patients.models import Clinic, Patient, ProductApplication, TreatmentSession
 from patients.selectors import clinics_for_user, session_allergy_warnings
 
 MISSED_WINDOW = timedelta(days=7)
 RESPONSE_RATE_WINDOW = timedelta(days=30)
 CLUSTERS_SHOWN = 10
-SEVERITY_RANK = {value: rank for rank, value in enumerate(Severity.values)}
+SEVERITY_RANK = {step.value_name: int(step) for step in Severity}
 
 
 # Clinic-local days --------------------------------------------------------------------

@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-import copy
-
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from followups import photos
-from followups.models import CheckInResponse, Severity
+from followups.models import SEVERITY_CHOICES, CheckInResponse
+from followups.rules import Severity, Trend
 
 COMMENTS_MAX_LENGTH = 2000
 
-# The five PRO-CTCAE steps, worded as the scale itself words them.
-SEVERITY_CHOICES = Severity.choices
+# The five PRO-CTCAE steps (SEVERITY_CHOICES) are worded as the scale words
+# them; the trends as a patient would say them.
 TREND_CHOICES = [
-    ("better", "Getting better"),
-    ("same", "About the same"),
-    ("worse", "Getting worse"),
+    (Trend.BETTER.value, "Getting better"),
+    (Trend.SAME.value, "About the same"),
+    (Trend.WORSE.value, "Getting worse"),
 ]
 YES_NO_CHOICES = [("yes", "Yes"), ("no", "No")]
 
@@ -54,35 +53,8 @@ PHOTO_MESSAGES = {
 CHOOSE_ONE_SHOWN = "Choose one of the answers shown."
 
 
-class _CopiedShallow:
-    """A field every form gets a shallow copy of, sharing its widget and choices.
-
-    Django deep-copies each form's fields so that one form can change them in
-    place; this form changes none in place (it only assigns attributes, which
-    a shallow copy keeps to itself), and the deep copies were most of the cost
-    of reading a patient's answers.
-    """
-
-    def __deepcopy__(self, memo):
-        result = copy.copy(self)
-        memo[id(self)] = result
-        return result
-
-
-class _ChoiceField(_CopiedShallow, forms.ChoiceField):
-    pass
-
-
-class _TypedChoiceField(_CopiedShallow, forms.TypedChoiceField):
-    pass
-
-
-class _FileField(_CopiedShallow, forms.FileField):
-    pass
-
-
 def _severity_field(label: str) -> forms.ChoiceField:
-    return _ChoiceField(
+    return forms.ChoiceField(
         label=label, choices=SEVERITY_CHOICES, widget=forms.RadioSelect,
         error_messages={
             "required": f"Choose an answer for “{label}”. If you have none, choose “None”.",
@@ -92,7 +64,7 @@ def _severity_field(label: str) -> forms.ChoiceField:
 
 
 def _trend_field(label: str, symptom_words: str) -> forms.ChoiceField:
-    return _ChoiceField(
+    return forms.ChoiceField(
         label=label, choices=TREND_CHOICES, widget=forms.RadioSelect, required=False,
         help_text=f"Answer this if you have {symptom_words}.",
         error_messages={"invalid_choice": CHOOSE_ONE_SHOWN},
@@ -100,7 +72,7 @@ def _trend_field(label: str, symptom_words: str) -> forms.ChoiceField:
 
 
 def _yes_no_field(label: str) -> forms.TypedChoiceField:
-    return _TypedChoiceField(
+    return forms.TypedChoiceField(
         label=label, choices=YES_NO_CHOICES, widget=forms.RadioSelect,
         coerce=lambda value: value == "yes",
         error_messages={
@@ -110,7 +82,7 @@ def _yes_no_field(label: str) -> forms.TypedChoiceField:
     )
 
 
-class CommentsField(_CopiedShallow, forms.CharField):
+class CommentsField(forms.CharField):
     def to_python(self, value):
         # Browsers count a line break as one character towards maxlength but
         # send it as two; count it as the patient saw it.
@@ -142,7 +114,7 @@ class CheckInForm(forms.Form):
                           "(it has %(show_value)d).",
         },
     )
-    photo = _FileField(
+    photo = forms.FileField(
         label="A photo of the treated skin (optional)", required=False,
         widget=forms.FileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
         help_text="A JPEG, PNG or WebP photo. Only your clinic will see it.",
@@ -185,23 +157,23 @@ class CheckInForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        for trend_name, (symptom, _question, words) in TREND_QUESTIONS.items():
-            severity = cleaned.get(symptom)
-            if severity is None:
-                continue  # the symptom itself is already in error
-            if severity == Severity.NONE:
+        for trend_name, (symptom, _words) in CheckInResponse.TREND_OF.items():
+            if cleaned.get(symptom) == Severity.NONE.value_name:
                 # The trend is only asked about a symptom the patient has; a
                 # stray "getting worse" next to "None" must not raise a flag.
                 cleaned[trend_name] = ""
-            elif not cleaned.get(trend_name) and trend_name not in self.errors:
-                self.add_error(
-                    trend_name,
-                    ValidationError(
-                        f"You said you have {words}: choose whether it is getting better, "
-                        "about the same, or getting worse.",
-                        code="trend_required",
-                    ),
-                )
+        # Whether a trend is needed is the answers' own rule: shown here as the
+        # model words it, for the symptoms answered without an error.
+        answers = CheckInResponse(**{name: cleaned.get(name) or Severity.NONE.value_name
+                                     for name in ("rash", "breakouts")},
+                                  **{name: cleaned.get(name) or ""
+                                     for name in CheckInResponse.TREND_OF})
+        try:
+            answers.clean()
+        except ValidationError as error:
+            for trend_name, messages in error.error_dict.items():
+                if trend_name not in self.errors:
+                    self.add_error(trend_name, messages)
         return cleaned
 
     def sections(self):

@@ -2,32 +2,25 @@
 
 from __future__ import annotations
 
+from functools import reduce
+from operator import or_
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
+from followups.rules import ESCALATION_LEVELS, Level, Severity, Trend
 from patients.models import Clinic, Patient, Product, TreatmentSession
 
-
-class Severity(models.TextChoices):
-    NONE = "none", "None"
-    MILD = "mild", "Mild"
-    MODERATE = "moderate", "Moderate"
-    SEVERE = "severe", "Severe"
-    VERY_SEVERE = "very_severe", "Very severe"
-
-
-class Trend(models.TextChoices):
-    BETTER = "better", "Better"
-    SAME = "same", "About the same"
-    WORSE = "worse", "Worse"
-
-
-class Level(models.TextChoices):
-    # Stored as text for the API; ordering by level uses LEVEL_RANK, never the
-    # alphabet.
-    REVIEW = "review", "Review"
-    URGENT = "urgent", "Urgent"
+# The answer scales are the rules' own (followups.rules): defined once there,
+# stored here as their interface strings.
+SEVERITY_CHOICES = Severity.choices()
+SEVERITY_VALUES = [value for value, _label in SEVERITY_CHOICES]
+TREND_CHOICES = Trend.choices()
+TREND_VALUES = [value for value, _label in TREND_CHOICES]
+ASSESSMENT_LEVEL_CHOICES = Level.choices()
+ESCALATION_LEVEL_CHOICES = Level.choices(escalating_only=True)
 
 
 class Claimable(models.Model):
@@ -95,7 +88,7 @@ class CheckIn(Claimable):
             ),
         ]
         indexes = [
-            # Consumed by followups.services.checkins_claim_due.
+            # Consumed by followups.claims.claim_due_rows, as the sweep claims due check-ins.
             models.Index(fields=["next_action_at"], name="checkin_next_action",
                          condition=Q(next_action_at__isnull=False)),
             models.Index(fields=["status", "due_at"], name="checkin_status_due"),
@@ -145,13 +138,13 @@ class CheckInResponse(models.Model):
     YES_NO_FIELDS = ("fever", "pus", "hives")
 
     checkin = models.OneToOneField(CheckIn, on_delete=models.PROTECT, related_name="response")
-    rash = models.CharField(max_length=12, choices=Severity.choices)
-    breakouts = models.CharField(max_length=12, choices=Severity.choices)
-    itching = models.CharField(max_length=12, choices=Severity.choices)
-    swelling = models.CharField(max_length=12, choices=Severity.choices)
-    pain = models.CharField(max_length=12, choices=Severity.choices)
-    rash_trend = models.CharField(max_length=6, choices=Trend.choices, blank=True)
-    breakouts_trend = models.CharField(max_length=6, choices=Trend.choices, blank=True)
+    rash = models.CharField(max_length=12, choices=SEVERITY_CHOICES)
+    breakouts = models.CharField(max_length=12, choices=SEVERITY_CHOICES)
+    itching = models.CharField(max_length=12, choices=SEVERITY_CHOICES)
+    swelling = models.CharField(max_length=12, choices=SEVERITY_CHOICES)
+    pain = models.CharField(max_length=12, choices=SEVERITY_CHOICES)
+    rash_trend = models.CharField(max_length=6, choices=TREND_CHOICES, blank=True)
+    breakouts_trend = models.CharField(max_length=6, choices=TREND_CHOICES, blank=True)
     fever = models.BooleanField()
     pus = models.BooleanField()
     hives = models.BooleanField()
@@ -161,7 +154,7 @@ class CheckInResponse(models.Model):
     entered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                                    null=True, blank=True, related_name="+")
     submitted_at = models.DateTimeField()
-    assessment_level = models.CharField(max_length=6, default="none")
+    assessment_level = models.CharField(max_length=6, default=Level.NONE.label)
     assessment_reasons = models.JSONField(default=list, blank=True)
 
     class Meta:
@@ -172,14 +165,14 @@ class CheckInResponse(models.Model):
         constraints = [
             *[
                 models.CheckConstraint(
-                    condition=Q(**{f"{name}__in": Severity.values}),
+                    condition=Q(**{f"{name}__in": SEVERITY_VALUES}),
                     name=f"response_{name}_valid",
                 )
                 for name in ("rash", "breakouts", "itching", "swelling", "pain")
             ],
             *[
                 models.CheckConstraint(
-                    condition=Q(**{f"{name}__in": ["", *Trend.values]}),
+                    condition=Q(**{f"{name}__in": ["", *TREND_VALUES]}),
                     name=f"response_{name}_valid",
                 )
                 for name in ("rash_trend", "breakouts_trend")
@@ -195,15 +188,36 @@ class CheckInResponse(models.Model):
                 condition=Q(channel="patient_link") | Q(entered_by__isnull=False),
                 name="response_staff_entry_has_author",
             ),
-            models.CheckConstraint(condition=Q(assessment_level__in=["none", "review", "urgent"]),
-                                   name="response_assessment_level_valid"),
+            models.CheckConstraint(
+                condition=Q(assessment_level__in=[value for value, _ in ASSESSMENT_LEVEL_CHOICES]),
+                name="response_assessment_level_valid",
+            ),
         ]
+
+    # A trend is asked about a symptom the patient has: (symptom, how it is named).
+    TREND_OF = {"rash_trend": ("rash", "a rash or redness"),
+                "breakouts_trend": ("breakouts", "breakouts or pimples")}
 
     def __str__(self) -> str:
         return f"Answers to check-in #{self.checkin_id}"
 
+    def clean(self) -> None:
+        """A symptom the patient has needs its trend: the one place this is decided.
 
-LEVEL_RANK = {"none": 0, "review": 1, "urgent": 2}
+        The patient's form, the staff API and the service all show this error;
+        the table's constraints (response_*_trend_given) back it up.
+        """
+        missing = {
+            trend: ValidationError(
+                f"You said you have {words}: choose whether it is getting better, "
+                "about the same, or getting worse.",
+                code="trend_required",
+            )
+            for trend, (symptom, words) in self.TREND_OF.items()
+            if getattr(self, symptom) != Severity.NONE.value_name and not getattr(self, trend)
+        }
+        if missing:
+            raise ValidationError(missing)
 
 
 class Escalation(Claimable):
@@ -231,7 +245,7 @@ class Escalation(Claimable):
     response = models.OneToOneField(CheckInResponse, on_delete=models.PROTECT, null=True,
                                     blank=True, related_name="escalation")
     trigger = models.CharField(max_length=12, choices=Trigger.choices)
-    level = models.CharField(max_length=6, choices=Level.choices)
+    level = models.CharField(max_length=6, choices=ESCALATION_LEVEL_CHOICES)
     level_rank = models.PositiveSmallIntegerField(editable=False)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
     reasons = models.JSONField(default=list)
@@ -256,10 +270,13 @@ class Escalation(Claimable):
             # raises a second escalation.
             models.UniqueConstraint(fields=["checkin", "trigger"],
                                     name="escalation_one_per_checkin_trigger"),
-            models.CheckConstraint(condition=Q(level__in=["review", "urgent"]),
+            models.CheckConstraint(condition=Q(level__in=[level.label
+                                                          for level in ESCALATION_LEVELS]),
                                    name="escalation_level_valid"),
+            # The rank is the rules' Level, stored so the queue sorts urgent first.
             models.CheckConstraint(
-                condition=Q(level="review", level_rank=1) | Q(level="urgent", level_rank=2),
+                condition=reduce(or_, (Q(level=level.label, level_rank=int(level))
+                                       for level in ESCALATION_LEVELS)),
                 name="escalation_level_rank_matches",
             ),
             models.CheckConstraint(condition=Q(status__in=["open", "acknowledged", "resolved"]),
@@ -275,13 +292,14 @@ class Escalation(Claimable):
             ),
         ]
         indexes = [
-            # Consumed by followups.services.escalation_alerts_claim_due.
+            # Consumed by followups.claims.claim_due_rows, as
+            # followups.escalations.escalation_alerts_process claims urgent alerts.
             models.Index(fields=["next_action_at"], name="escalation_next_alert",
                          condition=Q(next_action_at__isnull=False)),
             # The staff queue: unresolved, urgent first, then oldest.
             models.Index(fields=["status", "-level_rank", "created_at"],
                          name="escalation_queue"),
-            # Consumed by followups.escalations.escalation_clusters_process.
+            # Consumed by followups.clusters.escalation_clusters_process.
             models.Index(fields=["created_at"], name="escalation_clusters_pending",
                          condition=Q(clusters_checked_at__isnull=True)),
         ]
@@ -290,7 +308,7 @@ class Escalation(Claimable):
         return f"{self.get_level_display()} escalation #{self.pk}"
 
     def save(self, *args, **kwargs):
-        self.level_rank = LEVEL_RANK[self.level]
+        self.level_rank = int(Level.from_label(self.level))
         super().save(*args, **kwargs)
 
 

@@ -23,6 +23,10 @@ __all__ = [
     "AFTERCARE",
     "Answers",
     "Assessment",
+    "CLUSTER_CODES",
+    "ESCALATION_LEVELS",
+    "LOT_CLUSTER_CODES",
+    "PRACTITIONER_CLUSTER_CODES",
     "GuidanceText",
     "Level",
     "RASH_DOCUMENT",
@@ -75,6 +79,11 @@ class Severity(IntEnum):
         """The step as staff read it in a message, e.g. ``"very severe"``."""
         return _SEVERITY_WORDS[self]
 
+    @classmethod
+    def choices(cls) -> list[tuple[str, str]]:
+        """(stored value, label) pairs, mildest first: the models' and forms' choices."""
+        return [(step.value_name, step.words.capitalize()) for step in cls]
+
 
 _SEVERITY_BY_NAME: dict[str, Severity] = {s.name.lower(): s for s in Severity}
 _SEVERITY_WORDS: dict[Severity, str] = {s: s.name.lower().replace("_", " ") for s in Severity}
@@ -87,6 +96,14 @@ class Trend(StrEnum):
     SAME = "same"
     WORSE = "worse"
 
+    @classmethod
+    def choices(cls) -> list[tuple[str, str]]:
+        """(stored value, label) pairs: the models' and the API's choices."""
+        return [(trend.value, _TREND_LABELS[trend]) for trend in cls]
+
+
+_TREND_LABELS = {Trend.BETTER: "Better", Trend.SAME: "About the same", Trend.WORSE: "Worse"}
+
 
 class Level(IntEnum):
     """How soon the clinic must act. Ordered so that ``max()`` keeps the highest."""
@@ -97,7 +114,27 @@ class Level(IntEnum):
 
     @property
     def label(self) -> str:
+        """The stored and interface value, e.g. ``"urgent"``."""
         return self.name.lower()
+
+    @classmethod
+    def from_label(cls, label: str) -> Level:
+        """``"none"``, ``"review"`` or ``"urgent"`` to its Level; anything else raises."""
+        try:
+            return cls[label.upper()]
+        except KeyError:
+            raise ValueError(f"unknown level {label!r}; expected one of "
+                             f"{[level.label for level in cls]}") from None
+
+    @classmethod
+    def choices(cls, *, escalating_only: bool = False) -> list[tuple[str, str]]:
+        """(stored value, label) pairs, lowest first; ``escalating_only`` leaves out none."""
+        return [(level.label, level.label.capitalize()) for level in cls
+                if level > cls.NONE or not escalating_only]
+
+
+# The levels an escalation can have: a patient flagged for a clinician.
+ESCALATION_LEVELS = (Level.REVIEW, Level.URGENT)
 
 
 # --------------------------------------------------------------------------- answers
@@ -360,6 +397,14 @@ _BREAKOUTS_WORSENING = RULES["BREAKOUTS_WORSENING"]
 _SWELLING = RULES["SWELLING"]
 _ALLERGY = RULES["ALLERGY"]
 _NO_RESPONSE = RULES["NO_RESPONSE"]
+
+# Clinic-level patterns, checked across patients (followups.clusters). RASH and
+# BREAKOUT documents: allergic reactions to the products used (numbing creams,
+# serums) point at a product lot; BREAKOUT: infection from equipment that is
+# not properly sterilised points at a practitioner.
+LOT_CLUSTER_CODES = frozenset({"SEVERE_RASH", "RASH_PERSISTS", "RASH_WORSENING", "ALLERGY"})
+PRACTITIONER_CLUSTER_CODES = frozenset({"PUS", "FEVER"})
+CLUSTER_CODES = LOT_CLUSTER_CODES | PRACTITIONER_CLUSTER_CODES
 
 # Reasons are listed urgent first, then in RULES order.
 _ORDER = {rule.code: (-rule.level, position) for position, rule in enumerate(_RULE_LIST)}

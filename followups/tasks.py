@@ -4,7 +4,8 @@ import logging
 
 from celery import shared_task
 
-from followups.services import followups_sweep
+from followups.enqueue import SWEEP_TASK
+from followups.sweep import followups_sweep
 
 logger = logging.getLogger(__name__)
 
@@ -15,7 +16,7 @@ logger = logging.getLogger(__name__)
 # when their lease runs out. A late-acked sweep in flight when Redis drops is
 # worse than useless: kombu tries to restore it over the dead connection and
 # the worker exits ("Unrecoverable error"); tests/integration/test_faults.py.
-@shared_task(name="followups.sweep", ignore_result=True)
+@shared_task(name=SWEEP_TASK, ignore_result=True)
 def sweep() -> dict:
     report = followups_sweep()
     logger.info("sweep: %s", report)

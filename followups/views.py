@@ -8,8 +8,8 @@ are budgeted per address, and the token is never logged by this module.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
+from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.template.loader import render_to_string
@@ -20,7 +20,8 @@ from django.views.decorators.http import require_http_methods
 from followups import ratelimit, rules
 from followups.forms import CheckInForm
 from followups.models import CheckInResponse
-from followups.services import CheckInClosed, checkin_for_token, response_record
+from followups.selectors import checkin_for_token
+from followups.services import CheckInClosed, response_record
 
 # Links carry secrets.token_urlsafe(32): 43 URL-safe characters. Anything far
 # from that shape is refused before it reaches the database.
@@ -98,29 +99,17 @@ def _guidance_blocks(guidance: rules.GuidanceText) -> list[tuple[str, object]]:
     return blocks
 
 
-@lru_cache(maxsize=1024)
-def _guidance_html(level_name: str, clinic_name: str, clinic_phone: str) -> str:
-    """The thank-you page, the same for every patient of a clinic at a level.
-
-    It holds nothing of the patient's, nor anything of the request's, so each
-    worker renders it once per clinic and level. The clinic's name and phone
-    are part of the key: an edit to either shows on the next answer.
-    """
-    level = rules.Level[level_name]
+def _guidance_page(request, *, clinic, response: CheckInResponse):
+    level = rules.Level.from_label(response.assessment_level)
     guidance = rules.patient_guidance(level)
-    return render_to_string("followups/checkin_done.html", {
-        "clinic_name": clinic_name,
-        "clinic_phone": clinic_phone,
+    return _patient_page(request, "followups/checkin_done.html", {
+        "clinic_name": clinic.name,
+        "clinic_phone": clinic.phone,
         "level": level.label,
         "headline": guidance.headline,
         "blocks": _guidance_blocks(guidance),
-        "phone_href": _tel_href(clinic_phone),
+        "phone_href": _tel_href(clinic.phone),
     })
-
-
-def _guidance_page(*, clinic, response: CheckInResponse):
-    level_name = response.assessment_level.upper()
-    return _patient_response(_guidance_html(level_name, clinic.name, clinic.phone))
 
 
 @csrf_exempt  # replaced by _CsrfWithoutReferrer just below, not switched off
@@ -129,7 +118,7 @@ def _guidance_page(*, clinic, response: CheckInResponse):
 def checkin_view(request, token: str):
     if ratelimit.patient_link_rate_limited(request):
         return _rate_limited(request)
-    checkin = checkin_for_token(token) if TOKEN_SHAPE.fullmatch(token) else None
+    checkin = checkin_for_token(token=token) if TOKEN_SHAPE.fullmatch(token) else None
     if checkin is None:
         return _link_unavailable(request)
     clinic = checkin.session.patient.clinic
@@ -146,7 +135,11 @@ def checkin_view(request, token: str):
             except CheckInClosed:
                 # The other of two racing submissions won: this link is used.
                 return _link_unavailable(request)
-            return _guidance_page(clinic=clinic, response=response)
+            except ValidationError as error:
+                # The answers' own rules refused them: shown on the form.
+                form.add_error(None, error)
+            else:
+                return _guidance_page(request, clinic=clinic, response=response)
         photo_dropped = bool(request.FILES.get("photo"))
     else:
         form = CheckInForm()

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from functools import cache
-
-from django.db import connection
 from django.db.models import Case, CharField, OuterRef, Prefetch, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
 
@@ -26,25 +23,10 @@ def user_clinic_ids(user) -> frozenset[int]:
         elif user.is_superuser:
             cached = frozenset(Clinic.objects.values_list("id", flat=True))
         else:
-            cached = _membership_clinic_ids(user.pk)
+            cached = frozenset(ClinicMembership.objects.filter(user_id=user.pk)
+                               .values_list("clinic_id", flat=True))
         user._clinic_ids_cache = cached
     return cached
-
-
-@cache
-def _membership_sql() -> str:
-    quote = connection.ops.quote_name
-    fields = ClinicMembership._meta
-    return (f"SELECT {quote(fields.get_field('clinic').column)}"
-            f" FROM {quote(fields.db_table)} WHERE {quote(fields.get_field('user').column)} = %s")
-
-
-def _membership_clinic_ids(user_id: int) -> frozenset[int]:
-    # Every staff request and every write asks this; written out, it costs a
-    # quarter of what building the same one-table query through the ORM does.
-    with connection.cursor() as cursor:
-        cursor.execute(_membership_sql(), [user_id])
-        return frozenset(clinic_id for (clinic_id,) in cursor.fetchall())
 
 
 def clinics_for_user(user) -> QuerySet[Clinic]:

@@ -11,7 +11,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from followups.models import AuditEvent, Escalation
-from followups.services import followups_sweep
+from followups.sweep import followups_sweep
 from tests.factories import ProductFactory, session_with_checkins
 
 pytestmark = pytest.mark.django_db

@@ -12,7 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from followups.models import AuditEvent, CheckIn, CheckInLink, CheckInResponse
-from followups.services import checkin_for_token, followups_sweep
+from followups.selectors import checkin_for_token
+from followups.sweep import followups_sweep
 from followups.tokens import token_new
 
 pytestmark = pytest.mark.django_db
@@ -101,7 +102,7 @@ def test_it_resends_with_a_new_link_that_kills_the_old_one_and_logs_it(staff_cli
     old_token, old_hash = token_new()
     CheckInLink.objects.create(checkin=checkin, token_hash=old_hash,
                                expires_at=now + timedelta(days=3))
-    assert checkin_for_token(old_token).pk == checkin.pk
+    assert checkin_for_token(token=old_token).pk == checkin.pk
     changelist = reverse("admin:followups_checkin_changelist")
 
     response = staff_client.post(changelist, {"action": "resend_selected", "index": 0,
@@ -110,7 +111,7 @@ def test_it_resends_with_a_new_link_that_kills_the_old_one_and_logs_it(staff_cli
     assert response.status_code == 302
     checkin.refresh_from_db()
     assert checkin.status == "scheduled" and checkin.send_generation == 2
-    assert checkin_for_token(old_token) is None
+    assert checkin_for_token(token=old_token) is None
     [event] = events("resend", actor=staff)
     assert event.target == str(checkin) and event.patient == own_world.patients[1]
 
@@ -118,8 +119,8 @@ def test_it_resends_with_a_new_link_that_kills_the_old_one_and_logs_it(staff_cli
     followups_sweep()
     [email] = [m for m in mail.outbox if own_world.patients[1].email in m.to]
     new_token = email.body.split("/c/")[1].split("/")[0]
-    assert checkin_for_token(new_token).pk == checkin.pk
-    assert checkin_for_token(old_token) is None
+    assert checkin_for_token(token=new_token).pk == checkin.pk
+    assert checkin_for_token(token=old_token) is None
 
 
 def test_it_resends_a_failed_email_and_clears_its_error(staff_client, staff, own_world):

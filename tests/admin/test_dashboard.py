@@ -9,7 +9,7 @@ import time_machine
 from django.utils import timezone
 
 from followups.models import CheckIn, ClusterSignal
-from followups.services import followups_sweep
+from followups.sweep import followups_sweep
 from tests.admin.builders import answer, flag_patient
 from tests.factories import PatientFactory, ProductFactory, session_with_checkins
 

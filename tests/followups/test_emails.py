@@ -10,7 +10,8 @@ from django.test import override_settings
 from django.utils import timezone
 
 from followups.models import CheckIn, CheckInLink
-from followups.services import checkin_resend, followups_sweep
+from followups.services import checkin_resend
+from followups.sweep import followups_sweep
 from followups.tokens import token_hash
 from tests.factories import ProductFactory, session_with_checkins
 

@@ -7,14 +7,14 @@ import time_machine
 from django.core import mail
 from django.utils import timezone
 
+from followups.clusters import escalation_clusters_process
 from followups.escalations import (
     escalation_acknowledge,
-    escalation_clusters_process,
     escalation_raise_for_response,
     escalation_resolve,
 )
 from followups.models import ClusterSignal, Escalation
-from followups.services import followups_sweep
+from followups.sweep import followups_sweep
 from patients.selectors import patients_for_user
 from tests.factories import (
     PatientFactory,
@@ -208,7 +208,7 @@ def test_an_open_signal_takes_in_later_escalations_and_keeps_the_earlier_ones(cl
 
 
 def test_a_closed_signal_is_not_extended_a_new_one_starts_at_the_threshold(clinic, staff):
-    from followups.escalations import cluster_signal_close
+    from followups.clusters import cluster_signal_close
 
     practitioner = UserFactory(username="pract", clinics=[clinic])
     for _ in range(3):
@@ -310,7 +310,7 @@ def test_the_sweep_looks_for_clusters_and_reports_how_many_it_checked(clinic):
 
 def test_a_failed_cluster_check_waits_for_the_next_sweep_and_the_others_go_on(
         clinic, monkeypatch, caplog):
-    from followups import escalations
+    from followups import clusters
 
     practitioner = UserFactory(username="pract", clinics=[clinic])
     for _ in range(3):
@@ -318,18 +318,18 @@ def test_a_failed_cluster_check_waits_for_the_next_sweep_and_the_others_go_on(
                                         practitioner=practitioner)
         response_for(session.checkins.get(day=2), pus=True)
     first, *others = Escalation.objects.order_by("created_at", "id")
-    real_update = escalations.cluster_signals_update
+    real_update = clusters.cluster_signals_update
 
     def failing_for_the_first(*, escalation, now):
         if escalation.pk == first.pk:
             raise RuntimeError("database went away")
         return real_update(escalation=escalation, now=now)
 
-    monkeypatch.setattr(escalations, "cluster_signals_update", failing_for_the_first)
+    monkeypatch.setattr(clusters, "cluster_signals_update", failing_for_the_first)
     assert escalation_clusters_process() == 2
     assert list(Escalation.objects.filter(clusters_checked_at__isnull=True)) == [first]
     assert f"escalation #{first.pk}: cluster check failed" in caplog.text
 
-    monkeypatch.setattr(escalations, "cluster_signals_update", real_update)
+    monkeypatch.setattr(clusters, "cluster_signals_update", real_update)
     assert escalation_clusters_process() == 1
     assert ClusterSignal.objects.get().patients.count() == 3

@@ -1,4 +1,4 @@
-"""The link lookup: one hand-written statement that must load what the ORM would."""
+"""The link lookup: the check-in behind a link, with what answering it needs, in two queries."""
 
 from __future__ import annotations
 
@@ -9,7 +9,12 @@ from django.db import connection
 from django.utils import timezone
 
 from followups.models import CheckIn, CheckInLink
-from followups.services import checkin_for_token, response_record
+from followups.selectors import (
+    checkin_earlier_responses,
+    checkin_for_token,
+    session_ingredients,
+)
+from followups.services import response_record
 from followups.tokens import token_new
 from patients.models import Clinic, Patient, TreatmentSession
 from tests.factories import (
@@ -40,13 +45,14 @@ def linked(clinic):
     return checkin, token
 
 
-def test_it_loads_the_checkin_session_patient_and_clinic_as_the_orm_does(
+def test_it_loads_the_checkin_session_patient_and_clinic_in_two_queries(
         linked, django_assert_num_queries):
     checkin, token = linked
     expected = CheckIn.objects.select_related("session__patient__clinic").get(pk=checkin.pk)
 
-    with django_assert_num_queries(1):
-        found = checkin_for_token(token)
+    # The check-in with its chain, then the session's answered check-ins.
+    with django_assert_num_queries(2):
+        found = checkin_for_token(token=token)
     with django_assert_num_queries(0):
         session, patient, clinic = found.session, found.session.patient, \
             found.session.patient.clinic
@@ -65,19 +71,19 @@ def test_it_loads_the_checkin_session_patient_and_clinic_as_the_orm_does(
 def test_what_it_loads_can_be_saved_and_answered(linked):
     checkin, token = linked
 
-    response = response_record(checkin=checkin_for_token(token), answers=NORMAL_ANSWERS,
+    response = response_record(checkin=checkin_for_token(token=token), answers=NORMAL_ANSWERS,
                                channel="patient_link")
 
     assert response.checkin.status == CheckIn.Status.COMPLETED
     assert CheckIn.objects.get(pk=checkin.pk).status == CheckIn.Status.COMPLETED
-    assert checkin_for_token(token) is None  # used
+    assert checkin_for_token(token=token) is None  # used
 
 
 @pytest.mark.parametrize("dead", ["revoked", "expired", "answered", "cancelled", "failed"])
 def test_it_finds_nothing_behind_a_dead_link(linked, dead):
     checkin, token = linked
     now = timezone.now()
-    assert checkin_for_token(token).pk == checkin.pk
+    assert checkin_for_token(token=token).pk == checkin.pk
     if dead == "revoked":
         CheckInLink.objects.filter(checkin=checkin).update(revoked_at=now)
     elif dead == "expired":
@@ -91,13 +97,13 @@ def test_it_finds_nothing_behind_a_dead_link(linked, dead):
         CheckIn.objects.filter(pk=checkin.pk).update(status=CheckIn.Status.FAILED,
                                                      next_action_at=None)
 
-    assert checkin_for_token(token) is None
+    assert checkin_for_token(token=token) is None
 
 
 def test_postgresql_keeps_the_lookup_prepared_on_the_connection(linked, require_postgres):
     _, token = linked
     for _ in range(6):  # psycopg prepares a statement on its 5th run on a connection
-        assert checkin_for_token(token) is not None
+        assert checkin_for_token(token=token) is not None
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT statement FROM pg_prepared_statements")
@@ -107,26 +113,23 @@ def test_postgresql_keeps_the_lookup_prepared_on_the_connection(linked, require_
                for statement in statements), statements
 
 
-def test_the_earlier_answers_come_back_as_the_orm_reads_them(linked):
-    from followups import rows
-
+def test_the_earlier_answers_come_back_as_stored(linked):
     checkin, token = linked
-    day_two = response_record(checkin=checkin_for_token(token),
+    day_two = response_record(checkin=checkin_for_token(token=token),
                               answers={**NORMAL_ANSWERS, "rash": "mild", "rash_trend": "better",
                                        "fever": True, "comments": "itchy"},
                               channel="patient_link")
 
-    earlier = rows.earlier_responses(session_id=checkin.session_id, day=7)
+    day_seven = CheckIn.objects.get(session_id=checkin.session_id, day=7)
+    earlier = checkin_earlier_responses(checkin=day_seven)
 
     assert [response.pk for response in earlier] == [day_two.pk]
     assert _fields(earlier[0]) == _fields(type(day_two).objects.get(pk=day_two.pk))
     assert earlier[0].fever is True and earlier[0].pus is False
-    assert rows.earlier_responses(session_id=checkin.session_id, day=2) == []
+    assert checkin_earlier_responses(checkin=CheckIn.objects.get(pk=checkin.pk)) == []
 
 
-def test_the_session_ingredients_come_back_as_the_orm_reads_them(clinic):
-    from followups import rows
-
+def test_the_session_ingredients_come_back_in_the_order_applied(clinic):
     numbing = ProductFactory(name="Numbing cream", kind="numbing_cream",
                              ingredients=["lidocaine", "prilocaine"])
     serum = ProductFactory(name="Vitamin serum", ingredients=["ascorbic acid"])
@@ -140,19 +143,16 @@ def test_the_session_ingredients_come_back_as_the_orm_reads_them(clinic):
     through_the_orm = [name for application in session.applications.select_related("product")
                        for name in application.product.ingredients]
 
-    names = rows.session_ingredients(session_id=session.pk)
+    names = session_ingredients(session=session)
 
     assert names == through_the_orm == ["lidocaine", "prilocaine", "ascorbic acid"]
-    assert rows.session_ingredients(session_id=session_with_checkins(
-        patient=PatientFactory(clinic=clinic)).pk) == []
+    assert session_ingredients(session=session_with_checkins(
+        patient=PatientFactory(clinic=clinic))) == []
 
 
-def test_the_day_7_link_brings_the_day_2_answers_in_the_same_statement(
-        linked, django_assert_num_queries):
-    from followups import rows
-
+def test_the_day_7_link_brings_the_day_2_answers_with_it(linked, django_assert_num_queries):
     day_two, token = linked
-    response_record(checkin=checkin_for_token(token),
+    response_record(checkin=checkin_for_token(token=token),
                     answers={**NORMAL_ANSWERS, "rash": "moderate", "rash_trend": "same"},
                     channel="patient_link")
     day_seven = day_two.session.checkins.get(day=7)
@@ -160,16 +160,16 @@ def test_the_day_7_link_brings_the_day_2_answers_in_the_same_statement(
     CheckInLink.objects.create(checkin=day_seven, token_hash=hashed,
                                expires_at=timezone.now() + timedelta(hours=72))
 
-    with django_assert_num_queries(1):
-        found = checkin_for_token(token)
+    with django_assert_num_queries(2):
+        found = checkin_for_token(token=token)
     with django_assert_num_queries(0):
-        earlier = rows.earlier_responses_of(found)
+        earlier = checkin_earlier_responses(checkin=found)
 
+    read_apart = checkin_earlier_responses(checkin=CheckIn.objects.get(pk=day_seven.pk))
     assert _fields(found) == _fields(CheckIn.objects.get(pk=day_seven.pk))
-    assert earlier == rows.earlier_responses(session_id=day_seven.session_id, day=7)
+    assert earlier == read_apart
     assert [_fields(response) for response in earlier] == [
-        _fields(response) for response in rows.earlier_responses(
-            session_id=day_seven.session_id, day=7)]
+        _fields(response) for response in read_apart]
     assert earlier[0].rash == "moderate"
     # The rash has lasted to day 7: flagged by comparing with day 2's answers.
     recorded = response_record(checkin=found, answers={**NORMAL_ANSWERS, "rash": "moderate",
@@ -179,15 +179,13 @@ def test_the_day_7_link_brings_the_day_2_answers_in_the_same_statement(
 
 
 def test_a_link_with_no_earlier_answers_brings_none(linked, django_assert_num_queries):
-    from followups import rows
-
     day_two, _token = linked
     day_seven = day_two.session.checkins.get(day=7)  # day 2 never answered
     token, hashed = token_new()
     CheckInLink.objects.create(checkin=day_seven, token_hash=hashed,
                                expires_at=timezone.now() + timedelta(hours=72))
-    found = checkin_for_token(token)
+    found = checkin_for_token(token=token)
 
     with django_assert_num_queries(0):
-        assert rows.earlier_responses_of(found) == []
-    assert rows.earlier_responses_of(checkin_for_token(linked[1])) == []
+        assert checkin_earlier_responses(checkin=found) == []
+    assert checkin_earlier_responses(checkin=checkin_for_token(token=linked[1])) == []

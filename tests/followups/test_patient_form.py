@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from followups.forms import CheckInForm
 from followups.models import CheckIn, CheckInResponse, Escalation
-from followups.services import followups_sweep
+from followups.sweep import followups_sweep
 from tests.factories import NORMAL_ANSWERS, ClinicFactory, PatientFactory, session_with_checkins
 
 pytestmark = pytest.mark.django_db

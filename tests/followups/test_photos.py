@@ -255,7 +255,7 @@ def test_it_reencodes_without_running_any_other_decoder():
 
 def test_it_leaves_no_photo_behind_when_storing_the_answers_fails(sent, private_storage,
                                                                    monkeypatch):
-    from followups import escalations
+    from followups import services
     from followups.services import response_record
 
     checkin, _token = sent
@@ -263,7 +263,7 @@ def test_it_leaves_no_photo_behind_when_storing_the_answers_fails(sent, private_
     def broken(**kwargs):
         raise RuntimeError("database went away mid-way")
 
-    monkeypatch.setattr(escalations, "escalation_raise_for_assessment", broken)
+    monkeypatch.setattr(services, "escalation_raise_for_assessment", broken)
     photo = photos.photo_reencode(SimpleUploadedFile("photo.jpg", jpeg_with_gps()))
 
     with pytest.raises(RuntimeError):

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from followups.models import CheckIn
 from followups.schedule import checkin_due_at
-from followups.services import followups_sweep
+from followups.sweep import followups_sweep
 from patients.services import session_cancel, session_update
 from tests.factories import ClinicFactory, PatientFactory, session_with_checkins
 

@@ -6,7 +6,7 @@ from django.core import mail
 from django.utils import timezone
 
 from followups.models import CheckIn
-from followups.services import followups_sweep
+from followups.sweep import followups_sweep
 from tests.factories import session_with_checkins
 
 pytestmark = pytest.mark.django_db

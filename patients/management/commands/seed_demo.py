@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from followups.escalations import escalation_clusters_process
+from followups.clusters import escalation_clusters_process
 from followups.models import CheckIn, CheckInResponse
 from followups.services import response_record
 from patients.models import Clinic, Patient, Product, TreatmentSession

@@ -1,0 +1,108 @@
+"""Claims: rows a sweep takes under a lease before doing slow work for them.
+
+A claim moves the row's ``next_action_at`` past the lease and stamps a fresh
+``claim_token`` in one conditional UPDATE (``followups.models.Claimable``).
+Another sweep then sees the row as not due; a worker that dies mid-send leaves
+a row that falls due again when the lease runs out; only the holder of the
+token may finish it. Check-ins and urgent escalations are both claimed here.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F, Model, QuerySet
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class SweepReport:
+    """What one sweep did, added up by each service it called."""
+
+    invitations_sent: int = 0
+    reminders_sent: int = 0
+    no_response_flags: int = 0
+    missed: int = 0
+    cancelled: int = 0
+    failed: int = 0
+    alerts_sent: int = 0
+    renotifications_sent: int = 0
+    clusters_checked: int = 0
+    lost_claims: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {key: value for key, value in self.__dict__.items() if key != "errors"}
+
+    def __str__(self) -> str:
+        return ", ".join(
+            f"{key.replace('_', ' ')}: {value}" for key, value in self.as_dict().items()
+        )
+
+
+def claim_due_rows(*, queryset: QuerySet, now: datetime, limit: int) -> tuple[uuid.UUID, list]:
+    """Claim up to ``limit`` rows of ``queryset`` whose ``next_action_at`` has come.
+
+    One conditional UPDATE both checks the row is still due and pushes its
+    next action past the lease, so concurrent sweeps never claim a row twice:
+    PostgreSQL re-checks the WHERE clause on a row another transaction just
+    changed. SKIP LOCKED lets them share the due rows instead of queueing.
+    Returns the claim's token and the claimed rows, read as ``queryset`` reads.
+    """
+    token = uuid.uuid4()
+    model = queryset.model
+    lease_until = now + settings.DELIVERY_LEASE
+    with transaction.atomic():
+        due = queryset.filter(next_action_at__lte=now).order_by("next_action_at")
+        if connection.features.has_select_for_update_skip_locked:
+            # NO KEY: only non-key columns change, so rows that point at a
+            # claimed one (a link, answers, a cluster's member) never wait on it.
+            due = due.select_for_update(skip_locked=True, no_key=True, of=("self",))
+        ids = list(due.values_list("id", flat=True)[:limit])
+        if not ids:
+            return token, []
+        model.objects.filter(id__in=ids, next_action_at__lte=now).update(
+            next_action_at=lease_until, claim_token=token, attempts=F("attempts") + 1
+        )
+    # By primary key: claim_token has no index, and this must cost O(claimed).
+    return token, list(queryset.filter(id__in=ids, claim_token=token))
+
+
+def claim_finish(*, instance: Model, token: uuid.UUID, **changes) -> bool:
+    """Apply ``changes`` and release the claim, only if ``token`` still holds it.
+
+    Returns whether it did: False means the lease ran out and another sweep
+    took the row over.
+    """
+    changes.setdefault("claim_token", None)
+    return bool(type(instance).objects.filter(pk=instance.pk, claim_token=token)
+                .update(**changes))
+
+
+def claim_record_failure(*, instance: Model, token: uuid.UUID, now: datetime,
+                         error: Exception, failed_status: str | None) -> bool:
+    """Record a failed attempt: retry after a backoff, or give up at the attempt cap.
+
+    Giving up clears the next action and, with ``failed_status``, sets it.
+    Returns whether the row gave up.
+    """
+    message = f"{type(error).__name__}: {str(error)[:200]}"
+    if instance.attempts >= settings.DELIVERY_MAX_ATTEMPTS:
+        changes = {"next_action_at": None, "last_error": message}
+        if failed_status:
+            changes["status"] = failed_status
+        claim_finish(instance=instance, token=token, **changes)
+        logger.error("%s #%s failed after %s attempts: %s", type(instance).__name__,
+                     instance.pk, instance.attempts, type(error).__name__)
+        return True
+    claim_finish(instance=instance, token=token, last_error=message,
+                 next_action_at=now + settings.DELIVERY_RETRY_BACKOFF * instance.attempts)
+    logger.warning("%s #%s attempt %s failed: %s; will retry", type(instance).__name__,
+                   instance.pk, instance.attempts, type(error).__name__)
+    return False

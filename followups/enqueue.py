@@ -1,0 +1,26 @@
+"""Asking the workers for a sweep now, without importing the tasks that run it.
+
+The services that make work due at once (an urgent escalation, a resent
+check-in) call this; the task is sent by its registered name, so the
+services never import ``followups.tasks``, which imports them.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import current_app
+
+logger = logging.getLogger(__name__)
+
+SWEEP_TASK = "followups.sweep"
+
+
+def sweep_enqueue() -> None:
+    """Ask a worker to sweep now; if the broker is away the minute's beat will."""
+    try:
+        # Expires: a sweep asked for a minute ago is the beat's sweep by now.
+        current_app.send_task(SWEEP_TASK, retry=False, expires=55)
+    except Exception as error:  # the broker being down must never fail a request
+        logger.warning("could not enqueue a sweep (%s); the periodic sweep will run it",
+                       type(error).__name__)
