@@ -191,9 +191,9 @@ class StaffUserAdmin(SuperuserWritesMixin, UserAdmin):
         # "Clinic staff" group, a member of the clinics chosen below.
         data = form.cleaned_data
         # "Password-based authentication: disabled" on the form is no password.
-        usable = data.get("usable_password") != "false"
+        usable = data.get("set_usable_password", True)
         user = staff_create(username=data["username"], clinic=None,
-                            password=data.get("password1") if usable else None)
+                            password=data["password1"] if usable else None)
         memberships = [membership_add(user=user, clinic=clinic)
                        for clinic in self._clinics(formsets)]
         adopt(form.instance, user)
