@@ -56,6 +56,9 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "patients",
     "followups",
+    "health",
+    # Its readiness checks, and `manage.py health_check readyz --no-http`.
+    "health_check",
 ]
 
 MIDDLEWARE = [
@@ -239,6 +242,8 @@ URGENT_ACK_DEADLINE = timedelta(minutes=120)
 CLUSTER_MIN_PATIENTS = 3
 CLUSTER_WINDOW_DAYS = 30
 PHOTO_MAX_BYTES = 10 * 1024 * 1024
+# Readiness fails when no sweep has finished for this long: beat or every worker is down.
+SWEEP_STALE_AFTER = timedelta(minutes=5)
 PATIENT_LINK_RATE_LIMIT = (30, 60)  # requests, seconds, per client address
 
 CACHES = {
