@@ -19,7 +19,7 @@ from django.urls import reverse
 
 from followups.charts import SYMPTOMS
 from followups.models import CheckIn, CheckInResponse, ClusterSignal, Escalation
-from followups.rules import Severity
+from followups.rules import Level, Severity
 from patients.models import Clinic, Patient, ProductApplication, TreatmentSession
 from patients.selectors import clinics_for_user, session_allergy_warnings
 
@@ -27,6 +27,7 @@ MISSED_WINDOW = timedelta(days=7)
 RESPONSE_RATE_WINDOW = timedelta(days=30)
 CLUSTERS_SHOWN = 10
 SEVERITY_RANK = {step.value_name: int(step) for step in Severity}
+URGENT, REVIEW = Level.URGENT.label, Level.REVIEW.label
 
 
 # Clinic-local days --------------------------------------------------------------------
@@ -68,7 +69,7 @@ class Figure:
     label: str
     value: str
     url: str
-    tone: str = "neutral"  # "urgent", "review", "neutral"
+    tone: str = "neutral"  # a level's label (urgent, review), or "neutral"
     note: str = ""
 
 
@@ -103,9 +104,9 @@ def dashboard_for_user(user, *, now: datetime) -> Dashboard:
     )
     overdue_before = now - settings.URGENT_ACK_DEADLINE
     escalations = unresolved.aggregate(
-        urgent=Count("pk", filter=Q(level="urgent")),
-        review=Count("pk", filter=Q(level="review")),
-        overdue=Count("pk", filter=Q(level="urgent", status=Escalation.Status.OPEN,
+        urgent=Count("pk", filter=Q(level=URGENT)),
+        review=Count("pk", filter=Q(level=REVIEW)),
+        overdue=Count("pk", filter=Q(level=URGENT, status=Escalation.Status.OPEN,
                                      created_at__lt=overdue_before)),
     )
 
@@ -134,13 +135,13 @@ def dashboard_for_user(user, *, now: datetime) -> Dashboard:
     deadline_minutes = int(settings.URGENT_ACK_DEADLINE.total_seconds() // 60)
     dashboard.figures = [
         Figure("Urgent, not resolved", str(escalations["urgent"]),
-               _changelist("escalation", level__exact="urgent"), tone="urgent",
+               _changelist("escalation", level__exact=URGENT), tone=URGENT,
                note="Act today: the patient was told to seek medical help."),
         Figure("Urgent, not acknowledged in time", str(escalations["overdue"]),
-               _changelist("escalation", level__exact="urgent", status="open", ack="overdue"),
-               tone="urgent", note=f"Open for more than {deadline_minutes} minutes."),
+               _changelist("escalation", level__exact=URGENT, status="open", ack="overdue"),
+               tone=URGENT, note=f"Open for more than {deadline_minutes} minutes."),
         Figure("Review, not resolved", str(escalations["review"]),
-               _changelist("escalation", level__exact="review"), tone="review",
+               _changelist("escalation", level__exact=REVIEW), tone=REVIEW,
                note="Contact the patient within a business day."),
         Figure("Check-ins due today", str(checkins["due_today"]),
                _changelist("checkin", due="today"), note="Clinic's local day."),
@@ -150,7 +151,7 @@ def dashboard_for_user(user, *, now: datetime) -> Dashboard:
                _changelist("checkin", status__exact=Status.MISSED, due="7d")),
         Figure("Emails that failed to send", str(checkins["failed"]),
                _changelist("checkin", status__exact=Status.FAILED),
-               tone="review" if checkins["failed"] else "neutral",
+               tone=REVIEW if checkins["failed"] else "neutral",
                note="Check the address, then resend."),
         Figure("Response rate (30 days)", rate, _changelist("checkin", due="30d"),
                note=f"{checkins['answered']} answered of {checkins['closed']} "

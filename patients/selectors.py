@@ -42,6 +42,7 @@ def with_open_escalation_level(queryset: QuerySet[Patient]) -> QuerySet[Patient]
     patient is not yet looked after until the escalation is resolved.
     """
     from followups.models import Escalation
+    from followups.rules import Level
 
     highest = (
         Escalation.objects.filter(patient=OuterRef("pk"))
@@ -50,11 +51,11 @@ def with_open_escalation_level(queryset: QuerySet[Patient]) -> QuerySet[Patient]
         .values("level_rank")[:1]
     )
     return queryset.annotate(
-        open_escalation_rank=Coalesce(Subquery(highest), Value(0)),
+        open_escalation_rank=Coalesce(Subquery(highest), Value(int(Level.NONE))),
         open_escalation_level=Case(
-            When(open_escalation_rank=2, then=Value("urgent")),
-            When(open_escalation_rank=1, then=Value("review")),
-            default=Value("none"),
+            *[When(open_escalation_rank=int(level), then=Value(level.label))
+              for level in Level if level > Level.NONE],
+            default=Value(Level.NONE.label),
             output_field=CharField(),
         ),
     )
