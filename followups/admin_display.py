@@ -13,16 +13,17 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from followups.rules import Level
+
 if TYPE_CHECKING:
     from followups.models import CheckInResponse
     from patients.models import Patient
 
-LEVEL_BADGES = {
-    # Text and shape carry the meaning; colour only repeats it.
-    "urgent": ("▲", "URGENT"),
-    "review": ("◆", "REVIEW"),
-    "none": ("○", "NONE"),
-}
+# Text and shape carry the meaning; colour only repeats it. Shapes from the
+# most to the least pressing; a level with none of its own shows its name only.
+_LEVEL_SHAPES = {Level.URGENT: "▲", Level.REVIEW: "◆", Level.NONE: "○"}
+LEVEL_BADGES = {level.label: (_LEVEL_SHAPES.get(level, ""), level.label.upper())
+                for level in Level}
 
 
 def level_badge(level: str):

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from followups.dashboard import local_days_q
 from followups.models import Escalation
+from followups.rules import Level
 from patients.models import Product, ProductApplication
 from patients.selectors import clinics_for_user
 
@@ -60,7 +61,7 @@ class AckDeadlineFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "overdue":
-            return queryset.filter(level="urgent", status=Escalation.Status.OPEN,
+            return queryset.filter(level=Level.URGENT.label, status=Escalation.Status.OPEN,
                                    created_at__lt=timezone.now() - settings.URGENT_ACK_DEADLINE)
         return queryset
 
@@ -127,9 +128,12 @@ class AssessmentFilter(admin.SimpleListFilter):
     parameter_name = "assessment"
 
     def lookups(self, request, model_admin):
-        return [("urgent", "Urgent"), ("review", "Review"), ("none", "Nothing to flag")]
+        # The most pressing first; "none" is what staff read as nothing to flag.
+        return [(level.label, "Nothing to flag" if level == Level.NONE else label)
+                for level, (_value, label) in reversed(list(zip(Level, Level.choices(),
+                                                                strict=True)))]
 
     def queryset(self, request, queryset):
-        if self.value() in ("urgent", "review", "none"):
+        if self.value() in {level.label for level in Level}:
             return queryset.filter(assessment_level=self.value())
         return queryset

@@ -9,19 +9,22 @@ from __future__ import annotations
 from django.contrib import admin
 
 from followups.admin_filters import ProductFilter
+from followups.rules import ESCALATION_LEVELS, Level
 
 
 class OpenLevelFilter(admin.SimpleListFilter):
     title = "open escalation"
     parameter_name = "open_level"
-    RANKS = {"urgent": 2, "review": 1, "none": 0}
+    # A patient's open level is an escalation's (or none): most pressing first.
+    LEVELS = (*reversed(ESCALATION_LEVELS), Level.NONE)
 
     def lookups(self, request, model_admin):
-        return [("urgent", "Urgent"), ("review", "Review"), ("none", "None")]
+        return [(level.label, level.label.capitalize()) for level in self.LEVELS]
 
     def queryset(self, request, queryset):
-        if self.value() in self.RANKS:
-            return queryset.filter(open_escalation_rank=self.RANKS[self.value()])
+        chosen = {level.label: level for level in self.LEVELS}.get(self.value())
+        if chosen is not None:
+            return queryset.filter(open_escalation_rank=int(chosen))
         return queryset
 
 

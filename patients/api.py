@@ -21,6 +21,7 @@ from rest_framework.response import Response
 
 from clinic.api_filters import filter_by_params, id_filter, positive_int, search_term
 from followups.api import CheckInSerializer
+from followups.rules import ESCALATION_LEVELS, Level
 from patients import services
 from patients.models import Clinic, Patient, Product, ProductApplication, TreatmentSession
 from patients.selectors import (
@@ -78,9 +79,10 @@ class PatientSerializer(serializers.ModelSerializer):
         fields = ["id", "clinic", "first_name", "last_name", "email", "phone", "date_of_birth",
                   "known_allergies", "acne_prone", "notes", "open_escalation_level"]
 
-    @extend_schema_field(serializers.ChoiceField(choices=["none", "review", "urgent"]))
+    @extend_schema_field(serializers.ChoiceField(
+        choices=[Level.NONE.label, *(level.label for level in ESCALATION_LEVELS)]))
     def get_open_escalation_level(self, patient) -> str:
-        return getattr(patient, "open_escalation_level", "none")
+        return getattr(patient, "open_escalation_level", Level.NONE.label)
 
 
 @extend_schema_view(list=extend_schema(parameters=[
