@@ -121,7 +121,7 @@ class ClinicAdmin(SuperuserWritesMixin, ClinicScopedAdminMixin, admin.ModelAdmin
     """Staff read their own clinics; only superusers add or change them."""
 
     clinic_lookup = "pk"
-    list_display = ("name", "timezone", "send_hour", "email", "phone")
+    list_display = ("name", "timezone", "send_hour", "default_language", "email", "phone")
     search_fields = ("name",)
     inlines = (MembershipInline,)
 
@@ -134,7 +134,8 @@ class ClinicAdmin(SuperuserWritesMixin, ClinicScopedAdminMixin, admin.ModelAdmin
             return
         adopt(obj, clinic_create(name=data["name"], timezone_name=data["timezone"],
                                  phone=data.get("phone", ""), email=data.get("email", ""),
-                                 send_hour=data.get("send_hour", 10)))
+                                 send_hour=data.get("send_hour", 10),
+                                 default_language=data.get("default_language", "en")))
 
 
 class UserMembershipInline(admin.TabularInline):

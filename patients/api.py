@@ -77,7 +77,8 @@ class PatientSerializer(serializers.ModelSerializer):
     class Meta:
         model = Patient
         fields = ["id", "clinic", "first_name", "last_name", "email", "phone", "date_of_birth",
-                  "known_allergies", "acne_prone", "notes", "open_escalation_level"]
+                  "known_allergies", "acne_prone", "language", "notes",
+                  "open_escalation_level"]
 
     @extend_schema_field(serializers.ChoiceField(
         choices=[Level.NONE.label, *(level.label for level in ESCALATION_LEVELS)]))

@@ -27,6 +27,14 @@ def validate_ingredient_list(value: object) -> None:
         raise ValidationError("Must be a list of ingredient names.")
 
 
+class Language(models.TextChoices):
+    """The languages a patient's emails and check-in pages are written in."""
+
+    ENGLISH = "en", "English"
+    FRENCH = "fr", "French"
+    SPANISH = "es", "Spanish"
+
+
 class Clinic(models.Model):
     name = models.CharField(max_length=200, unique=True)
     timezone = models.CharField(max_length=64, validators=[validate_timezone])
@@ -34,6 +42,10 @@ class Clinic(models.Model):
     email = models.EmailField(blank=True, help_text="Receives urgent alerts.")
     send_hour = models.PositiveSmallIntegerField(
         default=10, help_text="Local hour (0-23) at which check-in emails go out."
+    )
+    default_language = models.CharField(
+        max_length=2, choices=Language.choices, default=Language.ENGLISH,
+        help_text="New patients get their check-ins in this language unless another is chosen.",
     )
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="ClinicMembership", related_name="clinics"
@@ -45,6 +57,8 @@ class Clinic(models.Model):
             models.CheckConstraint(condition=Q(send_hour__lte=23), name="clinic_send_hour_0_23"),
             models.CheckConstraint(condition=~Q(timezone=""), name="clinic_timezone_not_empty"),
             models.CheckConstraint(condition=~Q(name=""), name="clinic_name_not_empty"),
+            models.CheckConstraint(condition=Q(default_language__in=Language.values),
+                                   name="clinic_default_language_valid"),
         ]
 
     def __str__(self) -> str:
@@ -83,6 +97,10 @@ class Patient(models.Model):
         help_text="Ingredient names the patient reacts to, e.g. lidocaine.",
     )
     acne_prone = models.BooleanField(default=False)
+    language = models.CharField(
+        max_length=2, choices=Language.choices, default=Language.ENGLISH,
+        help_text="The check-in emails and pages are written in this language.",
+    )
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -92,6 +110,8 @@ class Patient(models.Model):
         constraints = [
             models.CheckConstraint(condition=~Q(first_name=""), name="patient_first_name_set"),
             models.CheckConstraint(condition=~Q(email=""), name="patient_email_set"),
+            models.CheckConstraint(condition=Q(language__in=Language.values),
+                                   name="patient_language_valid"),
         ]
 
     def __str__(self) -> str:

@@ -36,10 +36,10 @@ from patients.selectors import user_clinic_ids
 # The group of the data migration (0002_clinic_staff_group): what a clinic's
 # nurse or practitioner may do in the admin.
 STAFF_GROUP = "Clinic staff"
-CLINIC_FIELDS = ("name", "timezone", "phone", "email", "send_hour")
+CLINIC_FIELDS = ("name", "timezone", "phone", "email", "send_hour", "default_language")
 
 PATIENT_FIELDS = ("clinic", "first_name", "last_name", "email", "phone", "date_of_birth",
-                  "known_allergies", "acne_prone", "notes")
+                  "known_allergies", "acne_prone", "language", "notes")
 SESSION_FIELDS = ("performed_at", "treatment_area", "device", "needle_depth_mm", "notes")
 
 
@@ -58,9 +58,9 @@ def normalise_ingredients(names: Iterable[str]) -> list[str]:
 
 
 def clinic_create(*, name: str, timezone_name: str, phone: str = "", email: str = "",
-                  send_hour: int = 10) -> Clinic:
+                  send_hour: int = 10, default_language: str = "en") -> Clinic:
     clinic = Clinic(name=name.strip(), timezone=timezone_name, phone=phone, email=email,
-                    send_hour=send_hour)
+                    send_hour=send_hour, default_language=default_language)
     clinic.full_clean()
     try:
         with transaction.atomic():
@@ -159,6 +159,9 @@ def patient_create(*, actor, data: Mapping) -> Patient:
     clinic = data["clinic"]
     _require_clinic_access(actor=actor, clinic=clinic)
     patient = Patient(**{key: data[key] for key in PATIENT_FIELDS if key in data})
+    if not data.get("language"):
+        # Not chosen for this patient: the clinic's own language.
+        patient.language = clinic.default_language
     patient.known_allergies = normalise_ingredients(patient.known_allergies or [])
     patient.full_clean()
     patient.save()

@@ -5,14 +5,19 @@ Running it again changes nothing: everything is looked up before it is made.
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from PIL import Image, ImageDraw
+
+from followups import photos
 from followups.clusters import escalation_clusters_process
 from followups.models import CheckIn, CheckInResponse
 from followups.services import response_record
@@ -40,10 +45,13 @@ PRODUCTS = [
 ]
 
 # (first, last, allergies, acne prone, days ago, answers at day 2 or None)
+# Ben Okafor's and Lucia Fernandez's sessions were 3 days ago and unanswered:
+# their day-2 check-ins fell due yesterday at 10:00, so the worker's first sweep
+# emails them whatever the time of day ("Try it as a patient" in README).
 PATIENTS = [
     ("Amira", "Haddad", ["lidocaine"], False, 3, {"rash": "mild", "rash_trend": "worse",
                                                  "itching": "moderate"}),
-    ("Ben", "Okafor", [], True, 2, None),
+    ("Ben", "Okafor", [], True, 3, None),
     ("Chloe", "Martin", [], False, 3, {"fever": True, "rash": "moderate",
                                       "rash_trend": "worse"}),
     ("Daniel", "Kowalski", [], False, 9, {}),
@@ -54,8 +62,12 @@ PATIENTS = [
     ("Isaac", "Mensah", [], False, 5, None),
     ("Julia", "Novak", [], True, 6, {"breakouts": "mild", "breakouts_trend": "better"}),
     ("Kofi", "Asante", [], False, 12, {}),
-    ("Lucia", "Fernandez", [], False, 2, None),
+    ("Lucia", "Fernandez", [], False, 3, None),
 ]
+# The patients who read another language than English (the rest read English).
+LANGUAGES = {"Fernandez": "es", "Rossi": "fr", "Martin": "fr"}
+# Daniel Kowalski sent a photo with each answered check-in: side by side on his page.
+PHOTO_PATIENT = "Kowalski"
 
 NORMAL = {"rash": "mild", "rash_trend": "better", "breakouts": "none", "breakouts_trend": "",
           "itching": "none", "swelling": "mild", "pain": "none", "fever": False, "pus": False,
@@ -95,7 +107,7 @@ class Command(BaseCommand):
             patient = patient_create(actor=None, data={
                 "clinic": clinic, "first_name": first, "last_name": last, "email": email,
                 "phone": f"+44 7700 900{index:03d}", "known_allergies": allergies,
-                "acne_prone": acne,
+                "acne_prone": acne, "language": LANGUAGES.get(last, "en"),
             })
             chosen = [products[PRODUCTS[0][0]], products[PRODUCTS[1][0]]]
             if index % 3 == 0:
@@ -112,8 +124,15 @@ class Command(BaseCommand):
             )
             if answers is not None:
                 checkin = CheckIn.objects.get(session=session, day=2)
+                photo = _demo_photo(redness=150) if last == PHOTO_PATIENT else None
                 response_record(checkin=checkin, answers={**NORMAL, **answers},
-                                channel=CheckInResponse.Channel.STAFF, entered_by=staff)
+                                channel=CheckInResponse.Channel.STAFF, entered_by=staff,
+                                photo=photo)
+                if last == PHOTO_PATIENT:
+                    response_record(checkin=CheckIn.objects.get(session=session, day=7),
+                                    answers={**NORMAL, "rash": "none", "swelling": "none"},
+                                    channel=CheckInResponse.Channel.STAFF, entered_by=staff,
+                                    photo=_demo_photo(redness=60))
             created += 1
         # What the worker's next sweep would do: the dashboard shows any cluster at once.
         escalation_clusters_process()
@@ -124,3 +143,14 @@ class Command(BaseCommand):
             ))
         else:
             self.stdout.write(f"{CLINIC_NAME} is already seeded ({sessions} sessions).")
+
+
+def _demo_photo(*, redness: int):
+    """A stand-in for a photo of treated skin: skin tone with a patch of redness."""
+    image = Image.new("RGB", (480, 360), (224, 182, 160))
+    ImageDraw.Draw(image).ellipse((120, 80, 360, 280), fill=(224, 182 - redness // 2,
+                                                              160 - redness // 2))
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=85)
+    upload = SimpleUploadedFile("demo.jpg", buffer.getvalue(), content_type="image/jpeg")
+    return photos.photo_reencode(upload)
