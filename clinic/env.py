@@ -143,8 +143,15 @@ def env_url(name: str, default: str, *, schemes: tuple[str, ...]) -> str:
     return raw.rstrip("/") if parts.scheme in ("http", "https") else raw
 
 
-def database_from_url(name: str, url: str, *, prepared_statements: bool = True) -> dict:
-    """Django DATABASES entry from a postgres:// or sqlite:/// URL."""
+def database_from_url(name: str, url: str, *, prepared_statements: bool = True,
+                      transaction_pooling: bool = False) -> dict:
+    """Django DATABASES entry from a postgres:// or sqlite:/// URL.
+
+    ``transaction_pooling``: behind a pooler in transaction mode (PgBouncer),
+    where each transaction may run on another server connection, so nothing
+    may outlive one: no server-side cursors (Django's ``iterator()`` would
+    hold one across transactions) and no prepared statements.
+    """
     parts = urlsplit(url)
     if parts.scheme in ("postgres", "postgresql"):
         database = parts.path.lstrip("/")
@@ -154,6 +161,22 @@ def database_from_url(name: str, url: str, *, prepared_statements: bool = True) 
             port = parts.port
         except ValueError:
             raise ConfigurationError(f"{name} has an invalid port") from None
+        if transaction_pooling and prepared_statements:
+            raise ConfigurationError(
+                "DATABASE_PREPARED_STATEMENTS=true cannot be used with "
+                "DATABASE_TRANSACTION_POOLING=true (the pooler cannot keep them)"
+            )
+        if transaction_pooling:
+            # Client-side binding, and psycopg never prepares (a statement prepared
+            # on one server connection is unknown on the next).
+            options = {"prepare_threshold": None}
+        elif prepared_statements:
+            # Server-side binding lets psycopg prepare a statement run 5 times on
+            # a connection, so PostgreSQL stops re-planning the hot queries (the
+            # patient's link, the sweep).
+            options = {"server_side_binding": True, "prepare_threshold": 5}
+        else:
+            options = {}
         return {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": unquote(database),
@@ -163,15 +186,8 @@ def database_from_url(name: str, url: str, *, prepared_statements: bool = True) 
             "PORT": str(port or ""),
             "CONN_MAX_AGE": 60,
             "CONN_HEALTH_CHECKS": True,
-            # Server-side binding lets psycopg prepare a statement run 5 times on a
-            # connection, so PostgreSQL stops re-planning the hot queries (the
-            # patient's link, the sweep). A pooler in transaction mode must keep
-            # prepared statements (PgBouncer >= 1.21: max_prepared_statements),
-            # or set DATABASE_PREPARED_STATEMENTS=false.
-            "OPTIONS": (
-                {"server_side_binding": True, "prepare_threshold": 5}
-                if prepared_statements else {}
-            ),
+            "DISABLE_SERVER_SIDE_CURSORS": transaction_pooling,
+            "OPTIONS": options,
         }
     if parts.scheme == "sqlite":
         path = url[len("sqlite://"):]

@@ -96,11 +96,18 @@ for _folder in (VAR_DIR, VAR_DIR / "static", VAR_DIR / "broker" / "out",
                 VAR_DIR / "broker" / "processed", VAR_DIR / "broker" / "control"):
     _folder.mkdir(parents=True, exist_ok=True)
 
+# Behind PgBouncer in transaction mode (DATABASE_TRANSACTION_POOLING=true) no
+# server-side cursor or prepared statement may outlive a transaction; prepared
+# statements are then off unless asked for, and asking for both is refused.
+# Without a pooler, or with one in session mode, they stay on.
+DATABASE_TRANSACTION_POOLING = env_bool("DATABASE_TRANSACTION_POOLING", False)
 DATABASES = {
     "default": database_from_url(
         "DATABASE_URL",
         env_str("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'aftercare.sqlite3'}",
-        prepared_statements=env_bool("DATABASE_PREPARED_STATEMENTS", True),
+        prepared_statements=env_bool("DATABASE_PREPARED_STATEMENTS",
+                                     not DATABASE_TRANSACTION_POOLING),
+        transaction_pooling=DATABASE_TRANSACTION_POOLING,
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

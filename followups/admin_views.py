@@ -7,7 +7,7 @@ another clinic's photo is a 404, an export never holds another clinic's rows.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django import forms
 from django.contrib.admin.utils import unquote
@@ -25,6 +25,13 @@ from patients.models import Clinic
 from patients.selectors import clinics_for_user, user_clinic_ids
 
 MAX_EXPORT_DAYS = 366
+# The days an export may name: one day in from each end of the calendar.
+EXPORT_FIRST_DAY = date.min + timedelta(days=1)
+EXPORT_LAST_DAY = date.max - timedelta(days=1)
+# Rows read per round trip while the CSV streams. Behind PgBouncer in transaction
+# mode (DATABASE_TRANSACTION_POOLING) the whole result is read at once instead:
+# a server-side cursor cannot outlive its transaction there.
+EXPORT_CHUNK_ROWS = 1000
 
 _IMAGE_SIGNATURES = (
     (b"\x89PNG\r\n\x1a\n", "image/png"),
@@ -134,20 +141,29 @@ class ExportView(View):
         chosen = form.cleaned_data["clinic"]
         clinics = [chosen] if chosen else list(clinics_for_user(request.user))
         start, end = form.cleaned_data["start"], form.cleaned_data["end"]
+        if not (EXPORT_FIRST_DAY <= start and end <= EXPORT_LAST_DAY):
+            # A day's end is the next midnight, and local days are moved to
+            # UTC: at the calendar's edges either overflows (it was a 500).
+            form.add_error("end" if end > EXPORT_LAST_DAY else "start",
+                           f"Choose days between {EXPORT_FIRST_DAY.isoformat()} and "
+                           f"{EXPORT_LAST_DAY.isoformat()}.")
+            response = self._render(request, form)
+            response.status_code = 400
+            return response
         queryset = model_admin.get_queryset(request)
         if what == "queue":
             in_range = local_days_q(clinics, clinic_field="patient__clinic",
                                     time_field="created_at", first=start, last=end)
             header = exports.QUEUE_HEADER
             rows = exports.queue_rows(
-                exports.queue_queryset(queryset.filter(in_range)).iterator(chunk_size=1000)
+                exports.queue_queryset(queryset.filter(in_range)).iterator(chunk_size=EXPORT_CHUNK_ROWS)
             )
         else:
             in_range = local_days_q(clinics, clinic_field="checkin__session__patient__clinic",
                                     time_field="submitted_at", first=start, last=end)
             header = exports.ANSWERS_HEADER
             rows = exports.answers_rows(
-                exports.answers_queryset(queryset.filter(in_range)).iterator(chunk_size=1000)
+                exports.answers_queryset(queryset.filter(in_range)).iterator(chunk_size=EXPORT_CHUNK_ROWS)
             )
         for clinic in clinics:
             audit_record(actor=request.user, action=AuditEvent.Action.EXPORT, clinic=clinic,

@@ -177,12 +177,21 @@ def service_env(*, database_url: str, broker_url: str, var_dir: Path,
         "DJANGO_SECRET_KEY": "integration-only-secret-key-9f8e7d6c5b4a39281706",
         "DJANGO_DEBUG": "false",
         "DATABASE_URL": database_url,
+        # Reached the way this process reaches it: through PgBouncer in
+        # transaction mode, a child must not prepare statements either.
+        "DATABASE_TRANSACTION_POOLING": _transaction_pooling(),
         "CELERY_BROKER_URL": broker_url,
         "AFTERCARE_VAR_DIR": str(var_dir),
         "SITE_URL": site_url,
     })
     env.update({key: str(value) for key, value in extra.items()})
     return env
+
+
+def _transaction_pooling() -> str:
+    from django.conf import settings
+
+    return "true" if getattr(settings, "DATABASE_TRANSACTION_POOLING", False) else "false"
 
 
 def database_url_for(database: dict) -> str:
