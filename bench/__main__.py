@@ -30,16 +30,17 @@ class Sizes:
     sweep_due: int
     sweep_repeats: int
     sessions: int
-    form_posts: int  # per side
+    form_posts: int  # per side, timed
+    form_counted: int  # product POSTs more, untimed, their statements counted
     list_requests: int
     rules_cases: int
 
 
 SIZES = {
     "full": Sizes(sweep_due=2000, sweep_repeats=2, sessions=1000, form_posts=1000,
-                  list_requests=100, rules_cases=5000),
+                  form_counted=1000, list_requests=100, rules_cases=5000),
     "quick": Sizes(sweep_due=800, sweep_repeats=2, sessions=300, form_posts=500,
-                   list_requests=20, rules_cases=3000),
+                   form_counted=300, list_requests=20, rules_cases=3000),
 }
 
 
@@ -109,9 +110,9 @@ def main(argv: list[str] | None = None) -> int:
         progress(f"generated {counts_text(world.counts)}")
         with database.connect(args.database_url) as connection:
             due_ids = checkins_reserve(connection, sizes.sweep_due, exclude=[])
-            form_ids = checkins_reserve(connection,
-                                        2 * (sizes.form_posts + FORM_WARMUP_POSTS) + 1,
-                                        exclude=due_ids)
+            form_ids = checkins_reserve(
+                connection, 2 * (FORM_WARMUP_POSTS + sizes.form_posts) + sizes.form_counted,
+                exclude=due_ids)
 
         progress("rules engine")
         rows["rules"] = _guarded("Rules engine", lambda: rules_bench(cases=sizes.rules_cases))
@@ -126,7 +127,8 @@ def main(argv: list[str] | None = None) -> int:
 
         progress("patient form over HTTP")
         rows["form"] = _guarded("Patient form POST", lambda: patient_form_bench(
-            database_url=args.database_url, checkin_ids=form_ids, server=server))
+            database_url=args.database_url, checkin_ids=form_ids,
+            counted=sizes.form_counted, server=server))
         # The form's escalations wait for a sweep to look for clusters; a worker's
         # would have by now. Untimed, so the sweeps below do only their due rows.
         escalation_clusters_process()

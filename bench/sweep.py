@@ -7,12 +7,12 @@ sweeps really run in parallel instead of taking turns at the GIL.
 The baseline (``_raw_email_loop``) sends the same invitations by the most
 direct means: per batch, one ``SELECT … FOR UPDATE OF c SKIP LOCKED`` that
 also JOINs what the email needs, a fresh token per row whose SHA-256 goes in
-one raw INSERT into followups_checkinlink, the same email built from the
-product's templates with the same context and headers and handed to the
-configured backend (Django's in-memory one here) in one ``send_messages``,
-and one raw UPDATE marking the batch sent. The older baseline, which only
-claimed rows and marked them sent (no link, no email), is still timed and
-shown as an informational row.
+one raw INSERT into followups_checkinlink, the invitation built by the
+product's own ``followups.emails.checkin_email`` from the claimed row and
+handed to the configured backend (Django's in-memory one here) in one
+``send_messages``, and one raw UPDATE marking the batch sent. The older
+baseline, which only claimed rows and marked them sent (no link, no email),
+is still timed and shown as an informational row.
 """
 
 from __future__ import annotations
@@ -26,9 +26,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.utils import formataddr
-from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
+from types import SimpleNamespace
 
 from bench.report import Result, Target, informational, per_second
 
@@ -105,41 +103,25 @@ def _raw_loop(connection) -> int:
 
 
 def raw_invitation(row: tuple, token: str):
-    """The invitation email for one row of ``RAW_CLAIM_FOR_EMAIL``, built directly.
+    """The invitation email for one row of ``RAW_CLAIM_FOR_EMAIL``.
 
-    The same message as ``followups.emails.checkin_email(…, reminder=False)``:
-    the same templates, context keys, subject, sender, recipients and headers
-    (tests/test_bench_smoke.py compares the two).
+    Built by the product's ``followups.emails.checkin_email(…, reminder=False)``
+    itself, so both sides send the same message; the baseline only hands it
+    the claimed row's values as plain objects with the attributes the builder
+    reads, instead of model instances (tests/test_bench_smoke.py checks the
+    message equals the one built from the product's models).
     """
-    from django.conf import settings
-    from django.core.mail import EmailMultiAlternatives
-    from django.template.loader import render_to_string
-    from django.urls import reverse
+    from followups.emails import checkin_email
 
     (checkin_id, _day, due_at, generation, first_name, email, clinic_name, clinic_phone,
      clinic_email, clinic_timezone) = row
-    context = {
-        "first_name": first_name,
-        "clinic": {"name": clinic_name, "phone": clinic_phone, "email": clinic_email},
-        "link": settings.SITE_URL + reverse("followups:checkin", kwargs={"token": token}),
-        "reminder": False,
-        # As the product's email: not sent yet, so counted from the due time.
-        "expires_local": (due_at + settings.CHECKIN_LINK_TTL).astimezone(
-            ZoneInfo(clinic_timezone)),
-    }
-    domain = urlsplit(settings.SITE_URL).hostname or "localhost"
-    message = EmailMultiAlternatives(
-        subject=f"A one-minute check-in from {clinic_name}",
-        body=render_to_string("followups/email/checkin.txt", context),
-        from_email=formataddr((clinic_name, settings.DEFAULT_FROM_EMAIL)),
-        to=[email],
-        reply_to=[clinic_email] if clinic_email else None,
-        headers={"Message-ID": f"<checkin-{checkin_id}-{generation}-invitation@{domain}>",
-                 "Auto-Submitted": "auto-generated"},
-    )
-    message.attach_alternative(render_to_string("followups/email/checkin.html", context),
-                               "text/html")
-    return message
+    clinic = SimpleNamespace(name=clinic_name, phone=clinic_phone, email=clinic_email,
+                             timezone=clinic_timezone)
+    patient = SimpleNamespace(first_name=first_name, email=email, clinic=clinic)
+    # Not sent yet (sent_at None): the builder counts the link's expiry from the due time.
+    checkin = SimpleNamespace(pk=checkin_id, send_generation=generation, sent_at=None,
+                              due_at=due_at, session=SimpleNamespace(patient=patient))
+    return checkin_email(checkin, token=token, reminder=False)
 
 
 def _raw_email_loop(connection) -> int:
@@ -439,8 +421,8 @@ class SweepBench:
                 f"{batch}, vs {WORKERS} processes each looping, one transaction per batch "
                 f"of {batch}: SELECT … JOIN session, patient, clinic … FOR UPDATE OF c SKIP "
                 "LOCKED; a secrets.token_urlsafe(32) per row and one INSERT of their SHA-256 "
-                "into followups_checkinlink; the same email (followups/email/checkin.txt and "
-                ".html, same context, subject, sender and headers) to the same backend in "
+                "into followups_checkinlink; the same email, built by the product's "
+                "followups.emails.checkin_email from the claimed row, to the same backend in "
                 "one send_messages; one UPDATE marking the batch sent. Both verified: every "
                 "row sent, one link and one email each. Alternating, fastest of "
                 f"{_seconds(runs)} (sweep) and {_seconds(raws)} (raw), after an untimed "

@@ -1,5 +1,6 @@
 """The benchmark's verdicts and table, without running it (``python -m bench`` does that)."""
 
+from collections import Counter
 from datetime import UTC, datetime
 
 import pytest
@@ -82,6 +83,86 @@ def test_it_prints_one_markdown_table_with_the_six_columns():
     assert lines[3] == "| rules | 2 µs/call | — | — | ≤ 50 µs | pass |"
 
 
+def test_the_form_row_fails_on_its_query_cap_even_when_the_ratio_is_met():
+    from bench.patient_form import STATEMENT_CAP, TARGET_RATIO
+
+    def row(most: int) -> Result:
+        return Result("form", "x", ratio=0.9, target=Target(">=", TARGET_RATIO),
+                      checks=[(f"≤ {STATEMENT_CAP} queries/POST", most <= STATEMENT_CAP)])
+
+    assert (TARGET_RATIO, STATEMENT_CAP) == (0.3, 6)
+    assert row(6).verdict == PASS
+    assert row(7).verdict == FAIL
+    assert row(7).target_text == "≥ 0.3×, ≤ 6 queries/POST"
+
+
+# A libpq trace (PQTRACE_SUPPRESS_TIMESTAMPS | PQTRACE_REGRESS_MODE) of: Django's health
+# check, a parameterless query, a statement run unnamed then prepared and bound by name,
+# BEGIN/COMMIT sent by psycopg, and SQL starting with a line break.
+TRACE = """\
+F\t13\tQuery\t "SELECT 1"
+B\t13\tCommandComplete\t "SELECT 1"
+B\t5\tReadyForQuery\t I
+F\t10\tQuery\t "BEGIN"
+B\t10\tCommandComplete\t "BEGIN"
+F\t26\tParse\t "" "UPDATE "followups_checkin" SET "status" = $1" 1 NNNN
+F\t22\tBind\t "" "" 1 1 1 2 '\\x00\\x00' 1 0
+F\t6\tDescribe\t P ""
+F\t9\tExecute\t "" 0
+F\t4\tSync
+B\t4\tParseComplete
+F\t32\tParse\t "_pg3_0" "INSERT INTO "followups_checkinresponse" VALUES ($1)" 1 NNNN
+F\t4\tSync
+B\t4\tParseComplete
+F\t28\tBind\t "" "_pg3_0" 1 1 1 2 '\\x00\\x02' 1 0
+F\t9\tExecute\t "" 0
+F\t4\tSync
+F\t11\tQuery\t "COMMIT"
+F\t28\tBind\t "" "_pg3_0" 1 1 1 2 '\\x00\\x03' 1 0
+F\t9\tExecute\t "" 0
+F\t4\tSync
+F\t40\tQuery\t "
+    SELECT id FROM followups_checkin"
+F\t4\tTerminate
+"""
+
+
+def test_the_trace_reader_counts_every_statement_sent_and_names_its_kind():
+    from bench.statements import TraceReader
+
+    assert TraceReader().feed(TRACE) == ["SELECT 1", "BEGIN", "UPDATE", "INSERT", "COMMIT",
+                                         "INSERT", "SELECT"]
+
+
+def test_the_trace_reader_takes_the_trace_in_pieces_as_it_is_written():
+    from bench.statements import TraceReader
+
+    reader = TraceReader()
+    cut = TRACE.index("_pg3_0") + 3  # in the middle of the Parse that prepares a statement
+
+    first, second = reader.feed(TRACE[:cut]), reader.feed(TRACE[cut:])
+
+    assert first == ["SELECT 1", "BEGIN", "UPDATE"]
+    assert second == ["INSERT", "COMMIT", "INSERT", "SELECT"]
+
+
+def test_the_form_reports_its_statement_counts_by_kind_of_answer():
+    from bench.patient_form import Outcome, counts_text, statements_by_answer
+
+    plain = ("SELECT 1", "SELECT", "SELECT", "BEGIN", "UPDATE", "INSERT", "COMMIT")
+    flagged = (*plain[:-1], "INSERT", "COMMIT")
+    outcomes = [(1, Outcome(200, 0.01, plain)), (2, Outcome(200, 0.01, plain)),
+                (3, Outcome(200, 0.01, flagged))]
+    kinds = {1: (2, False, False), 2: (2, False, False), 3: (7, True, True)}
+
+    assert counts_text(Counter({8: 1, 7: 2})) == "7 ×2, 8 ×1"
+    assert statements_by_answer(outcomes, kinds) == (
+        "day 2, not flagged, no allergies: 2 POSTs, 7 ×2 "
+        "(mostly SELECT 1 SELECT SELECT BEGIN UPDATE INSERT COMMIT); "
+        "day 7, flagged, known allergies: 1 POST, 8 ×1 "
+        "(mostly SELECT 1 SELECT SELECT BEGIN UPDATE INSERT INSERT COMMIT)")
+
+
 def test_it_takes_nearest_rank_percentiles():
     values = [float(n) for n in range(1, 101)]
 
@@ -118,3 +199,21 @@ def test_the_raw_sweep_builds_the_same_invitation_as_the_product(settings, clini
                       "extra_headers", "alternatives"):
         assert getattr(raw, attribute) == getattr(product, attribute), attribute
     assert "https://aftercare.example/c/the-token/" in raw.body
+
+
+def test_the_raw_sweep_has_its_email_built_by_the_product(monkeypatch):
+    """The baseline never builds the message itself: it calls followups.emails.checkin_email."""
+    from bench.sweep import raw_invitation
+    from followups import emails
+
+    calls = []
+    monkeypatch.setattr(emails, "checkin_email",
+                        lambda checkin, **kwargs: calls.append((checkin, kwargs)) or "built")
+    row = (7, 2, datetime(2026, 3, 29, 9, 30, tzinfo=UTC), 2, "Ada", "ada@example.com",
+           "Skin & Co", "", "", "Europe/London")
+
+    assert raw_invitation(row, "the-token") == "built"
+    [(checkin, kwargs)] = calls
+    assert kwargs == {"token": "the-token", "reminder": False}
+    assert (checkin.pk, checkin.send_generation, checkin.session.patient.clinic.name) == (
+        7, 2, "Skin & Co")
