@@ -45,9 +45,11 @@ RAW_MARK_SENT = """
     WHERE id = ANY(%s)
 """
 # The baseline: what the invitation email needs, fetched by the claim itself.
+# The patient's columns are those of PATIENT_EMAIL_FIELDS the model has.
 RAW_CLAIM_FOR_EMAIL = """
-    SELECT c.id, c.day, c.due_at, c.send_generation, p.first_name, p.email,
-           k.name, k.phone, k.email, k.timezone
+    SELECT c.id, c.due_at, c.send_generation, {patient_columns},
+           k.name AS clinic_name, k.phone AS clinic_phone, k.email AS clinic_email,
+           k.timezone AS clinic_timezone
     FROM followups_checkin c
     JOIN patients_treatmentsession s ON s.id = c.session_id
     JOIN patients_patient p ON p.id = s.patient_id
@@ -56,6 +58,22 @@ RAW_CLAIM_FOR_EMAIL = """
     ORDER BY c.next_action_at LIMIT %s
     FOR UPDATE OF c SKIP LOCKED
 """
+# What followups.emails.checkin_email reads of a patient (language: once patients have one).
+PATIENT_EMAIL_FIELDS = ("first_name", "email", "language")
+
+
+def patient_email_fields() -> list[str]:
+    from patients.models import Patient
+
+    columns = {field.name for field in Patient._meta.concrete_fields}
+    return [name for name in PATIENT_EMAIL_FIELDS if name in columns]
+
+
+def raw_claim_for_email() -> str:
+    return RAW_CLAIM_FOR_EMAIL.format(
+        patient_columns=", ".join(f"p.{name}" for name in patient_email_fields()))
+
+
 RAW_LINKS_INSERT = """
     INSERT INTO followups_checkinlink (checkin_id, token_hash, created_at, expires_at)
     SELECT checkin_id, token_hash, %s, %s
@@ -102,8 +120,8 @@ def _raw_loop(connection) -> int:
         rows += len(ids)
 
 
-def raw_invitation(row: tuple, token: str):
-    """The invitation email for one row of ``RAW_CLAIM_FOR_EMAIL``.
+def raw_invitation(row: dict, token: str):
+    """The invitation email for one row of ``RAW_CLAIM_FOR_EMAIL`` (a dict).
 
     Built by the product's ``followups.emails.checkin_email(…, reminder=False)``
     itself, so both sides send the same message; the baseline only hands it
@@ -113,14 +131,14 @@ def raw_invitation(row: tuple, token: str):
     """
     from followups.emails import checkin_email
 
-    (checkin_id, _day, due_at, generation, first_name, email, clinic_name, clinic_phone,
-     clinic_email, clinic_timezone) = row
-    clinic = SimpleNamespace(name=clinic_name, phone=clinic_phone, email=clinic_email,
-                             timezone=clinic_timezone)
-    patient = SimpleNamespace(first_name=first_name, email=email, clinic=clinic)
+    clinic = SimpleNamespace(name=row["clinic_name"], phone=row["clinic_phone"],
+                             email=row["clinic_email"], timezone=row["clinic_timezone"])
+    patient = SimpleNamespace(clinic=clinic, **{name: row[name] for name in PATIENT_EMAIL_FIELDS
+                                                if name in row})
     # Not sent yet (sent_at None): the builder counts the link's expiry from the due time.
-    checkin = SimpleNamespace(pk=checkin_id, send_generation=generation, sent_at=None,
-                              due_at=due_at, session=SimpleNamespace(patient=patient))
+    checkin = SimpleNamespace(pk=row["id"], send_generation=row["send_generation"],
+                              sent_at=None, due_at=row["due_at"],
+                              session=SimpleNamespace(patient=patient))
     return checkin_email(checkin, token=token, reminder=False)
 
 
@@ -132,18 +150,21 @@ def _raw_email_loop(connection) -> int:
     """
     from django.conf import settings
     from django.core.mail import get_connection
+    from psycopg.rows import dict_row
 
     batch_size = settings.SWEEP_BATCH_SIZE
     mailer = get_connection()
+    claim = raw_claim_for_email()
     rows = 0
     while True:
-        batch = connection.execute(RAW_CLAIM_FOR_EMAIL, [batch_size]).fetchall()
+        with connection.cursor(row_factory=dict_row) as cursor:
+            batch = cursor.execute(claim, [batch_size]).fetchall()
         if not batch:
             connection.commit()
             return rows
         now = datetime.now(UTC)
         expires_at = now + settings.CHECKIN_LINK_TTL
-        ids = [row[0] for row in batch]
+        ids = [row["id"] for row in batch]
         tokens = [secrets.token_urlsafe(32) for _ in batch]
         connection.execute(RAW_LINKS_INSERT, [
             now, expires_at, ids,

@@ -176,7 +176,7 @@ def test_it_takes_nearest_rank_percentiles():
 def test_the_raw_sweep_builds_the_same_invitation_as_the_product(settings, clinic_email,
                                                                  clinic_phone):
     """The sweep's baseline must do the same job: the same email, byte for byte but the token."""
-    from bench.sweep import raw_invitation
+    from bench.sweep import patient_email_fields, raw_invitation
     from followups.emails import checkin_email
     from followups.models import CheckIn
     from patients.models import Clinic, Patient, TreatmentSession
@@ -189,8 +189,10 @@ def test_the_raw_sweep_builds_the_same_invitation_as_the_product(settings, clini
     due_at = datetime(2026, 3, 29, 9, 30, tzinfo=UTC)  # the day the clocks go forward
     checkin = CheckIn(id=7, session=TreatmentSession(id=11, patient=patient), day=2,
                       due_at=due_at, send_generation=2)
-    row = (7, 2, due_at, 2, "Ada <b>", "ada@example.com", "Skin & Co", clinic_phone,
-           clinic_email, "Europe/London")
+    row = {"id": 7, "due_at": due_at, "send_generation": 2, "clinic_name": "Skin & Co",
+           "clinic_phone": clinic_phone, "clinic_email": clinic_email,
+           "clinic_timezone": "Europe/London"}
+    row |= {name: getattr(patient, name) for name in patient_email_fields()}
 
     product = checkin_email(checkin, token="the-token", reminder=False)
     raw = raw_invitation(row, "the-token")
@@ -209,8 +211,9 @@ def test_the_raw_sweep_has_its_email_built_by_the_product(monkeypatch):
     calls = []
     monkeypatch.setattr(emails, "checkin_email",
                         lambda checkin, **kwargs: calls.append((checkin, kwargs)) or "built")
-    row = (7, 2, datetime(2026, 3, 29, 9, 30, tzinfo=UTC), 2, "Ada", "ada@example.com",
-           "Skin & Co", "", "", "Europe/London")
+    row = {"id": 7, "due_at": datetime(2026, 3, 29, 9, 30, tzinfo=UTC), "send_generation": 2,
+           "first_name": "Ada", "email": "ada@example.com", "clinic_name": "Skin & Co",
+           "clinic_phone": "", "clinic_email": "", "clinic_timezone": "Europe/London"}
 
     assert raw_invitation(row, "the-token") == "built"
     [(checkin, kwargs)] = calls
