@@ -143,6 +143,24 @@ def env_url(name: str, default: str, *, schemes: tuple[str, ...]) -> str:
     return raw.rstrip("/") if parts.scheme in ("http", "https") else raw
 
 
+def env_sentinel_nodes(name: str, url: str) -> list[tuple[str, int]]:
+    """The (host, port) of each Sentinel in ``sentinel://h1:26379;sentinel://h2:26379``."""
+    nodes = []
+    for part in url.split(";"):
+        parts = urlsplit(part.strip())
+        try:
+            port = parts.port or 26379
+        except ValueError:
+            port = None
+        if parts.scheme != "sentinel" or not parts.hostname or port is None:
+            # The value may carry a password: name the variable, not what it holds.
+            raise ConfigurationError(
+                f"{name} must list Sentinels as sentinel://host:26379, separated by ';'"
+            )
+        nodes.append((parts.hostname, port))
+    return nodes
+
+
 def database_from_url(name: str, url: str, *, prepared_statements: bool = True,
                       transaction_pooling: bool = False) -> dict:
     """Django DATABASES entry from a postgres:// or sqlite:/// URL.

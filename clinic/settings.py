@@ -22,6 +22,7 @@ from clinic.env import (
     env_import_path,
     env_int,
     env_required,
+    env_sentinel_nodes,
     env_str,
     env_url,
 )
@@ -194,7 +195,16 @@ DEFAULT_FROM_EMAIL = env_email("DEFAULT_FROM_EMAIL", "webmaster@localhost")
 CELERY_BROKER_URL = env_url(
     "CELERY_BROKER_URL",
     "filesystem://",
-    schemes=("redis", "rediss", "filesystem", "memory", "amqp", "sqs"),
+    schemes=("redis", "rediss", "sentinel", "filesystem", "memory", "amqp", "sqs"),
+)
+# Redis behind Sentinel: sentinel://host:26379;sentinel://host2:26379, and the
+# name of the primary they watch. The broker and the cache both follow a failover.
+BROKER_SENTINELS = (env_sentinel_nodes("CELERY_BROKER_URL", CELERY_BROKER_URL)
+                    if CELERY_BROKER_URL.startswith("sentinel://") else [])
+CELERY_BROKER_SENTINEL_MASTER = (
+    env_required("CELERY_BROKER_SENTINEL_MASTER",
+                 "a sentinel:// broker needs the name of the primary the Sentinels watch")
+    if BROKER_SENTINELS else env_str("CELERY_BROKER_SENTINEL_MASTER")
 )
 BROKER_IS_EMBEDDED = CELERY_BROKER_URL.startswith(("filesystem://", "memory://"))
 _broker_dir = VAR_DIR / "broker"
@@ -216,6 +226,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
         # request that enqueues a "sweep now" hint: give up, the beat sweeps.
         "socket_timeout": 5,
         "socket_connect_timeout": 2,
+        **({"master_name": CELERY_BROKER_SENTINEL_MASTER,
+            "sentinel_kwargs": {"socket_timeout": 2, "socket_connect_timeout": 2}}
+           if BROKER_SENTINELS else {}),
     }
 )
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
@@ -265,6 +278,10 @@ CACHES = {
         {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CELERY_BROKER_URL,
          "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}}
         if CELERY_BROKER_URL.startswith(("redis://", "rediss://"))
+        else {"BACKEND": "clinic.cache.SentinelRedisCache", "LOCATION": CELERY_BROKER_URL,
+              "OPTIONS": {"master_name": CELERY_BROKER_SENTINEL_MASTER,
+                          "socket_connect_timeout": 1, "socket_timeout": 1}}
+        if BROKER_SENTINELS
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }

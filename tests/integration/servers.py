@@ -137,9 +137,21 @@ class SentinelSet:
 
         return Sentinel([("127.0.0.1", self.sentinel_port)], socket_timeout=1)
 
-    def master_port(self) -> int:
-        _host, port = self.sentinel_client().discover_master(self.master_name)
+    def master_port(self) -> int | None:
+        """The port the Sentinel gives for the primary; None while it has none (mid-failover)."""
+        from redis.exceptions import RedisError
+
+        try:
+            _host, port = self.sentinel_client().discover_master(self.master_name)
+        except RedisError:
+            return None
         return int(port)
+
+    def fail_over(self, *, timeout: float = 60) -> None:
+        """Kill the primary (no goodbye) and wait for the Sentinel to promote the replica."""
+        self.primary.kill()
+        wait_until(lambda: self.master_port() == self.replica_port, timeout=timeout,
+                   message="the Sentinel to promote the replica")
 
     def env(self) -> dict[str, str]:
         return {"CELERY_BROKER_URL": self.broker_url,

@@ -48,9 +48,15 @@ def assert_one_line_naming(result: subprocess.CompletedProcess, variable: str) -
     ({"DATABASE_TRANSACTION_POOLING": "yes"}, "DATABASE_TRANSACTION_POOLING"),
     ({"DATABASE_URL": "postgres://db:6432/aftercare", "DATABASE_TRANSACTION_POOLING": "true",
       "DATABASE_PREPARED_STATEMENTS": "true"}, "DATABASE_PREPARED_STATEMENTS"),
+    ({"CELERY_BROKER_URL": "sentinel://127.0.0.1:26379"}, "CELERY_BROKER_SENTINEL_MASTER"),
+    ({"CELERY_BROKER_URL": "sentinel://:secret@127.0.0.1:26379;redis://10.0.0.9",
+      "CELERY_BROKER_SENTINEL_MASTER": "aftercare"}, "CELERY_BROKER_URL"),
 ])
 def test_it_refuses_a_bad_value_in_one_line(env, changes, variable):
-    assert_one_line_naming(manage_check({**env, **changes}), variable)
+    result = manage_check({**env, **changes})
+
+    assert_one_line_naming(result, variable)
+    assert "secret" not in result.stderr  # a password in the URL is never repeated
 
 
 def test_the_file_store_stays_the_embedded_default(env):
@@ -77,3 +83,15 @@ def test_without_a_pooler_statements_stay_prepared(env):
 
     assert result.stdout.strip() == (
         "False {'server_side_binding': True, 'prepare_threshold': 5}"), result.stderr
+
+
+def test_a_sentinel_broker_gives_the_broker_and_the_cache_its_primary(env):
+    sentinel = {**env, "CELERY_BROKER_URL": "sentinel://10.0.0.5:26379;sentinel://10.0.0.6:26379",
+                "CELERY_BROKER_SENTINEL_MASTER": "aftercare"}
+
+    result = settings_of(sentinel, "settings.CELERY_BROKER_TRANSPORT_OPTIONS['master_name'],"
+                                   " settings.CACHES['default']['BACKEND'],"
+                                   " settings.CACHES['default']['OPTIONS']['master_name']")
+
+    assert result.stdout.strip() == "aftercare clinic.cache.SentinelRedisCache aftercare", (
+        result.stderr)
