@@ -11,11 +11,22 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
+# The patients' languages: locale/*.po compiled with polib (pure Python, so no
+# gettext tools are needed), again whenever a translation changes.
+MESSAGES := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/django.po))
+$(MESSAGES): %.mo: %.po $(BIN)/.installed
+	$(BIN)/python locale/compile.py
+
+# axe-core for the browser tests' accessibility checks, from package-lock.json.
+node_modules/.installed: package.json package-lock.json
+	npm ci --silent --no-audit --no-fund
+	touch $@
+
 # The demo runs on the embedded defaults (an SQLite file, a filesystem Celery
 # broker): the web server, a Celery worker and beat, from the Procfile.
 demo: export DJANGO_DEBUG ?= true
 demo: export GUNICORN_CMD_ARGS ?= --bind=127.0.0.1:8000
-demo: $(BIN)/.installed
+demo: $(BIN)/.installed $(MESSAGES)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
 	@echo ""
@@ -27,7 +38,7 @@ demo: $(BIN)/.installed
 	@echo ""
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile
 
-test: $(BIN)/.installed
+test: $(BIN)/.installed $(MESSAGES) node_modules/.installed
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 

@@ -15,6 +15,8 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext
 
 
 def site_domain() -> str:
@@ -46,19 +48,22 @@ def checkin_email(checkin, *, token: str, reminder: bool) -> EmailMultiAlternati
         "reminder": reminder,
         "expires_local": expires_at.astimezone(ZoneInfo(clinic.timezone)),
     }
-    subject = (f"Reminder: a one-minute check-in from {clinic.name}" if reminder
-               else f"A one-minute check-in from {clinic.name}")
+    # In the patient's own language, whatever language the sweep runs in.
+    with translation.override(patient.language):
+        subject = (gettext("Reminder: a one-minute check-in from {clinic}") if reminder
+                   else gettext("A one-minute check-in from {clinic}")).format(clinic=clinic.name)
+        text = render_to_string("followups/email/checkin.txt", context)
+        html = render_to_string("followups/email/checkin.html", context)
     message = EmailMultiAlternatives(
         subject=subject,
-        body=render_to_string("followups/email/checkin.txt", context),
+        body=text,
         from_email=_from_clinic(clinic),
         to=[patient.email],
         reply_to=[clinic.email] if clinic.email else None,
         headers={"Message-ID": checkin_message_id(checkin, reminder=reminder),
-                 "Auto-Submitted": "auto-generated"},
+                 "Auto-Submitted": "auto-generated", "Content-Language": patient.language},
     )
-    message.attach_alternative(render_to_string("followups/email/checkin.html", context),
-                               "text/html")
+    message.attach_alternative(html, "text/html")
     return message
 
 

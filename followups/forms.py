@@ -5,6 +5,9 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from followups import photos
 from followups.models import SEVERITY_CHOICES, CheckInResponse
@@ -14,69 +17,92 @@ COMMENTS_MAX_LENGTH = 2000
 
 # The five PRO-CTCAE steps (SEVERITY_CHOICES) are worded as the scale words
 # them; the trends as a patient would say them.
+# Every text here is the patient's, in their language (locale/): lazy, so it
+# is translated when the page is rendered, not when this module is imported.
+SEVERITY_LABELS = {
+    "none": pgettext_lazy("how bad a symptom is", "None"),
+    "mild": pgettext_lazy("how bad a symptom is", "Mild"),
+    "moderate": pgettext_lazy("how bad a symptom is", "Moderate"),
+    "severe": pgettext_lazy("how bad a symptom is", "Severe"),
+    "very_severe": pgettext_lazy("how bad a symptom is", "Very severe"),
+}
+PATIENT_SEVERITY_CHOICES = [(value, SEVERITY_LABELS[value]) for value, _label in SEVERITY_CHOICES]
 TREND_CHOICES = [
-    (Trend.BETTER.value, "Getting better"),
-    (Trend.SAME.value, "About the same"),
-    (Trend.WORSE.value, "Getting worse"),
+    (Trend.BETTER.value, _("Getting better")),
+    (Trend.SAME.value, _("About the same")),
+    (Trend.WORSE.value, _("Getting worse")),
 ]
-YES_NO_CHOICES = [("yes", "Yes"), ("no", "No")]
+YES_NO_CHOICES = [("yes", _("Yes")), ("no", _("No"))]
 
 SEVERITY_QUESTIONS = {
-    "rash": "Rash or redness",
-    "breakouts": "Breakouts or pimples",
-    "itching": "Itching",
-    "swelling": "Swelling",
-    "pain": "Pain",
+    "rash": _("Rash or redness"),
+    "breakouts": _("Breakouts or pimples"),
+    "itching": _("Itching"),
+    "swelling": _("Swelling"),
+    "pain": _("Pain"),
 }
 # Asked only about a symptom the patient has: (symptom, question, words for the message).
 TREND_QUESTIONS = {
-    "rash_trend": ("rash", "Is the rash or redness getting better or worse?", "a rash or redness"),
+    "rash_trend": ("rash", _("Is the rash or redness getting better or worse?"),
+                   _("a rash or redness")),
     "breakouts_trend": (
         "breakouts",
-        "Are the breakouts or pimples getting better or worse?",
-        "breakouts or pimples",
+        _("Are the breakouts or pimples getting better or worse?"),
+        _("breakouts or pimples"),
     ),
 }
+# ...and the same symptoms after "You said you have no".
+TREND_ABSENT_WORDS = {
+    "rash_trend": pgettext_lazy("symptoms the patient said they do not have", "rash or redness"),
+    "breakouts_trend": pgettext_lazy("symptoms the patient said they do not have",
+                                     "breakouts or pimples"),
+}
 YES_NO_QUESTIONS = {
-    "fever": "Fever (feeling hot, shivery, or a temperature)",
-    "pus": "Pus or fluid from the treated skin or spots",
-    "hives": "Hives (raised, itchy welts)",
+    "fever": _("Fever (feeling hot, shivery, or a temperature)"),
+    "pus": _("Pus or fluid from the treated skin or spots"),
+    "hives": _("Hives (raised, itchy welts)"),
 }
 
 PHOTO_MESSAGES = {
-    "too_large": "The photo is too big. Choose a photo smaller than {mb} MB.",
-    "empty": "The photo file is empty. Choose another photo.",
-    "too_many_pixels": "The photo is too big. Choose a smaller photo or take a new one.",
-    "not_an_image": "The photo must be a JPEG, PNG or WebP picture. Choose another photo.",
+    "too_large": _("The photo is too big. Choose a photo smaller than {mb} MB."),
+    "empty": _("The photo file is empty. Choose another photo."),
+    "too_many_pixels": _("The photo is too big. Choose a smaller photo or take a new one."),
+    "not_an_image": _("The photo must be a JPEG, PNG or WebP picture. Choose another photo."),
 }
 
-CHOOSE_ONE_SHOWN = "Choose one of the answers shown."
+CHOOSE_ONE_SHOWN = _("Choose one of the answers shown.")
+TREND_REQUIRED = _("You said you have {words}: choose whether it is getting better, "
+                   "about the same, or getting worse.")
+TREND_NOT_ASKED = _("You said you have no {words}: leave whether it is getting better or "
+                    "worse empty.")
 
 
-def _severity_field(label: str) -> forms.ChoiceField:
+def _severity_field(label) -> forms.ChoiceField:
     return forms.ChoiceField(
-        label=label, choices=SEVERITY_CHOICES, widget=forms.RadioSelect,
+        label=label, choices=PATIENT_SEVERITY_CHOICES, widget=forms.RadioSelect,
         error_messages={
-            "required": f"Choose an answer for “{label}”. If you have none, choose “None”.",
+            "required": format_lazy(
+                _("Choose an answer for “{label}”. If you have none, choose “None”."),
+                label=label),
             "invalid_choice": CHOOSE_ONE_SHOWN,
         },
     )
 
 
-def _trend_field(label: str, symptom_words: str) -> forms.ChoiceField:
+def _trend_field(label, symptom_words) -> forms.ChoiceField:
     return forms.ChoiceField(
         label=label, choices=TREND_CHOICES, widget=forms.RadioSelect, required=False,
-        help_text=f"Answer this if you have {symptom_words}.",
+        help_text=format_lazy(_("Answer this if you have {words}."), words=symptom_words),
         error_messages={"invalid_choice": CHOOSE_ONE_SHOWN},
     )
 
 
-def _yes_no_field(label: str) -> forms.TypedChoiceField:
+def _yes_no_field(label) -> forms.TypedChoiceField:
     return forms.TypedChoiceField(
         label=label, choices=YES_NO_CHOICES, widget=forms.RadioSelect,
         coerce=lambda value: value == "yes",
         error_messages={
-            "required": f"Choose yes or no for “{label}”.",
+            "required": format_lazy(_("Choose yes or no for “{label}”."), label=label),
             "invalid_choice": CHOOSE_ONE_SHOWN,
         },
     )
@@ -105,19 +131,23 @@ class CheckInForm(forms.Form):
     pus = _yes_no_field(YES_NO_QUESTIONS["pus"])
     hives = _yes_no_field(YES_NO_QUESTIONS["hives"])
     comments = CommentsField(
-        label="Anything else you want to tell your clinic? (optional)",
+        label=_("Anything else you want to tell your clinic? (optional)"),
         required=False, max_length=COMMENTS_MAX_LENGTH, strip=True,
         widget=forms.Textarea(attrs={"rows": 4}),
-        help_text=f"Up to {COMMENTS_MAX_LENGTH} characters.",
+        # Said before the limit is met: the box (maxlength) takes no more, and
+        # with no script on the page there is no live counter.
+        help_text=format_lazy(_("Up to {limit} characters. The box stops taking text at "
+                                "the limit: to say more, call your clinic."),
+                              limit=COMMENTS_MAX_LENGTH),
         error_messages={
-            "max_length": "Keep your message to %(limit_value)d characters or fewer "
-                          "(it has %(show_value)d).",
+            "max_length": _("Keep your message to %(limit_value)d characters or fewer "
+                            "(it has %(show_value)d)."),
         },
     )
     photo = forms.FileField(
-        label="A photo of the treated skin (optional)", required=False,
+        label=_("A photo of the treated skin (optional)"), required=False,
         widget=forms.FileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
-        help_text="A JPEG, PNG or WebP photo. Only your clinic will see it.",
+        help_text=_("A JPEG, PNG or WebP photo. Only your clinic will see it."),
         error_messages={
             "empty": PHOTO_MESSAGES["empty"],
             "invalid": PHOTO_MESSAGES["not_an_image"],
@@ -126,18 +156,20 @@ class CheckInForm(forms.Form):
 
     # The page's headings: (heading, intro, field names), in the order asked.
     SECTIONS = (
-        ("How much of each do you have today?",
-         "For each one, choose how bad it is at its worst today.",
+        (_("How much of each do you have today?"),
+         _("For each one, choose how bad it is at its worst today."),
          ("rash", "rash_trend", "breakouts", "breakouts_trend", "itching", "swelling", "pain")),
-        ("Do you have any of these today?", "", ("fever", "pus", "hives")),
-        ("Anything else?", "", ("comments", "photo")),
+        (_("Do you have any of these today?"), "", ("fever", "pus", "hives")),
+        (_("Anything else?"), "", ("comments", "photo")),
     )
+    # Shown (CSS :has()) only once their symptom is answered as present.
+    TREND_NAMES = tuple(TREND_QUESTIONS)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["photo"].help_text = (
-            f"A JPEG, PNG or WebP photo, up to {self._photo_max_megabytes()} MB. "
-            "Only your clinic will see it."
+        self.fields["photo"].help_text = format_lazy(
+            _("A JPEG, PNG or WebP photo, up to {mb} MB. Only your clinic will see it."),
+            mb=self._photo_max_megabytes(),
         )
 
     def clean_photo(self):
@@ -148,7 +180,7 @@ class CheckInForm(forms.Form):
             return photos.photo_reencode(upload)
         except photos.PhotoRejected as rejected:
             megabytes = self._photo_max_megabytes()
-            raise ValidationError(PHOTO_MESSAGES[rejected.reason].format(mb=megabytes),
+            raise ValidationError(format_lazy(PHOTO_MESSAGES[rejected.reason], mb=megabytes),
                                   code=rejected.reason) from None
 
     @staticmethod
@@ -173,7 +205,8 @@ class CheckInForm(forms.Form):
         except ValidationError as error:
             for trend_name, messages in error.error_dict.items():
                 if trend_name not in self.errors:
-                    self.add_error(trend_name, messages)
+                    self.add_error(trend_name, [_patient_words(trend_name, message)
+                                                for message in messages])
         return cleaned
 
     def sections(self):
@@ -186,3 +219,14 @@ class CheckInForm(forms.Form):
         fields = (*CheckInResponse.SEVERITY_FIELDS, *CheckInResponse.TREND_FIELDS,
                   *CheckInResponse.YES_NO_FIELDS, "comments")
         return {name: self.cleaned_data[name] for name in fields}
+
+
+def _patient_words(trend_name: str, message: ValidationError) -> ValidationError:
+    """The model's message about a trend, in the patient's words and language."""
+    words = TREND_QUESTIONS[trend_name][2]
+    if message.code == "trend_required":
+        return ValidationError(format_lazy(TREND_REQUIRED, words=words), code=message.code)
+    if message.code == "trend_without_symptom":
+        return ValidationError(format_lazy(TREND_NOT_ASKED, words=TREND_ABSENT_WORDS[trend_name]),
+                               code=message.code)
+    return message

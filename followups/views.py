@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import re
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.template.loader import render_to_string
+from django.utils import translation
 from django.utils.decorators import decorator_from_middleware
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
@@ -20,6 +22,7 @@ from django.views.decorators.http import require_http_methods
 from followups import ratelimit, rules
 from followups.forms import CheckInForm
 from followups.models import CheckInResponse
+from followups.patient_text import patient_text
 from followups.selectors import checkin_for_token
 from followups.services import CheckInClosed, response_record
 
@@ -55,8 +58,38 @@ class _CsrfWithoutReferrer(CsrfViewMiddleware):
         return None
 
 
-def _patient_page(request, template: str, context: dict, *, status: int = 200):
-    return _patient_response(render_to_string(template, context, request), status=status)
+# The languages patients read, as each is named in itself (settings.LANGUAGES).
+PATIENT_LANGUAGES = dict(settings.LANGUAGES)
+
+
+def _chosen_language(request) -> str | None:
+    """The language the patient picked on the page (?lang=), if it is one we have."""
+    code = request.GET.get("lang", "")
+    return code if code in PATIENT_LANGUAGES else None
+
+
+def _neutral_language(request) -> str:
+    # A dead link's page may not use the patient's language: that would tell a
+    # guesser the link once existed. The browser's own language is no secret.
+    return _chosen_language(request) or translation.get_language_from_request(request)
+
+
+def _language_links(current: str) -> list[dict]:
+    """The page itself in each language: a query alone keeps the path, and the
+    link's token is never written into the page."""
+    return [{"code": code, "name": name, "current": code == current, "href": f"?lang={code}"}
+            for code, name in PATIENT_LANGUAGES.items()]
+
+
+def _patient_page(request, template: str, context: dict, *, status: int = 200,
+                  language: str | None = None):
+    language = language or _neutral_language(request)
+    with translation.override(language):
+        html = render_to_string(template, {
+            **context, "language_links": _language_links(language)}, request)
+    response = _patient_response(html, status=status)
+    response["Content-Language"] = language
+    return response
 
 
 def _patient_response(html: str, *, status: int = 200) -> HttpResponse:
@@ -99,17 +132,22 @@ def _guidance_blocks(guidance: rules.GuidanceText) -> list[tuple[str, object]]:
     return blocks
 
 
-def _guidance_page(request, *, clinic, response: CheckInResponse):
+def _guidance_page(request, *, clinic, response: CheckInResponse, language: str):
     level = rules.Level.from_label(response.assessment_level)
     guidance = rules.patient_guidance(level)
+    with translation.override(language):
+        headline = patient_text(guidance.headline)
+        blocks = [(kind, [patient_text(item) for item in content] if kind == "list"
+                   else patient_text(content))
+                  for kind, content in _guidance_blocks(guidance)]
     return _patient_page(request, "followups/checkin_done.html", {
         "clinic_name": clinic.name,
         "clinic_phone": clinic.phone,
         "level": level.label,
-        "headline": guidance.headline,
-        "blocks": _guidance_blocks(guidance),
+        "headline": headline,
+        "blocks": blocks,
         "phone_href": _tel_href(clinic.phone),
-    })
+    }, language=language)
 
 
 @csrf_exempt  # replaced by _CsrfWithoutReferrer just below, not switched off
@@ -122,6 +160,9 @@ def checkin_view(request, token: str):
     if checkin is None:
         return _link_unavailable(request)
     clinic = checkin.session.patient.clinic
+    # The patient's language, or the one they picked on the page. The form's
+    # texts are lazy: translated as the page is rendered in it.
+    language = _chosen_language(request) or checkin.session.patient.language
 
     if request.method == "POST":
         form = CheckInForm(request.POST, request.FILES)
@@ -139,7 +180,8 @@ def checkin_view(request, token: str):
                 # The answers' own rules refused them: shown on the form.
                 form.add_error(None, error)
             else:
-                return _guidance_page(request, clinic=clinic, response=response)
+                return _guidance_page(request, clinic=clinic, response=response,
+                                      language=language)
         photo_dropped = bool(request.FILES.get("photo"))
     else:
         form = CheckInForm()
@@ -152,4 +194,4 @@ def checkin_view(request, token: str):
         "phone_href": _tel_href(clinic.phone),
         "photo_dropped": photo_dropped,
     }
-    return _patient_page(request, "followups/checkin_form.html", context)
+    return _patient_page(request, "followups/checkin_form.html", context, language=language)

@@ -1,0 +1,164 @@
+"""No patient-facing text is left in English on a French or Spanish patient's pages.
+
+Three nets: every catalogue entry (locale/) is translated with its
+placeholders kept; every patient text of the rules translates; and every
+text a patient can see on the real pages and emails, rendered in French and
+in Spanish, differs from the English page's.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from html.parser import HTMLParser
+from pathlib import Path
+
+import polib
+import pytest
+from django.conf import settings
+from django.core import mail
+from django.utils import timezone, translation
+
+from followups import rules
+from followups.patient_text import patient_text
+from followups.sweep import followups_sweep
+from tests.factories import PatientFactory, session_with_checkins
+from tests.followups.test_patient_form import FORM_ANSWERS, LINK, link_url
+
+LOCALE = Path(settings.LOCALE_PATHS[0])
+LANGUAGES = ("fr", "es")
+PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|\{\w*\}")
+# Words spelt the same in English and the patient's language.
+SAME_WORD = {("es", "No"), ("es", "Error:"), ("fr", "Pus"), ("fr", "Mail")}
+# Names, not words: the clinic, its phone, the languages' own names, file formats.
+NAMES = re.compile(r"^(Riverside Skin Clinic|\+44 20 7946 0000|English|Français|Español|"
+                   r"[–:.,()\s\d]+)$")
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_catalogue_entry_is_translated_with_its_placeholders(language):
+    catalogue = polib.pofile(str(LOCALE / language / "LC_MESSAGES" / "django.po"))
+
+    assert catalogue.untranslated_entries() == []
+    assert catalogue.fuzzy_entries() == []
+    for entry in catalogue:
+        assert sorted(PLACEHOLDER.findall(entry.msgstr)) == sorted(
+            PLACEHOLDER.findall(entry.msgid)), entry.msgid
+        assert (language, entry.msgid) in SAME_WORD or entry.msgstr != entry.msgid
+
+
+def test_the_compiled_catalogues_are_current():
+    for language in LANGUAGES:
+        source = LOCALE / language / "LC_MESSAGES" / "django.po"
+        compiled = source.with_suffix(".mo")
+        assert compiled.exists(), f"{compiled} missing: run `python locale/compile.py`"
+        assert compiled.stat().st_mtime >= source.stat().st_mtime, (
+            f"{compiled} is older than its .po: run `python locale/compile.py`")
+
+
+def _rules_patient_texts() -> set[str]:
+    texts = set()
+    for guidance in rules._GUIDANCE.values():
+        texts.add(guidance.headline)
+        texts.update(guidance.paragraphs)
+    texts.update(rules.AFTERCARE)
+    for name in ("EMERGENCY_LINE", "COMMENT_LINE"):
+        if hasattr(rules, name):
+            texts.add(getattr(rules, name))
+    return texts
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_patient_text_of_the_rules_translates(language):
+    with translation.override(language):
+        untranslated = sorted(text for text in _rules_patient_texts()
+                              if patient_text(text) == text)
+
+    assert untranslated == []
+
+
+class _Text(HTMLParser):
+    """What a patient reads or hears: text, and the labels a screen reader says."""
+
+    def __init__(self):
+        super().__init__()
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("style", "script"):
+            self._skip += 1
+        for name, value in attrs:
+            if name in ("aria-label", "alt", "placeholder", "title") and value:
+                self.parts.append(value.strip())
+
+    def handle_endtag(self, tag):
+        if tag in ("style", "script"):
+            self._skip -= 1
+
+    def handle_data(self, data):
+        if not self._skip and data.strip():
+            self.parts.append(" ".join(data.split()))
+
+
+def _texts(html: str) -> list[str]:
+    parser = _Text()
+    parser.feed(html)
+    return parser.parts
+
+
+def _latest_token(patient) -> str:
+    # The sweep also alerts the clinic about an urgent answer: the patient's email.
+    email = [email for email in mail.outbox if email.to == [patient.email]][-1]
+    return LINK.search(email.body).group(1)
+
+
+def _pages(client, patient, language: str | None) -> dict[str, str]:
+    """Every page and email a patient sees, rendered with ?lang=language."""
+    query = f"?lang={language}" if language else ""
+    session_with_checkins(patient=patient, performed_at=timezone.now() - timedelta(days=3))
+    with translation.override(language or "en"):
+        patient.language = language or "en"
+        patient.save(update_fields=["language"])
+        followups_sweep()
+    email = mail.outbox[-1]
+    token = LINK.search(email.body).group(1)
+    url = link_url(token) + query
+    every_error = {"rash": "mild", "breakouts": "moderate", "comments": "x" * 2001}
+    pages = {
+        "email text": email.subject + "\n" + email.body.replace(LINK.search(email.body)[0], ""),
+        "email html": email.alternatives[0][0],
+        "form": client.get(url).content.decode(),
+        "form with errors": client.post(url, every_error).content.decode(),
+        "dead link": client.get(link_url("y" * 43) + query).content.decode(),
+    }
+    for level, answers in (("urgent", {"fever": "yes"}),
+                           ("review", {"pain": "severe"}),
+                           ("none", {"comments": "Fine, thanks."})):
+        session = session_with_checkins(patient=patient,
+                                        performed_at=timezone.now() - timedelta(days=3))
+        followups_sweep()
+        token = _latest_token(patient)
+        assert session.pk
+        pages[f"guidance {level}"] = client.post(link_url(token) + query,
+                                                 {**FORM_ANSWERS, **answers}).content.decode()
+    return pages
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_no_english_is_left_on_a_patients_pages(client, clinic, settings, language):
+    settings.PATIENT_LINK_RATE_LIMIT = (100_000, 60)
+    patient = PatientFactory(clinic=clinic, first_name="Sam", last_name="Lee")
+    english = _pages(client, patient, None)
+    translated = _pages(client, patient, language)
+
+    left = {}
+    for name, page in english.items():
+        theirs = set(_texts(translated[name]))
+        same = [text for text in _texts(page) if text in theirs and not NAMES.match(text)
+                and (language, text) not in SAME_WORD and re.search(r"[A-Za-z]{2}", text)
+                and "Sam" not in text and not set(text) <= {"x"}]  # the patient's own words
+        if same:
+            left[name] = same
+    assert left == {}
