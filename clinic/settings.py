@@ -121,6 +121,11 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en"
+# The patients' languages (patients.models.Language): their emails and
+# check-in pages. Staff pages stay in English. The .mo files are compiled
+# from locale/ by the install step (Makefile).
+LANGUAGES = [("en", "English"), ("fr", "Français"), ("es", "Español")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
