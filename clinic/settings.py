@@ -63,6 +63,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every log line of the request carries its id (clinic.logging).
+    "clinic.logging.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -343,18 +345,30 @@ if SITE_URL.startswith("https://") and not DEBUG:
     SECURE_HSTS_PRELOAD = True
     CSRF_TRUSTED_ORIGINS = [SITE_URL]
 
-# Logging: patient link tokens are credentials, so request lines are redacted
-# before any handler sees them.
+# Logging: one JSON object per line in production (DJANGO_LOG_FORMAT=json, the
+# default unless DJANGO_DEBUG), each with its request id or Celery task id;
+# the demo's lines stay plain. Patient link tokens are credentials: every
+# record is redacted before any handler sees it, and every line once more as
+# it is written (tracebacks included).
+LOG_FORMAT = env_choice("DJANGO_LOG_FORMAT", "plain" if DEBUG else "json",
+                        choices=("json", "plain"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact_tokens": {"()": "clinic.logging.RedactPatientLinks"}},
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {
+        "redact_tokens": {"()": "clinic.logging.RedactPatientLinks"},
+        "context": {"()": "clinic.logging.LogContext"},
+    },
+    "formatters": {
+        "plain": {"()": "clinic.logging.PlainFormatter",
+                  "format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "clinic.logging.JsonFormatter"},
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "filters": ["redact_tokens"],
+            "formatter": LOG_FORMAT,
+            "filters": ["redact_tokens", "context"],
         },
     },
     "root": {"handlers": ["console"], "level": "INFO"},
@@ -362,5 +376,6 @@ LOGGING = {
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "django.request": {"handlers": ["console"], "level": "WARNING", "propagate": False},
         "gunicorn.access": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "gunicorn.error": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }
