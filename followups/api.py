@@ -84,12 +84,18 @@ class ResponseSerializer(serializers.ModelSerializer):
 
 class CheckInSerializer(serializers.ModelSerializer):
     patient = serializers.IntegerField(source="session.patient_id", read_only=True)
+    delivery_error = serializers.CharField(
+        source="last_error", read_only=True,
+        help_text="Why the last send failed; for a failed check-in, e.g. a bounce.")
+    next_attempt_at = serializers.DateTimeField(
+        source="next_action_at", read_only=True, allow_null=True,
+        help_text="When the next send, retry or reminder is due; null once final.")
     response = serializers.SerializerMethodField()
 
     class Meta:
         model = CheckIn
         fields = ["id", "session", "patient", "day", "due_at", "status", "sent_at",
-                  "completed_at", "response"]
+                  "completed_at", "delivery_error", "next_attempt_at", "response"]
 
     @extend_schema_field(ResponseSerializer(allow_null=True))
     def get_response(self, checkin):

@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class FollowupsConfig(AppConfig):
     name = "followups"
     verbose_name = "Follow-ups"
+
+    def ready(self) -> None:
+        from followups import signals  # noqa: F401  (connects the provider's tracking events)

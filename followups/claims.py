@@ -10,13 +10,14 @@ token may finish it. Check-ins and urgent escalations are both claimed here.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Model, QuerySet
+from django.db.models import Model, QuerySet
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ class SweepReport:
     renotifications_sent: int = 0
     clusters_checked: int = 0
     lost_claims: int = 0
+    deliveries_asked: int = 0
     errors: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
@@ -67,8 +69,10 @@ def claim_due_rows(*, queryset: QuerySet, now: datetime, limit: int) -> tuple[uu
         ids = list(due.values_list("id", flat=True)[:limit])
         if not ids:
             return token, []
+        # Attempts are counted when a send is tried (claim_record_failure),
+        # never here: a claim that sends nothing costs the row nothing.
         model.objects.filter(id__in=ids, next_action_at__lte=now).update(
-            next_action_at=lease_until, claim_token=token, attempts=F("attempts") + 1
+            next_action_at=lease_until, claim_token=token
         )
     # By primary key: claim_token has no index, and this must cost O(claimed).
     return token, list(queryset.filter(id__in=ids, claim_token=token))
@@ -85,24 +89,63 @@ def claim_finish(*, instance: Model, token: uuid.UUID, **changes) -> bool:
                 .update(**changes))
 
 
-def claim_record_failure(*, instance: Model, token: uuid.UUID, now: datetime,
-                         error: Exception, failed_status: str | None) -> bool:
-    """Record a failed attempt: retry after a backoff, or give up at the attempt cap.
+def claim_renew(*, model, ids: list[int], token: uuid.UUID, now: datetime) -> set[int]:
+    """Extend the lease on the rows of ``ids`` still held by ``token``; returns those ids.
 
-    Giving up clears the next action and, with ``failed_status``, sets it.
+    A sender renews before its lease can run out (``LeaseKeeper``), so a slow
+    mail server never lets another sweep take over rows still being sent.
+    """
+    if not ids:
+        return set()
+    held = model.objects.filter(id__in=ids, claim_token=token)
+    renewed = held.update(next_action_at=now + settings.DELIVERY_LEASE)
+    if renewed == len(ids):
+        return set(ids)
+    return set(held.values_list("id", flat=True))
+
+
+class LeaseKeeper:
+    """Tells a sender when to renew its claim, by the local monotonic clock.
+
+    Renewing at half the lease leaves the other half as margin; elapsed time
+    on this machine is measured without its wall clock, which may be off.
+    """
+
+    def __init__(self, *, model, token: uuid.UUID) -> None:
+        self.model = model
+        self.token = token
+        self._renewed = time.monotonic()
+
+    def due(self) -> bool:
+        return time.monotonic() - self._renewed >= settings.DELIVERY_LEASE.total_seconds() / 2
+
+    def renew(self, *, ids: list[int], now: datetime) -> set[int]:
+        held = claim_renew(model=self.model, ids=ids, token=self.token, now=now)
+        self._renewed = time.monotonic()
+        return held
+
+
+def claim_record_failure(*, instance: Model, token: uuid.UUID, now: datetime, reason: str,
+                         failed_status: str | None, permanent: bool = False) -> bool:
+    """Count a failed attempt: retry after a backoff, or give up.
+
+    Gives up at once for a ``permanent`` failure, else at the attempt cap;
+    giving up clears the next action and, with ``failed_status``, sets it.
     Returns whether the row gave up.
     """
-    message = f"{type(error).__name__}: {str(error)[:200]}"
-    if instance.attempts >= settings.DELIVERY_MAX_ATTEMPTS:
-        changes = {"next_action_at": None, "last_error": message}
+    attempts = instance.attempts + 1
+    instance.attempts = attempts
+    gives_up = permanent or attempts >= settings.DELIVERY_MAX_ATTEMPTS
+    if gives_up:
+        changes = {"next_action_at": None, "last_error": reason[:300], "attempts": attempts}
         if failed_status:
             changes["status"] = failed_status
         claim_finish(instance=instance, token=token, **changes)
-        logger.error("%s #%s failed after %s attempts: %s", type(instance).__name__,
-                     instance.pk, instance.attempts, type(error).__name__)
+        logger.error("%s #%s gave up after %s attempt(s)%s", type(instance).__name__,
+                     instance.pk, attempts, " (permanent failure)" if permanent else "")
         return True
-    claim_finish(instance=instance, token=token, last_error=message,
-                 next_action_at=now + settings.DELIVERY_RETRY_BACKOFF * instance.attempts)
-    logger.warning("%s #%s attempt %s failed: %s; will retry", type(instance).__name__,
-                   instance.pk, instance.attempts, type(error).__name__)
+    claim_finish(instance=instance, token=token, last_error=reason[:300], attempts=attempts,
+                 next_action_at=now + settings.DELIVERY_RETRY_BACKOFF * attempts)
+    logger.warning("%s #%s attempt %s failed; will retry", type(instance).__name__,
+                   instance.pk, attempts)
     return False

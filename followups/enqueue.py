@@ -14,6 +14,7 @@ from celery import current_app
 logger = logging.getLogger(__name__)
 
 SWEEP_TASK = "followups.sweep"
+DELIVER_TASK = "followups.deliver"
 
 
 def sweep_enqueue() -> None:
@@ -24,3 +25,12 @@ def sweep_enqueue() -> None:
     except Exception as error:  # the broker being down must never fail a request
         logger.warning("could not enqueue a sweep (%s); the periodic sweep will run it",
                        type(error).__name__)
+
+
+def deliveries_enqueue() -> None:
+    """Ask one worker to deliver due check-ins; raises if the broker is away.
+
+    The sweep that asks falls back to delivering them itself.
+    """
+    # Expires: by then the next minute's sweep has asked again.
+    current_app.send_task(DELIVER_TASK, retry=False, expires=55)

@@ -3,9 +3,10 @@
 import logging
 
 from celery import shared_task
+from django.conf import settings
 
-from followups.enqueue import SWEEP_TASK
-from followups.sweep import followups_sweep
+from followups.enqueue import DELIVER_TASK, SWEEP_TASK
+from followups.sweep import checkins_deliver_due, followups_sweep
 
 logger = logging.getLogger(__name__)
 
@@ -18,6 +19,17 @@ logger = logging.getLogger(__name__)
 # the worker exits ("Unrecoverable error"); tests/integration/test_faults.py.
 @shared_task(name=SWEEP_TASK, ignore_result=True)
 def sweep() -> dict:
-    report = followups_sweep()
+    report = followups_sweep(fan_out=True)
     logger.info("sweep: %s", report)
+    return report.as_dict()
+
+
+# Acknowledged on receipt too, for the same reasons: the task is a hint that
+# carries nothing, and what a dead worker had claimed falls due again when its
+# lease runs out. It stops claiming before the next minute's sweep asks again.
+@shared_task(name=DELIVER_TASK, ignore_result=True)
+def deliver() -> dict:
+    report = checkins_deliver_due(batch_size=settings.DELIVERY_BATCH_SIZE,
+                                  time_budget=settings.DELIVERY_TASK_BUDGET.total_seconds())
+    logger.info("deliver: %s", report)
     return report.as_dict()
