@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import Prefetch, QuerySet
+from django.conf import settings
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from followups.models import CheckIn, CheckInResponse, Escalation
@@ -12,30 +13,33 @@ from followups.tokens import token_hash
 from patients.models import ProductApplication, TreatmentSession
 from patients.selectors import user_clinic_ids
 
-# Where the link lookup leaves the session's answered check-ins, by day.
-_ANSWERED = "answered_checkins"
+# Where the link lookup leaves the session's earlier answers on the check-in.
+_EARLIER = "_earlier_responses"
 
 
 def checkin_for_token(*, token: str, now: datetime | None = None) -> CheckIn | None:
     """The open check-in a live link points to, or None: unknown, expired, used alike.
 
-    It comes with its session, patient and clinic, and with the session's
-    answered check-ins (what the assessment compares a day-7 answer with):
-    two queries, and none afterwards.
+    It comes with its session, patient and clinic (one query) and, after the
+    first check-in, with the session's earlier answers (what the assessment
+    compares a later answer with: one more). Nothing is read afterwards.
     """
     if not token or len(token) > 100:
         return None
-    answered = (CheckIn.objects.filter(response__isnull=False).select_related("response")
-                .order_by("day"))
-    return (
+    checkin = (
         CheckIn.objects
         .filter(links__token_hash=token_hash(token), links__revoked_at__isnull=True,
                 links__expires_at__gt=now or timezone.now(),
                 status__in=CheckIn.OPEN_STATUSES, session__cancelled_at__isnull=True)
         .select_related("session__patient__clinic")
-        .prefetch_related(Prefetch("session__checkins", queryset=answered, to_attr=_ANSWERED))
         .first()
     )
+    if checkin is None:
+        return None
+    # Nothing comes before the first check-in: no query for it.
+    checkin.__dict__[_EARLIER] = (_earlier_responses(checkin)
+                                  if checkin.day > min(settings.CHECKIN_DAYS) else [])
+    return checkin
 
 
 def checkin_earlier_responses(*, checkin: CheckIn) -> list[CheckInResponse]:
@@ -43,18 +47,24 @@ def checkin_earlier_responses(*, checkin: CheckIn) -> list[CheckInResponse]:
 
     Loaded with the check-in when it came from its link; read otherwise.
     """
-    session: TreatmentSession = checkin.session
-    answered = getattr(session, _ANSWERED, None)
-    if answered is None:
-        answered = (CheckIn.objects.filter(session=session, response__isnull=False)
-                    .select_related("response").order_by("day"))
-    return [earlier.response for earlier in answered if earlier.day < checkin.day]
+    loaded = checkin.__dict__.get(_EARLIER)
+    return loaded if loaded is not None else _earlier_responses(checkin)
+
+
+def _earlier_responses(checkin: CheckIn) -> list[CheckInResponse]:
+    return list(CheckInResponse.objects.filter(checkin__session_id=checkin.session_id,
+                                               checkin__day__lt=checkin.day)
+                .order_by("checkin__day"))
 
 
 def session_ingredients(*, session: TreatmentSession) -> list[str]:
-    """The ingredients of every product applied in the session, in the order applied."""
+    """The ingredients of every product applied in the session, in the order applied.
+
+    As recorded when the session was saved (``ProductApplication.ingredients``),
+    never the catalogue's today: a later edit of a product rewrites no past session.
+    """
     applications = (ProductApplication.objects.filter(session=session).order_by("id")
-                    .values_list("product__ingredients", flat=True))
+                    .values_list("ingredients", flat=True))
     return [name for ingredients in applications for name in ingredients or []]
 
 

@@ -220,3 +220,13 @@ def test_the_raw_sweep_has_its_email_built_by_the_product(monkeypatch):
     assert kwargs == {"token": "the-token", "reminder": False}
     assert (checkin.pk, checkin.send_generation, checkin.session.patient.clinic.name) == (
         7, 2, "Skin & Co")
+
+
+def test_the_form_cap_reads_the_median_post_so_one_flagged_answer_does_not_decide_it():
+    from collections import Counter
+
+    from bench.patient_form import _median
+
+    assert _median(Counter({5: 2, 6: 10, 8: 1})) == 6
+    assert _median(Counter({6: 1, 7: 3})) == 7
+    assert _median(Counter({6: 2, 7: 2})) == 6.5
