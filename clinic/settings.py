@@ -265,6 +265,9 @@ CELERY_BEAT_SCHEDULE = {
 
 # Product settings ----------------------------------------------------------------
 CHECKIN_DAYS = (2, 7)
+# One extra check-in after a watch answer at day 7 (docs/escalation-rules.md):
+# judged by the day-10 rules whatever the day set here (it must come after day 7).
+CHECKIN_WATCH_DAY = 10
 CHECKIN_LINK_TTL = timedelta(hours=72)
 CHECKIN_REMINDER_AFTER = timedelta(hours=24)
 CHECKIN_NO_RESPONSE_AFTER = timedelta(hours=48)

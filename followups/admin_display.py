@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 # Text and shape carry the meaning; colour only repeats it. Shapes from the
 # most to the least pressing; a level with none of its own shows its name only.
-_LEVEL_SHAPES = {Level.URGENT: "▲", Level.REVIEW: "◆", Level.NONE: "○"}
+_LEVEL_SHAPES = {Level.URGENT: "▲", Level.REVIEW: "◆", Level.WATCH: "◇", Level.NONE: "○"}
 LEVEL_BADGES = {level.label: (_LEVEL_SHAPES.get(level, ""), level.label.upper())
                 for level in Level}
 

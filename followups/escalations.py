@@ -48,6 +48,7 @@ def response_assess(*, response: CheckInResponse, now: datetime) -> rules.Assess
     return rules.assess_answers(
         answers=response_answers(response=response), day=checkin.day, previous=previous,
         known_allergies=allergies, product_ingredients=ingredients, now=now,
+        comment=response.comments, language=getattr(session.patient, "language", "en") or "en",
     )
 
 

@@ -189,13 +189,9 @@ class CheckInForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        for trend_name, (symptom, _words) in CheckInResponse.TREND_OF.items():
-            if cleaned.get(symptom) == Severity.NONE.value_name:
-                # The trend is only asked about a symptom the patient has; a
-                # stray "getting worse" next to "None" must not raise a flag.
-                cleaned[trend_name] = ""
-        # Whether a trend is needed is the answers' own rule: shown here as the
-        # model words it, for the symptoms answered without an error.
+        # Whether a trend is needed, or refused for a symptom rated "None", is
+        # the answers' own rule (the staff API gives the same error): shown
+        # here as the model words it, for the symptoms answered without an error.
         answers = CheckInResponse(**{name: cleaned.get(name) or Severity.NONE.value_name
                                      for name in ("rash", "breakouts")},
                                   **{name: cleaned.get(name) or ""
@@ -207,6 +203,11 @@ class CheckInForm(forms.Form):
                 if trend_name not in self.errors:
                     self.add_error(trend_name, [_patient_words(trend_name, message)
                                                 for message in messages])
+                if any(message.code == "trend_without_symptom" for message in messages):
+                    # A radio button cannot be unticked without a script: the
+                    # form comes back with that trend cleared, for a resubmit.
+                    self.data = self.data.copy()
+                    self.data.pop(trend_name, None)
         return cleaned
 
     def sections(self):

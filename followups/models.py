@@ -76,7 +76,10 @@ class CheckIn(Claimable):
         ordering = ["due_at", "id"]
         constraints = [
             models.UniqueConstraint(fields=["session", "day"], name="checkin_one_per_session_day"),
-            models.CheckConstraint(condition=Q(day__in=[2, 7]), name="checkin_day_2_or_7"),
+            # Day 2 and day 7 for every session; one later watch check-in
+            # (settings.CHECKIN_WATCH_DAY, day 10 by default) after a watch answer.
+            models.CheckConstraint(condition=Q(day__gte=1) & Q(day__lte=60),
+                                   name="checkin_day_in_follow_up"),
             models.CheckConstraint(
                 condition=Q(status__in=CheckInStatus.values), name="checkin_status_valid"
             ),
@@ -156,12 +159,23 @@ class CheckInResponse(models.Model):
     submitted_at = models.DateTimeField()
     assessment_level = models.CharField(max_length=6, default=Level.NONE.label)
     assessment_reasons = models.JSONField(default=list, blank=True)
+    # A comment that raised no COMMENT_CONCERN waits for a person to read it
+    # (clinical-reference: every comment is read); who marked it read, and when.
+    comment_read_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                        null=True, blank=True, related_name="+")
+    comment_read_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = "check-in answers"
         verbose_name_plural = "check-in answers"
         ordering = ["-submitted_at"]
-        indexes = [models.Index(fields=["submitted_at"], name="response_submitted")]
+        indexes = [
+            models.Index(fields=["submitted_at"], name="response_submitted"),
+            # Consumed by followups.selectors.comments_to_read: the dashboard's
+            # and the patient page's comments waiting for a person.
+            models.Index(fields=["submitted_at"], name="response_comment_to_read",
+                         condition=~Q(comments="") & Q(comment_read_at__isnull=True)),
+        ]
         constraints = [
             *[
                 models.CheckConstraint(
@@ -202,22 +216,30 @@ class CheckInResponse(models.Model):
         return f"Answers to check-in #{self.checkin_id}"
 
     def clean(self) -> None:
-        """A symptom the patient has needs its trend: the one place this is decided.
+        """A trend is given exactly for a symptom the patient has: the one place this is decided.
 
         The patient's form, the staff API and the service all show this error;
         the table's constraints (response_*_trend_given) back it up.
         """
-        missing = {
-            trend: ValidationError(
-                f"You said you have {words}: choose whether it is getting better, "
-                "about the same, or getting worse.",
-                code="trend_required",
-            )
-            for trend, (symptom, words) in self.TREND_OF.items()
-            if getattr(self, symptom) != Severity.NONE.value_name and not getattr(self, trend)
-        }
-        if missing:
-            raise ValidationError(missing)
+        errors = {}
+        for trend, (symptom, words) in self.TREND_OF.items():
+            present = getattr(self, symptom) != Severity.NONE.value_name
+            if present and not getattr(self, trend):
+                errors[trend] = ValidationError(
+                    f"You said you have {words}: choose whether it is getting better, "
+                    "about the same, or getting worse.",
+                    code="trend_required",
+                )
+            elif not present and getattr(self, trend):
+                # A trend is an answer about a symptom that is present: one given
+                # for "none" would read as worsening (clinical-reference).
+                errors[trend] = ValidationError(
+                    f"You said you have no {words.removeprefix('a ')}: leave whether it is "
+                    "getting better or worse empty.",
+                    code="trend_without_symptom",
+                )
+        if errors:
+            raise ValidationError(errors)
 
 
 class Escalation(Claimable):
@@ -275,7 +297,7 @@ class Escalation(Claimable):
                                    name="escalation_level_valid"),
             # The rank is the rules' Level, stored so the queue sorts urgent first.
             models.CheckConstraint(
-                condition=reduce(or_, (Q(level=level.label, level_rank=int(level))
+                condition=reduce(or_, (Q(level=level.label, level_rank=level.escalation_rank)
                                        for level in ESCALATION_LEVELS)),
                 name="escalation_level_rank_matches",
             ),
@@ -308,7 +330,7 @@ class Escalation(Claimable):
         return f"{self.get_level_display()} escalation #{self.pk}"
 
     def save(self, *args, **kwargs):
-        self.level_rank = int(Level.from_label(self.level))
+        self.level_rank = Level.from_label(self.level).escalation_rank
         super().save(*args, **kwargs)
 
 
@@ -366,6 +388,8 @@ class AuditEvent(models.Model):
         RECORD_ANSWERS = "record_answers", "Recorded answers by phone"
         EXPORT = "export", "Exported CSV"
         CLOSE_CLUSTER = "close_cluster", "Closed cluster signal"
+        READ_COMMENT = "read_comment", "Marked a comment read"
+        CHANGE_PRODUCT = "change_product", "Changed the product catalogue"
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
@@ -376,6 +400,8 @@ class AuditEvent(models.Model):
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, null=True, blank=True,
                                 related_name="audit_events")
     target = models.CharField(max_length=200, blank=True)
+    # What changed, for edits: {"before": {...}, "after": {...}} (a catalogue product).
+    changes = models.JSONField(default=dict, blank=True)
 
     class Meta:
         verbose_name = "audit event"

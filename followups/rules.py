@@ -1,4 +1,4 @@
-"""Escalation rules for the day-2 and day-7 check-ins after microneedling.
+"""Escalation rules for the day-2, day-7 and watch (day-10) check-ins after microneedling.
 
 Pure domain code: standard library only, no Django, no I/O, the clock passed in.
 Every rule cites the fact of the source documents it rests on (see
@@ -19,8 +19,13 @@ from datetime import datetime, timedelta
 from enum import IntEnum, StrEnum
 from types import MappingProxyType
 
+from followups.ingredients import allergy_matches
+from followups.warning_words import comment_warnings
+
 __all__ = [
     "AFTERCARE",
+    "COMMENT_LINE",
+    "EMERGENCY_LINE",
     "Answers",
     "Assessment",
     "CLUSTER_CODES",
@@ -32,6 +37,7 @@ __all__ = [
     "RASH_DOCUMENT",
     "BREAKOUT_DOCUMENT",
     "RULES",
+    "WATCH_CODES",
     "Reason",
     "Rule",
     "Severity",
@@ -39,6 +45,7 @@ __all__ = [
     "allergy_matches",
     "assess_answers",
     "assess_non_response",
+    "guidance_for_answers",
     "patient_guidance",
 ]
 
@@ -106,20 +113,31 @@ _TREND_LABELS = {Trend.BETTER: "Better", Trend.SAME: "About the same", Trend.WOR
 
 
 class Level(IntEnum):
-    """How soon the clinic must act. Ordered so that ``max()`` keeps the highest."""
+    """How soon the clinic must act. Ordered so that ``max()`` keeps the highest.
+
+    ``WATCH`` (*policy*) is no call: the finding may still be normal healing,
+    so one extra check-in follows (day 10). Only review and urgent are
+    escalations; ``escalation_rank`` is what an escalation stores to sort by.
+    """
 
     NONE = 0
-    REVIEW = 1
-    URGENT = 2
+    WATCH = 1
+    REVIEW = 2
+    URGENT = 3
 
     @property
     def label(self) -> str:
         """The stored and interface value, e.g. ``"urgent"``."""
         return self.name.lower()
 
+    @property
+    def escalation_rank(self) -> int:
+        """The stored rank of an escalation at this level (review 1, urgent 2); 0 otherwise."""
+        return max(0, int(self) - int(Level.WATCH))
+
     @classmethod
     def from_label(cls, label: str) -> Level:
-        """``"none"``, ``"review"`` or ``"urgent"`` to its Level; anything else raises."""
+        """``"none"``, ``"watch"``, ``"review"`` or ``"urgent"`` to its Level, or raise."""
         try:
             return cls[label.upper()]
         except KeyError:
@@ -128,9 +146,9 @@ class Level(IntEnum):
 
     @classmethod
     def choices(cls, *, escalating_only: bool = False) -> list[tuple[str, str]]:
-        """(stored value, label) pairs, lowest first; ``escalating_only`` leaves out none."""
+        """(stored value, label) pairs, lowest first; ``escalating_only``: review and urgent."""
         return [(level.label, level.label.capitalize()) for level in cls
-                if level > cls.NONE or not escalating_only]
+                if level in ESCALATION_LEVELS or not escalating_only]
 
 
 # The levels an escalation can have: a patient flagged for a clinician.
@@ -292,15 +310,49 @@ _RULE_LIST = (
         policy='"Severe" is read as rash rated severe or very severe, at any check-in.',
     ),
     Rule(
+        code="SEVERE_SWELLING",
+        level=Level.URGENT,
+        document=RASH_DOCUMENT,
+        fact='"accompanied by other symptoms such as fever or swelling … These could be signs '
+        'of an infection or an allergic reaction, both of which require prompt medical '
+        'attention"',
+        policy=(
+            "Swelling rated very severe at any check-in; or hives together with swelling "
+            "rated moderate or worse, since swelling of the face with hives can be the start "
+            "of a severe allergic reaction."
+        ),
+    ),
+    Rule(
+        code="COMMENT_CONCERN",
+        level=Level.REVIEW,
+        document=RASH_DOCUMENT,
+        fact='"If the rash persists for an unusually long time, becomes increasingly severe, or '
+        'is accompanied by other symptoms such as fever or pus, it is advisable to consult a '
+        'healthcare professional immediately"',
+        also_cites=(
+            (
+                BREAKOUT_DOCUMENT,
+                '"If you suspect an infection, consult your dermatologist immediately"',
+            ),
+        ),
+        policy=(
+            "The patient's comment mentions a warning sign of the documented list for their "
+            "language (English is always read too), whatever the ratings say; whole words, "
+            "case and accents ignored, negations not read (\"no fever\" still matches). "
+            "Urgent when it names breathing, swallowing, the throat or the tongue. A comment "
+            "raises only this code."
+        ),
+    ),
+    Rule(
         code="RASH_PERSISTS",
         level=Level.REVIEW,
         document=RASH_DOCUMENT,
         fact='"If the rash persists beyond a week … it is crucial to consult a healthcare '
         'professional"; "consult your dermatologist if it does not resolve within a few days"',
         policy=(
-            "Any rash (mild or worse) still present at the day-7 check-in flags, although the "
-            'documents say "beyond a week": day 7 is the last check-in, and the rash was '
-            'expected to resolve "within a few days".'
+            "At day 7 a rash rated moderate or worse; at the day-10 check-in any rash. A mild "
+            "rash at day 7 that is not getting worse may still be normal healing "
+            "(RASH_LINGERING, watch)."
         ),
     ),
     Rule(
@@ -316,16 +368,26 @@ _RULE_LIST = (
         ),
     ),
     Rule(
+        code="RASH_LINGERING",
+        level=Level.WATCH,
+        document=RASH_DOCUMENT,
+        fact='"This reaction is temporary and usually subsides within a few days to a week"; '
+        'flagged if it "persists beyond a week"',
+        policy=(
+            "At day 7 a mild rash that is not rated higher than at the previous answer and not "
+            "reported as getting worse: no call, one more check-in on day 10."
+        ),
+    ),
+    Rule(
         code="BREAKOUTS_PERSIST",
         level=Level.REVIEW,
         document=BREAKOUT_DOCUMENT,
         fact='"If breakouts persist or worsen, it\'s advisable to consult your dermatologist"',
         policy=(
-            "Breakouts still present at day 7 count as improving only when every available "
-            'signal agrees: the patient says "better" AND, if there is an earlier check-in, '
-            'the rating is lower than it was then. A missing trend, or "better" with an '
-            "unchanged or higher rating, is not improving. Each part only flags more as an "
-            "answer gets worse, so a worse answer can never lower the level."
+            "At day 7 breakouts rated moderate or worse and not improving; at the day-10 "
+            'check-in breakouts present and not improving. Improving needs every signal to '
+            'agree: the patient says "better" AND, if there is a previous answer, the rating '
+            "is lower than there. Each part only flags more as an answer gets worse."
         ),
     ),
     Rule(
@@ -339,16 +401,47 @@ _RULE_LIST = (
         ),
     ),
     Rule(
+        code="BREAKOUTS_SEVERE",
+        level=Level.REVIEW,
+        document=BREAKOUT_DOCUMENT,
+        fact='"If you suspect an infection, consult your dermatologist immediately"; "allergic '
+        'reactions … which can cause skin irritation and breakouts"',
+        policy=(
+            "Breakouts rated severe or very severe at any check-in: severe breakouts can come "
+            "from an infection or an allergic reaction, not only from the purge."
+        ),
+    ),
+    Rule(
+        code="BREAKOUTS_LINGERING",
+        level=Level.WATCH,
+        document=BREAKOUT_DOCUMENT,
+        fact='"This is a temporary phase where existing acne is brought to the surface before '
+        'it heals"; flagged if breakouts "persist or worsen"',
+        policy=(
+            "At day 7 breakouts rated mild, not rated higher than before and not reported as "
+            "getting worse; or rated moderate and improving: no call, one more check-in on "
+            "day 10."
+        ),
+    ),
+    Rule(
         code="SWELLING",
         level=Level.REVIEW,
         document=RASH_DOCUMENT,
         fact='"accompanied by other symptoms such as fever or swelling, it is crucial to '
         'consult a healthcare professional"',
         policy=(
-            "Swelling is part of normal healing in the first days, so it flags when rated "
-            "severe or very severe at any check-in, or when any swelling is still present "
-            "at the day-7 check-in."
+            "Swelling rated (exactly) severe at any check-in; at day 7 swelling rated moderate "
+            "or severe; at the day-10 check-in any swelling below very severe. Mild swelling "
+            "in the first days is normal healing; very severe is SEVERE_SWELLING alone."
         ),
+    ),
+    Rule(
+        code="SWELLING_LINGERING",
+        level=Level.WATCH,
+        document=RASH_DOCUMENT,
+        fact='"The rash may manifest as redness, swelling, or small bumps on the skin. This '
+        'reaction is temporary and usually subsides within a few days to a week"',
+        policy="At day 7 mild swelling: no call, one more check-in on day 10.",
     ),
     Rule(
         code="ALLERGY",
@@ -360,14 +453,16 @@ _RULE_LIST = (
             (
                 BREAKOUT_DOCUMENT,
                 '"allergic reactions to the products used during or after the '
-                'procedure, such as numbing creams or serums"',
+                'procedure, such as numbing creams or serums, which can cause skin irritation '
+                'and breakouts"',
             ),
         ),
         policy=(
-            "Hives alone flag, as a sign of an allergic reaction. A rash or itching (mild or "
-            "worse) flags when a product used in the session lists an ingredient the patient "
-            "is known to react to; names are matched exactly, ignoring case and surrounding "
-            "spaces, so ingredients and allergies must be recorded by their names."
+            "Hives alone flag, as a sign of an allergic reaction. A rash, itching, swelling or "
+            "breakouts (mild or worse) flag when a product used in the session, as recorded "
+            "when the session was saved, contains an ingredient the patient is known to react "
+            "to, matched as clinicians name things (followups.ingredients: normalised names, "
+            "whole-word containment ignoring salt and form words, a synonym table)."
         ),
     ),
     Rule(
@@ -377,9 +472,9 @@ _RULE_LIST = (
         fact='"it is essential to monitor the rash and seek professional advice if it does '
         'not resolve"',
         policy=(
-            "A check-in not answered 48 hours after it was sent, after one reminder (sent at "
-            "24 hours), is flagged for a clinician to call: a silent patient cannot be "
-            "monitored."
+            "A check-in (day 2, 7 or the day-10 watch check-in) not answered 48 hours after it "
+            "was sent, after one reminder (sent at 24 hours), is flagged for a clinician to "
+            "call: a silent patient cannot be monitored."
         ),
     ),
 )
@@ -390,13 +485,22 @@ _FEVER = RULES["FEVER"]
 _PUS = RULES["PUS"]
 _SEVERE_PAIN = RULES["SEVERE_PAIN"]
 _SEVERE_RASH = RULES["SEVERE_RASH"]
+_SEVERE_SWELLING = RULES["SEVERE_SWELLING"]
+_COMMENT_CONCERN = RULES["COMMENT_CONCERN"]
 _RASH_PERSISTS = RULES["RASH_PERSISTS"]
 _RASH_WORSENING = RULES["RASH_WORSENING"]
+_RASH_LINGERING = RULES["RASH_LINGERING"]
 _BREAKOUTS_PERSIST = RULES["BREAKOUTS_PERSIST"]
 _BREAKOUTS_WORSENING = RULES["BREAKOUTS_WORSENING"]
+_BREAKOUTS_SEVERE = RULES["BREAKOUTS_SEVERE"]
+_BREAKOUTS_LINGERING = RULES["BREAKOUTS_LINGERING"]
 _SWELLING = RULES["SWELLING"]
+_SWELLING_LINGERING = RULES["SWELLING_LINGERING"]
 _ALLERGY = RULES["ALLERGY"]
 _NO_RESPONSE = RULES["NO_RESPONSE"]
+
+# The codes that schedule the day-10 check-in when they match at day 7.
+WATCH_CODES = frozenset(rule.code for rule in _RULE_LIST if rule.level is Level.WATCH)
 
 # Clinic-level patterns, checked across patients (followups.clusters). RASH and
 # BREAKOUT documents: allergic reactions to the products used (numbing creams,
@@ -406,8 +510,8 @@ LOT_CLUSTER_CODES = frozenset({"SEVERE_RASH", "RASH_PERSISTS", "RASH_WORSENING",
 PRACTITIONER_CLUSTER_CODES = frozenset({"PUS", "FEVER"})
 CLUSTER_CODES = LOT_CLUSTER_CODES | PRACTITIONER_CLUSTER_CODES
 
-# Reasons are listed urgent first, then in RULES order.
-_ORDER = {rule.code: (-rule.level, position) for position, rule in enumerate(_RULE_LIST)}
+# Reasons are listed by level, highest first, then in RULES order.
+_ORDER = {rule.code: position for position, rule in enumerate(_RULE_LIST)}
 
 
 # --------------------------------------------------------------------------- results
@@ -440,7 +544,17 @@ class Assessment:
 
     @property
     def flagged(self) -> bool:
-        return self.level > Level.NONE
+        """A clinician must act (review or urgent): an escalation is raised."""
+        return self.level >= Level.REVIEW
+
+    @property
+    def watch_codes(self) -> tuple[str, ...]:
+        """The watch findings among the reasons, whatever the level beside them."""
+        return tuple(reason.code for reason in self.reasons if reason.code in WATCH_CODES)
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        return tuple(reason.code for reason in self.reasons)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -457,43 +571,24 @@ _NOTHING = Assessment(level=Level.NONE, reasons=())
 _SOURCES = {rule.code: rule.source for rule in _RULE_LIST}
 
 
-def _reason(rule: Rule, message: str) -> Reason:
-    return Reason(code=rule.code, level=rule.level, message=message, source=_SOURCES[rule.code])
+def _reason(rule: Rule, message: str, *, level: Level | None = None) -> Reason:
+    return Reason(code=rule.code, level=level or rule.level, message=message,
+                  source=_SOURCES[rule.code])
 
 
 def _decide(reasons: list[Reason]) -> Assessment:
     if not reasons:
         return _NOTHING
     if len(reasons) > 1:
-        reasons.sort(key=lambda reason: _ORDER[reason.code])
+        reasons.sort(key=lambda reason: (-reason.level, _ORDER[reason.code]))
     return Assessment(level=max(reason.level for reason in reasons), reasons=tuple(reasons))
 
 
 # --------------------------------------------------------------------------- assessing
 
-
-def allergy_matches(known_allergies: Iterable[str], ingredients: Iterable[str]) -> list[str]:
-    """Ingredients the patient is known to react to, sorted and without duplicates.
-
-    Exact name match, ignoring case and surrounding whitespace; blank names never
-    match. Each match is returned once, as written in the product (trimmed).
-    """
-    if isinstance(known_allergies, str) or isinstance(ingredients, str):
-        # A bare string would be matched letter by letter.
-        raise TypeError("known_allergies and ingredients must be collections of names")
-    allergies = {key for name in known_allergies if (key := name.strip().casefold())}
-    if not allergies:
-        return []
-    matched: dict[str, str] = {}
-    for name in ingredients:
-        written = name.strip()
-        key = written.casefold()
-        if key in allergies:
-            kept = matched.get(key)
-            # Keep one spelling per ingredient, independent of the order given.
-            if kept is None or written < kept:
-                matched[key] = written
-    return [matched[key] for key in sorted(matched)]
+# The day of the last routine check-in: persistence is judged from it. A later
+# check-in (the watch check-in, day 10 by default) is judged by the day-10 rules.
+LATE_DAY = 7
 
 
 def _at(day: int) -> str:
@@ -513,6 +608,10 @@ def _worsening_message(
     return f"{symptom} reported as getting worse (rated {now.words}) {at}"
 
 
+def _listed(words: Sequence[str]) -> str:
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+
+
 def assess_answers(
     *,
     answers: Answers,
@@ -521,18 +620,24 @@ def assess_answers(
     known_allergies: Iterable[str],
     product_ingredients: Iterable[str],
     now: datetime,
+    comment: str = "",
+    language: str = "en",
 ) -> Assessment:
-    """Decide whether one check-in's answers need a clinician, and why.
+    """Decide whether one check-in's answers need a clinician, another look, or nothing.
 
     ``previous`` holds the earlier answers of the same session, oldest first;
-    comparisons use the most recent of them. ``day`` is the check-in's day (2 or
-    7); persistence rules apply from day 7. ``now`` is accepted so that every
-    domain rule takes the clock as an argument; no rule here depends on it yet.
+    comparisons use the most recent of them (none: only the patient's own
+    trend counts). ``day`` is the check-in's day: before day 7 the early rules,
+    at day 7 the day-7 rules, after it (the watch check-in) the day-10 rules.
+    ``product_ingredients`` are the session's, as recorded when it was saved.
+    ``comment`` is read against the warning signs of ``language``. ``now`` is
+    accepted so that every domain rule takes the clock as an argument.
     """
     reasons: list[Reason] = []
     add = reasons.append
     last = previous[-1] if previous else None
-    late = day >= 7
+    at_day_7 = day == LATE_DAY
+    after_day_7 = day > LATE_DAY
     at = _at(day)
 
     # -- urgent: signs of infection or a serious reaction (RASH, BREAKOUT)
@@ -545,74 +650,85 @@ def assess_answers(
     rash = answers.rash
     if rash >= Severity.SEVERE:
         add(_reason(_SEVERE_RASH, f"Rash rated {rash.words} {at}"))
+    swelling = answers.swelling
+    if swelling == Severity.VERY_SEVERE:
+        add(_reason(_SEVERE_SWELLING, f"Swelling rated very severe {at}"))
+    elif answers.hives and swelling >= Severity.MODERATE:
+        add(_reason(_SEVERE_SWELLING,
+                    f"Hives with swelling rated {swelling.words} {at}: possibly the start of "
+                    "a severe allergic reaction"))
 
-    # -- review: outside the expected course of healing
-    if late and rash > Severity.NONE:
-        add(_reason(_RASH_PERSISTS, f"Rash still present (rated {rash.words}) {at}"))
+    # -- the patient's own words: read whatever the ratings say
+    found = comment_warnings(comment, language=language)
+    if found:
+        level = Level.URGENT if found.emergency else _COMMENT_CONCERN.level
+        quoted = ", ".join(f'"{entry}"' for entry in found.matched)
+        message = f"The patient's comment {at} mentions {quoted}"
+        if found.emergency:
+            message += " (breathing, swallowing, throat or tongue: urgent)"
+        add(_reason(_COMMENT_CONCERN, message, level=level))
 
+    # -- rash: review when outside the expected course, watch when it may still be
     rash_before = last.rash if last is not None else None
     rash_said_worse = answers.rash_trend is Trend.WORSE
-    if rash_said_worse or (rash_before is not None and rash > rash_before):
-        add(
-            _reason(
-                _RASH_WORSENING,
-                _worsening_message("Rash", rash, rash_before, rash_said_worse, at),
-            )
-        )
+    rash_rose = rash_before is not None and rash > rash_before
+    if (at_day_7 and rash >= Severity.MODERATE) or (after_day_7 and rash > Severity.NONE):
+        add(_reason(_RASH_PERSISTS, f"Rash still present (rated {rash.words}) {at}"))
+    if rash_said_worse or rash_rose:
+        add(_reason(_RASH_WORSENING,
+                    _worsening_message("Rash", rash, rash_before, rash_said_worse, at)))
+    if at_day_7 and rash == Severity.MILD and not (rash_said_worse or rash_rose):
+        add(_reason(_RASH_LINGERING,
+                    f"Mild rash still present, not getting worse, {at}: checked again later"))
 
+    # -- breakouts
     breakouts = answers.breakouts
     breakouts_before = last.breakouts if last is not None else None
-    if late and breakouts > Severity.NONE:
-        # Improving needs every available signal to agree (see the rule's policy).
-        improving = answers.breakouts_trend is Trend.BETTER and (
-            breakouts_before is None or breakouts < breakouts_before
-        )
-        if not improving:
-            add(
-                _reason(
-                    _BREAKOUTS_PERSIST,
-                    f"Breakouts still present (rated {breakouts.words}) and not improving {at}",
-                )
-            )
-
     breakouts_said_worse = answers.breakouts_trend is Trend.WORSE
-    if breakouts_said_worse or (breakouts_before is not None and breakouts > breakouts_before):
-        add(
-            _reason(
-                _BREAKOUTS_WORSENING,
-                _worsening_message(
-                    "Breakouts", breakouts, breakouts_before, breakouts_said_worse, at
-                ),
-            )
-        )
-
-    swelling = answers.swelling
-    if swelling >= Severity.SEVERE:
-        add(_reason(_SWELLING, f"Swelling rated {swelling.words} {at}"))
-    elif late and swelling > Severity.NONE:
-        add(_reason(_SWELLING, f"Swelling still present (rated {swelling.words}) {at}"))
-
-    # Hives alone suggest an allergic reaction; a rash or itching does when the
-    # session used an ingredient the patient is known to react to.
-    itching = answers.itching
-    matched = (
-        allergy_matches(known_allergies, product_ingredients)
-        if rash > Severity.NONE or itching > Severity.NONE
-        else ()
+    breakouts_rose = breakouts_before is not None and breakouts > breakouts_before
+    # Improving needs every available signal to agree (see the rule's policy).
+    improving = answers.breakouts_trend is Trend.BETTER and (
+        breakouts_before is None or breakouts < breakouts_before
     )
+    if not improving and ((at_day_7 and breakouts >= Severity.MODERATE)
+                          or (after_day_7 and breakouts > Severity.NONE)):
+        add(_reason(_BREAKOUTS_PERSIST,
+                    f"Breakouts still present (rated {breakouts.words}) and not improving {at}"))
+    if breakouts_said_worse or breakouts_rose:
+        add(_reason(_BREAKOUTS_WORSENING,
+                    _worsening_message("Breakouts", breakouts, breakouts_before,
+                                       breakouts_said_worse, at)))
+    if breakouts >= Severity.SEVERE:
+        add(_reason(_BREAKOUTS_SEVERE, f"Breakouts rated {breakouts.words} {at}"))
+    if at_day_7 and (
+        (breakouts == Severity.MILD and not (breakouts_said_worse or breakouts_rose))
+        or (breakouts == Severity.MODERATE and improving)
+    ):
+        add(_reason(_BREAKOUTS_LINGERING,
+                    f"Breakouts rated {breakouts.words}, not getting worse, {at}: "
+                    "checked again later"))
+
+    # -- swelling (very severe is SEVERE_SWELLING above)
+    if swelling == Severity.SEVERE:
+        add(_reason(_SWELLING, f"Swelling rated severe {at}"))
+    elif (at_day_7 and swelling == Severity.MODERATE) or (
+        after_day_7 and Severity.NONE < swelling < Severity.VERY_SEVERE
+    ):
+        add(_reason(_SWELLING, f"Swelling still present (rated {swelling.words}) {at}"))
+    if at_day_7 and swelling == Severity.MILD:
+        add(_reason(_SWELLING_LINGERING, f"Mild swelling still present {at}: checked again later"))
+
+    # Hives alone suggest an allergic reaction; a skin reaction does when the
+    # session used an ingredient the patient is known to react to.
+    reacting = [name for name, severity in (("rash", rash), ("itching", answers.itching),
+                                            ("swelling", swelling), ("breakouts", breakouts))
+                if severity > Severity.NONE]
+    matched = allergy_matches(known_allergies, product_ingredients) if reacting else ()
     if answers.hives or matched:
         symptoms = ["hives"] if answers.hives else []
         if matched:
-            if rash > Severity.NONE:
-                symptoms.append("rash")
-            if itching > Severity.NONE:
-                symptoms.append("itching")
-        listed = (
-            symptoms[0]
-            if len(symptoms) == 1
-            else (f"{', '.join(symptoms[:-1])} and {symptoms[-1]}")
-        )
-        message = f"{listed.capitalize()} reported {at}"
+            symptoms.extend(reacting)
+        message = f"{_listed(symptoms).capitalize()} reported {at}"
         if matched:
             message += (
                 f"; the session used {', '.join(matched)}, which the patient is known to react to"
@@ -654,22 +770,57 @@ class GuidanceText:
 
 
 # Aftercare from both documents, in plain words ("non-comedogenic" becomes
-# "will not clog pores").
-AFTERCARE: tuple[str, ...] = (
-    "Keep the treated area clean. Wash it with a gentle, mild cleanser that will not "
-    "clog your pores.",
-    "Keep your skin hydrated with a moisturiser.",
-    "Stay out of direct sun.",
-    "Avoid harsh skincare products, scrubs and exfoliants, and products that contain alcohol.",
-    "A cool compress can soothe the skin.",
-    "Ask a pharmacist, doctor or nurse before taking or using any medicine, such as "
-    "antihistamines or anti-inflammatory creams.",
+# "will not clog pores"). Each tip names the symptoms it is for (None: every
+# patient): RASH — avoid direct sun, gentle products, keep the skin
+# moisturised, a cool compress, ask a professional before any medicine;
+# BREAKOUT — gentle non-comedogenic cleanser, hydration, no harsh exfoliants
+# or alcohol-based products.
+_CLEAN = "Keep the treated area clean."
+_CLEANSER = "Wash it with a gentle, mild cleanser that will not clog your pores."
+_MOISTURISE = "Keep your skin hydrated with a moisturiser."
+_SUN = "Stay out of direct sun."
+_HARSH = ("Avoid harsh skincare products, scrubs and exfoliants, and products that contain "
+          "alcohol.")
+_COMPRESS = "A cool compress can soothe the skin."
+_MEDICINE = ("Ask a pharmacist, doctor or nurse before taking or using any medicine, such as "
+             "antihistamines or anti-inflammatory creams.")
+
+_AFTERCARE_FOR: tuple[tuple[str, frozenset[str] | None], ...] = (
+    (_CLEAN, None),
+    (_CLEANSER, frozenset({"breakouts"})),
+    (_MOISTURISE, None),
+    (_SUN, None),
+    (_HARSH, frozenset({"breakouts", "rash"})),
+    (_COMPRESS, frozenset({"rash", "swelling"})),
+    (_MEDICINE, frozenset({"rash", "itching"})),
 )
+AFTERCARE: tuple[str, ...] = tuple(tip for tip, _symptoms in _AFTERCARE_FOR)
 
 _WHEN_TO_GET_HELP = (
     "Seek medical help straight away if you get a fever, pus, intense pain or a rash that "
     "becomes severe. Contact your clinic if the rash or breakouts last more than a week or "
     "get worse."
+)
+
+# *Policy*: an allergic reaction with swelling or breathing trouble can close
+# the airway; the clinic's phone is not the right number for that.
+EMERGENCY_LINE = (
+    "If your lips, tongue or throat swell, or you find it hard to breathe or swallow, call "
+    "your local emergency number now."
+)
+
+COMMENT_LINE = (
+    "Thank you for your comment: your clinic will read it. If it is urgent, please call "
+    "your clinic now."
+)
+
+_URGENT_PARAGRAPHS = (
+    "These can be signs of an infection or an allergic reaction. They need prompt medical "
+    "attention.",
+    "Please see a doctor today: contact your doctor or go to an urgent care clinic. "
+    "Do not wait for the clinic to call you. If you feel very unwell, call your "
+    "local emergency number.",
+    "We have told your clinic about your answers.",
 )
 
 _GUIDANCE = {
@@ -678,10 +829,7 @@ _GUIDANCE = {
         paragraphs=(
             "Some of your answers can be signs of an infection or an allergic reaction. "
             "These need prompt medical attention.",
-            "Please see a doctor today: contact your doctor or go to an urgent care clinic. "
-            "Do not wait for the clinic to call you. If you feel very unwell, call your "
-            "local emergency number.",
-            "We have told your clinic about your answers.",
+            *_URGENT_PARAGRAPHS[1:],
         ),
     ),
     Level.REVIEW: GuidanceText(
@@ -690,6 +838,16 @@ _GUIDANCE = {
             "Some of your answers are outside what we usually expect while the skin heals. "
             "Someone from your clinic will contact you within one business day.",
             "Until then, keep looking after your skin:",
+            *AFTERCARE,
+            _WHEN_TO_GET_HELP,
+        ),
+    ),
+    Level.WATCH: GuidanceText(
+        headline="Thank you. We will check on you again on day 10",
+        paragraphs=(
+            "What you told us can still be part of normal healing. We will check on you "
+            "again on day 10. Contact your clinic sooner if it gets worse.",
+            "To help your skin heal:",
             *AFTERCARE,
             _WHEN_TO_GET_HELP,
         ),
@@ -709,5 +867,100 @@ _GUIDANCE = {
 
 
 def patient_guidance(level: Level) -> GuidanceText:
-    """The plain-language text for a patient whose answers were assessed at ``level``."""
+    """The plain-language text for a level alone (every aftercare tip)."""
     return _GUIDANCE[Level(level)]
+
+
+# What worried us, in the patient's words: "You told us that you have a fever".
+_TOLD_US = {
+    "FEVER": "you have a fever",
+    "PUS": "you have pus or discharge",
+    "SEVERE_PAIN": "your pain is severe",
+    "SEVERE_RASH": "your rash is severe",
+    "SEVERE_SWELLING": "you have a lot of swelling",
+    "COMMENT_CONCERN": "of something in your comment",
+    "RASH_PERSISTS": "your rash is still there",
+    "RASH_WORSENING": "your rash is getting worse",
+    "RASH_LINGERING": "you still have a mild rash",
+    "BREAKOUTS_PERSIST": "your breakouts are not getting better",
+    "BREAKOUTS_WORSENING": "your breakouts are getting worse",
+    "BREAKOUTS_SEVERE": "your breakouts are severe",
+    "BREAKOUTS_LINGERING": "you still have some breakouts",
+    "SWELLING": "your skin is still swollen",
+    "SWELLING_LINGERING": "you still have mild swelling",
+    "ALLERGY": "you may be reacting to a product or have hives",
+}
+
+
+def _told_us(codes: Iterable[str]) -> str | None:
+    phrases = list(dict.fromkeys(_TOLD_US[code] for code in codes if code in _TOLD_US))
+    if not phrases:
+        return None
+    return f"You told us that {_listed(phrases)}."
+
+
+def guidance_for_answers(
+    *,
+    assessment: Assessment,
+    answers: Answers,
+    comment: str = "",
+    language: str = "en",
+    watch_day: int = 10,
+) -> GuidanceText:
+    """What this patient reads after answering: their level, what worried us, their aftercare.
+
+    Per ``clinical-reference.md`` ("Guidance shown to patients"): urgent names
+    what they reported and, for an allergic reaction with swelling or
+    breathing words, the emergency line; review says the clinic will call
+    within a business day; watch says when we check again; every level gets
+    the aftercare tips for the symptoms reported; a comment gets a sentence.
+    """
+    level = assessment.level
+    told = _told_us(code for code in assessment.codes
+                    if level is not Level.WATCH or code in WATCH_CODES)
+    reported = {name for name in ("rash", "breakouts", "itching", "swelling")
+                if getattr(answers, name) > Severity.NONE}
+    aftercare = [tip for tip, symptoms in _AFTERCARE_FOR if symptoms is None or symptoms & reported]
+    airway = (
+        (answers.hives and answers.swelling > Severity.NONE)
+        or "SEVERE_SWELLING" in assessment.codes
+        or bool(comment_warnings(comment, language=language).emergency)
+    )
+    paragraphs: list[str] = []
+    if level is Level.URGENT:
+        headline = "Please seek medical help now"
+        if airway:
+            paragraphs.append(EMERGENCY_LINE)
+        if told:
+            paragraphs.append(told)
+        paragraphs.extend(_URGENT_PARAGRAPHS)
+    elif level is Level.REVIEW:
+        headline = "Thank you. Your clinic will contact you"
+        if airway:
+            paragraphs.append(EMERGENCY_LINE)
+        if told:
+            paragraphs.append(told)
+        paragraphs += [
+            "Someone from your clinic will contact you within one business day.",
+            "Until then, keep looking after your skin:", *aftercare, _WHEN_TO_GET_HELP,
+        ]
+    elif level is Level.WATCH:
+        headline = f"Thank you. We will check on you again on day {watch_day}"
+        if told:
+            paragraphs.append(f"{told} This can still be part of normal healing.")
+        paragraphs += [
+            f"We will check on you again on day {watch_day}. Contact your clinic sooner if "
+            "it gets worse.",
+            "To help your skin heal:", *aftercare, _WHEN_TO_GET_HELP,
+        ]
+    else:
+        headline = "Thank you. Your skin seems to be healing as expected"
+        paragraphs += [
+            "Redness, mild swelling, small red bumps, a few pimples and mild itching are a "
+            "normal part of healing. They usually go away on their own within a few days to "
+            "a week.",
+            "To help your skin heal:", *aftercare, _WHEN_TO_GET_HELP,
+        ]
+    if comment and comment.strip():
+        paragraphs.append(COMMENT_LINE)
+    return GuidanceText(headline=headline, paragraphs=tuple(paragraphs))

@@ -44,15 +44,33 @@ class CheckInClosed(Exception):
 # Scheduling ---------------------------------------------------------------------
 
 
-def checkins_schedule_for_session(*, session: TreatmentSession) -> list[CheckIn]:
-    """Create the day-2 and day-7 check-ins; called inside the session's transaction."""
+def checkins_schedule_for_session(*, session: TreatmentSession, days=None,
+                                  not_before: datetime | None = None) -> list[CheckIn]:
+    """Create the session's check-ins; called inside the caller's transaction.
+
+    The day-2 and day-7 ones by default (with the session); ``days`` for the
+    watch check-in. Each is due at the clinic's send hour on that local
+    calendar day; ``not_before``: one whose time has already passed is due then.
+    """
     clinic = session.patient.clinic
     checkins = []
-    for day in settings.CHECKIN_DAYS:
+    for day in days or settings.CHECKIN_DAYS:
         due_at = checkin_due_at(performed_at=session.performed_at, timezone=clinic.timezone,
                                 send_hour=clinic.send_hour, day=day)
+        if not_before is not None:
+            due_at = max(due_at, not_before)
         checkins.append(CheckIn(session=session, day=day, due_at=due_at, next_action_at=due_at))
     return CheckIn.objects.bulk_create(checkins)
+
+
+def _watch_checkin_due(*, checkin: CheckIn, assessment) -> bool:
+    """A watch finding at the day-7 check-in: one more check-in (docs/escalation-rules.md).
+
+    Whatever else matched beside it: a review or urgent flag is raised as
+    usual, and the extra check-in still follows the finding that may be normal.
+    """
+    return (checkin.day == max(settings.CHECKIN_DAYS) and bool(assessment.watch_codes)
+            and checkin.session.cancelled_at is None)
 
 
 def checkins_reschedule_for_session(*, session: TreatmentSession) -> int:
@@ -281,11 +299,14 @@ def response_record(*, checkin: CheckIn, answers: Mapping, channel: str, entered
     two racing submissions exactly one changes the row, the other waits for
     its lock, finds the check-in completed and gets CheckInClosed; the
     one-to-one constraint on the answers backs that up), then the answers,
-    their escalation and, for answers staff took by phone, the audit entry.
+    their escalation, the watch (day-10) check-in after a watch answer at day
+    7 and, for answers staff took by phone, the audit entry.
     """
     now = now or timezone.now()
     allowed = (
-        (CheckIn.Status.SCHEDULED, CheckIn.Status.SENT, CheckIn.Status.MISSED)
+        # By phone also after the email failed: "could not reach" is a call to make.
+        (CheckIn.Status.SCHEDULED, CheckIn.Status.SENT, CheckIn.Status.MISSED,
+         CheckIn.Status.FAILED)
         if channel == CheckInResponse.Channel.STAFF
         else CheckIn.OPEN_STATUSES
     )
@@ -321,6 +342,10 @@ def response_record(*, checkin: CheckIn, answers: Mapping, channel: str, entered
                 raise CheckInClosed("check-in already answered") from None
             escalation_raise_for_assessment(response=response, assessment=assessment, now=now,
                                             answers_new=True)
+            if _watch_checkin_due(checkin=checkin, assessment=assessment):
+                checkins_schedule_for_session(session=checkin.session,
+                                              days=(settings.CHECKIN_WATCH_DAY,),
+                                              not_before=now)
             if channel == CheckInResponse.Channel.STAFF:
                 audit_record(actor=entered_by, action=AuditEvent.Action.RECORD_ANSWERS,
                              patient=checkin.session.patient, target=str(checkin))

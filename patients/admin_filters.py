@@ -24,7 +24,7 @@ class OpenLevelFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         chosen = {level.label: level for level in self.LEVELS}.get(self.value())
         if chosen is not None:
-            return queryset.filter(open_escalation_rank=int(chosen))
+            return queryset.filter(open_escalation_rank=chosen.escalation_rank)
         return queryset
 
 

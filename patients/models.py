@@ -127,6 +127,8 @@ class ProductKind(models.TextChoices):
 
 
 class Product(models.Model):
+    """The shared catalogue: read by every clinic, changed only by its managers (audited)."""
+
     Kind = ProductKind
 
     name = models.CharField(max_length=200, unique=True)
@@ -136,6 +138,9 @@ class Product(models.Model):
 
     class Meta:
         ordering = ["name"]
+        permissions = [
+            ("manage_catalogue", "Can change the shared product catalogue"),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(kind__in=ProductKind.values),
                                    name="product_kind_valid"),
@@ -201,6 +206,11 @@ class ProductApplication(models.Model):
                                 db_index=False)
     phase = models.CharField(max_length=10, choices=Phase.choices)
     lot_number = models.CharField(max_length=64)
+    # The product's ingredients as they were when the session was saved: the
+    # allergy warning and the ALLERGY rule read these, so a later change to
+    # the catalogue never rewrites what a past session used.
+    ingredients = models.JSONField(default=list, blank=True, editable=False,
+                                   validators=[validate_ingredient_list])
 
     class Meta:
         ordering = ["id"]

@@ -42,7 +42,7 @@ def with_open_escalation_level(queryset: QuerySet[Patient]) -> QuerySet[Patient]
     patient is not yet looked after until the escalation is resolved.
     """
     from followups.models import Escalation
-    from followups.rules import Level
+    from followups.rules import ESCALATION_LEVELS, Level
 
     highest = (
         Escalation.objects.filter(patient=OuterRef("pk"))
@@ -51,10 +51,10 @@ def with_open_escalation_level(queryset: QuerySet[Patient]) -> QuerySet[Patient]
         .values("level_rank")[:1]
     )
     return queryset.annotate(
-        open_escalation_rank=Coalesce(Subquery(highest), Value(int(Level.NONE))),
+        open_escalation_rank=Coalesce(Subquery(highest), Value(Level.NONE.escalation_rank)),
         open_escalation_level=Case(
-            *[When(open_escalation_rank=int(level), then=Value(level.label))
-              for level in Level if level > Level.NONE],
+            *[When(open_escalation_rank=level.escalation_rank, then=Value(level.label))
+              for level in ESCALATION_LEVELS],
             default=Value(Level.NONE.label),
             output_field=CharField(),
         ),
@@ -82,30 +82,63 @@ def sessions_for_user(user) -> QuerySet[TreatmentSession]:
     return queryset
 
 
+def allergy_warning(*, allergies, product, lot_number: str, ingredients) -> dict | None:
+    """The warning for one product line, or None: the one matcher of followups.ingredients."""
+    from followups.ingredients import allergy_matches
+
+    matched = allergy_matches(allergies or [], ingredients or [])
+    if not matched:
+        return None
+    return {
+        "product": product.pk,
+        "product_name": product.name,
+        "lot_number": lot_number,
+        "ingredients": matched,
+        "message": (
+            f"{product.name} contains {', '.join(matched)}, "
+            "which matches the patient's known allergies or sensitivities "
+            f"({', '.join(allergies)})."
+        ),
+    }
+
+
 def session_allergy_warnings(session: TreatmentSession) -> list[dict]:
     """Products of the session that contain an ingredient the patient reacts to.
 
-    Source: RASH document — "inform your practitioner about any known allergies
-    or sensitivities before the procedure"; BREAKOUT document — allergic
-    reactions to numbing creams or serums.
+    Read from the ingredients recorded when the session was saved, never the
+    catalogue's today. Source: RASH document — "inform your practitioner about
+    any known allergies or sensitivities before the procedure"; BREAKOUT
+    document — allergic reactions to numbing creams or serums.
     """
-    from followups.rules import allergy_matches
-
     allergies = session.patient.known_allergies or []
+    if not allergies:
+        return []
     warnings = []
     for application in session.applications.all():
-        matched = allergy_matches(allergies, application.product.ingredients or [])
-        if matched:
-            warnings.append(
-                {
-                    "product": application.product_id,
-                    "product_name": application.product.name,
-                    "lot_number": application.lot_number,
-                    "ingredients": matched,
-                    "message": (
-                        f"{application.product.name} contains {', '.join(matched)}, "
-                        "listed in the patient's known allergies."
-                    ),
-                }
-            )
+        warning = allergy_warning(allergies=allergies, product=application.product,
+                                  lot_number=application.lot_number,
+                                  ingredients=application.ingredients)
+        if warning:
+            warnings.append(warning)
+    return warnings
+
+
+def planned_allergy_warnings(*, patient: Patient, products) -> list[dict]:
+    """The warnings a session would carry, before it is saved (as products are chosen).
+
+    ``products``: mappings with ``product`` and optionally ``lot_number``, as
+    the API and the admin's form give them; read against the catalogue's
+    ingredients now, which are what saving would record.
+    """
+    allergies = patient.known_allergies or []
+    if not allergies:
+        return []
+    warnings = []
+    for item in products:
+        product = item["product"]
+        warning = allergy_warning(allergies=allergies, product=product,
+                                  lot_number=str(item.get("lot_number") or ""),
+                                  ingredients=product.ingredients)
+        if warning:
+            warnings.append(warning)
     return warnings

@@ -17,7 +17,8 @@ from django.utils import timezone
 
 # The one upward call: a session's check-ins are created, moved and cancelled
 # in the session's (or its clinic's) own transaction, by the follow-ups app.
-from followups.models import CheckIn
+from followups.audit import audit_record
+from followups.models import AuditEvent, CheckIn
 from followups.services import (
     checkins_cancel_for_session,
     checkins_reschedule_for_session,
@@ -180,30 +181,86 @@ def patient_update(*, actor, patient: Patient, data: Mapping) -> Patient:
     return patient
 
 
-def product_create(*, name: str, kind: str, ingredients: Iterable[str]) -> Product:
+PRODUCT_FIELDS = ("name", "kind", "ingredients")
+CATALOGUE_PERMISSION = "patients.manage_catalogue"
+
+
+def catalogue_may_change(user) -> bool:
+    """Superusers and catalogue managers change the shared catalogue; clinic staff read it.
+
+    One clinic's edit would change every clinic's allergy warnings, so it is
+    not a clinic's staff's to make.
+    """
+    return bool(user is not None and user.is_active
+                and (user.is_superuser or user.has_perm(CATALOGUE_PERMISSION)))
+
+
+def _require_catalogue_rights(actor) -> None:
+    if actor is not None and not catalogue_may_change(actor):
+        raise PermissionDenied("Only catalogue managers change the product catalogue.")
+
+
+def _product_state(product: Product) -> dict:
+    return {key: getattr(product, key) for key in PRODUCT_FIELDS}
+
+
+def _product_audit(*, actor, product: Product, before: dict | None) -> None:
+    # Operator commands (seed_demo) run without a user: nothing to attribute.
+    if actor is None:
+        return
+    audit_record(actor=actor, action=AuditEvent.Action.CHANGE_PRODUCT,
+                 target=f"Product #{product.pk} {product.name}",
+                 changes={"before": before, "after": _product_state(product)})
+
+
+@transaction.atomic
+def product_create(*, name: str, kind: str, ingredients: Iterable[str], actor=None) -> Product:
+    """Add a catalogue product (catalogue managers only, when an actor is given); audited."""
+    _require_catalogue_rights(actor)
     product = Product(name=name.strip(), kind=kind, ingredients=normalise_ingredients(ingredients))
     product.full_clean()
     product.save()
+    _product_audit(actor=actor, product=product, before=None)
     return product
 
 
-def product_update(*, product: Product, data: Mapping) -> Product:
-    for key in ("name", "kind", "ingredients"):
+@transaction.atomic
+def product_update(*, product: Product, data: Mapping, actor=None) -> Product:
+    """Change a catalogue product; audited with before and after.
+
+    Sessions already saved keep the ingredients they recorded: nothing here
+    touches them.
+    """
+    _require_catalogue_rights(actor)
+    stored = Product.objects.select_for_update().get(pk=product.pk)
+    before = _product_state(stored)
+    for key in PRODUCT_FIELDS:
         if key in data:
-            setattr(product, key, data[key])
-    product.ingredients = normalise_ingredients(product.ingredients or [])
-    product.full_clean()
-    product.save()
-    return product
+            setattr(stored, key, data[key])
+    stored.ingredients = normalise_ingredients(stored.ingredients or [])
+    stored.full_clean()
+    stored.save()
+    if _product_state(stored) != before:
+        _product_audit(actor=actor, product=stored, before=before)
+    return stored
 
 
 def _applications_replace(*, session: TreatmentSession, products: Iterable[Mapping],
                           new: bool = False) -> None:
+    recorded: dict[int, list[str]] = {}
     if not new:
+        # A product the session already listed keeps the ingredients recorded
+        # then: editing the session never brings in today's catalogue for it.
+        for product_id, ingredients in session.applications.values_list("product_id",
+                                                                        "ingredients"):
+            recorded.setdefault(product_id, ingredients)
         session.applications.all().delete()
+    # Each new product's ingredients as they are now, recorded with the session.
     applications = [
         ProductApplication(session=session, product=item["product"], phase=item["phase"],
-                           lot_number=str(item["lot_number"]).strip())
+                           lot_number=str(item["lot_number"]).strip(),
+                           ingredients=list(recorded.get(item["product"].pk,
+                                                         item["product"].ingredients or [])))
         for item in products
     ]
     for index, application in enumerate(applications):

@@ -1,8 +1,9 @@
 """The "Clinic staff" group: what a clinic's nurse or practitioner may do in the admin.
 
-View, add and change patients, sessions, the products applied and the product
-catalogue; view clinics; view and change (through the admin's actions:
-resend, acknowledge, resolve, close) check-ins, escalations and cluster
+View, add and change patients, sessions and the products applied; view the
+product catalogue (changed by superusers and catalogue managers only) and
+clinics; view and change (through the admin's actions: resend, acknowledge,
+resolve, close) check-ins, escalations and cluster
 signals; view answers. No delete permission of any kind, nothing on users,
 groups or the audit trail: clinics and users are managed by superusers, and
 the audit trail is read by superusers only. ``patients.services.staff_create``
@@ -19,7 +20,9 @@ PERMISSIONS = {
         "patient": ("view", "add", "change"),
         "treatmentsession": ("view", "add", "change"),
         "productapplication": ("view", "add", "change"),
-        "product": ("view", "add", "change"),
+        # The shared catalogue is read by clinic staff; catalogue managers change
+        # it (0006_session_ingredients_catalogue re-syncs existing groups).
+        "product": ("view",),
         "clinic": ("view",),
     },
     "followups": {

@@ -194,8 +194,8 @@ def test_it_refuses_a_patient_filed_under_another_clinic(staff_client, other_cli
     assert not other_clinic.patients.exists()
 
 
-def test_it_normalises_a_products_ingredients(staff_client):
-    response = staff_client.post(reverse("admin:patients_product_add"), {
+def test_it_normalises_a_products_ingredients(superuser_client):
+    response = superuser_client.post(reverse("admin:patients_product_add"), {
         "name": " Calm balm ", "kind": "other", "ingredients": "ceramides, Ceramides, squalane",
     })
 
