@@ -7,6 +7,7 @@ COPY pyproject.toml README.md ./
 COPY clinic ./clinic
 COPY patients ./patients
 COPY followups ./followups
+COPY health ./health
 COPY templates ./templates
 COPY manage.py Procfile ./
 RUN pip install --no-cache-dir . \
