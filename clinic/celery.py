@@ -13,6 +13,9 @@ app = Celery("clinic")
 # through `django_settings` below makes a bad environment variable one line
 # naming it, not a traceback.
 app.config_from_object("clinic.celery:django_settings", namespace="CELERY")
+# Spelt as Celery 5 names them: in Django's settings, with the CELERY_ prefix,
+# these three read as Celery 3's old names and Celery warns at every start.
+app.conf.update(result_backend=None, task_serializer="json", accept_content=["json"])
 app.autodiscover_tasks()
 
 

@@ -241,9 +241,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_IGNORE_RESULT = True
-CELERY_RESULT_BACKEND = None
-CELERY_TASK_SERIALIZER = "json"
-CELERY_ACCEPT_CONTENT = ["json"]
+# No result backend, JSON only: set on the app itself (clinic/celery.py), since
+# CELERY_RESULT_BACKEND, CELERY_TASK_SERIALIZER and CELERY_ACCEPT_CONTENT are
+# also Celery 3's names, and Celery warns at every start about settings spelt so.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # A worker turns what tasks print into log records, whose filter cuts out the

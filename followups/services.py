@@ -110,7 +110,9 @@ def checkin_resend(*, checkin: CheckIn, actor) -> CheckIn:
     checkin.status = CheckIn.Status.SCHEDULED
     checkin.send_generation = F("send_generation") + 1
     checkin.sent_at = checkin.reminder_sent_at = checkin.expires_at = None
-    checkin.next_action_at = now
+    # Due again now: the new link's lifetime, the email's "works until" and the
+    # lateness cut-off all count from this resend, not from the first due time.
+    checkin.due_at = checkin.next_action_at = now
     checkin.attempts = 0
     checkin.claim_token = None
     checkin.last_error = ""

@@ -47,10 +47,26 @@ def test_it_keeps_a_workers_printed_lines_in_the_redacted_logs_outside_the_demo(
 
 
 @pytest.mark.django_db
-def test_the_demo_seeds_photos_side_by_side_and_patients_in_three_languages():
+def test_the_demo_seeds_photos_side_by_side_and_patients_in_three_languages(demo_mode):
     call_command("seed_demo")
 
     with_photos = CheckInResponse.objects.exclude(photo="")
     assert sorted(r.checkin.day for r in with_photos) == [2, 7]
     assert {r.checkin.session.patient.last_name for r in with_photos} == {"Kowalski"}
     assert set(Patient.objects.values_list("language", flat=True)) == {"en", "fr", "es"}
+
+
+def test_celery_starts_without_warning_about_old_setting_names(tmp_path):
+    environment = {"PATH": os.environ.get("PATH", ""), "LANG": "C.UTF-8",
+                   "DJANGO_SETTINGS_MODULE": "clinic.settings", "DJANGO_DEBUG": "true",
+                   "AFTERCARE_VAR_DIR": str(tmp_path / "var")}
+    result = subprocess.run(
+        [sys.executable, "-W", "always", "-c",
+         "import django; django.setup(); from clinic.celery import app; "
+         "print(app.conf.task_serializer, app.conf.accept_content, app.conf.result_backend, "
+         "app.conf.maybe_warn_deprecated_settings())"],
+        cwd=PROJECT, env=environment, capture_output=True, text=True, timeout=60)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["json", "['json']", "None", "False"]
+    assert "deprecated" not in result.stderr

@@ -2,8 +2,10 @@
 
 import re
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
 from django.test import override_settings
@@ -106,3 +108,23 @@ def test_a_failing_mail_server_is_retried_then_the_checkin_is_failed(patient, se
 class BrokenBackend(BaseEmailBackend):
     def send_messages(self, messages):
         raise ConnectionRefusedError("smtp down")
+
+
+def test_a_resent_link_works_for_the_full_lifetime_from_its_resend(sent, staff, settings):
+    checkin = sent
+    resent_at = timezone.now() + settings.CHECKIN_LINK_TTL - timedelta(hours=2)
+
+    with time_machine.travel(resent_at, tick=False):
+        checkin_resend(checkin=checkin, actor=staff)
+        followups_sweep()
+
+    checkin.refresh_from_db()
+    assert checkin.status == CheckIn.Status.SENT
+    assert checkin.sent_at == resent_at
+    assert checkin.expires_at == resent_at + settings.CHECKIN_LINK_TTL
+    link = CheckInLink.objects.filter(checkin=checkin, revoked_at__isnull=True).get()
+    assert link.expires_at == resent_at + settings.CHECKIN_LINK_TTL
+    until = (resent_at + settings.CHECKIN_LINK_TTL).astimezone(
+        ZoneInfo(checkin.session.patient.clinic.timezone))
+    assert f"It works until {until:%A} {until.day} {until:%B}, {until:%H:%M}." \
+        in mail.outbox[-1].body
