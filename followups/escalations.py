@@ -19,6 +19,7 @@ from django.utils import timezone
 from followups import emails, enqueue, rules
 from followups.audit import audit_record
 from followups.claims import SweepReport, claim_due_rows, claim_finish, claim_record_failure
+from followups.mailing import Delivery, MailSession, Outcome
 from followups.models import AuditEvent, CheckIn, CheckInResponse, Escalation
 from followups.rules import CLUSTER_CODES, Level
 from followups.selectors import checkin_earlier_responses, session_ingredients
@@ -87,6 +88,16 @@ def escalation_raise_for_no_response(*, checkin: CheckIn, now: datetime) -> Esca
     with transaction.atomic():
         return _escalation_create(checkin=checkin, response=None,
                                   trigger=Escalation.Trigger.NO_RESPONSE,
+                                  assessment=assessment, now=now)
+
+
+def escalation_raise_for_undelivered(*, checkin: CheckIn, reason: str,
+                                     now: datetime) -> Escalation | None:
+    """The check-in email could not be delivered: someone must phone the patient."""
+    assessment = rules.assess_undelivered(day=checkin.day, why=reason[:160] or "no reason given")
+    with transaction.atomic():
+        return _escalation_create(checkin=checkin, response=None,
+                                  trigger=Escalation.Trigger.UNDELIVERED,
                                   assessment=assessment, now=now)
 
 
@@ -211,18 +222,28 @@ def _alert_process_claimed(escalation: Escalation, *, token, now: datetime,
     else:
         finish(next_action_at=deadline if escalation.renotified_at is None else None)
         return
-    if escalation.attempts > settings.DELIVERY_MAX_ATTEMPTS or not recipients:
+    if escalation.attempts >= settings.DELIVERY_MAX_ATTEMPTS or not recipients:
         finish(next_action_at=None,
                last_error="no recipients" if not recipients else "too many attempts")
         logger.error("urgent escalation #%s: alert could not be delivered", escalation.pk)
         return
     try:
-        emails.escalation_alert_email(escalation, recipients=recipients,
-                                      renotify=renotify).send()
+        message = emails.escalation_alert_email(escalation, recipients=recipients,
+                                                renotify=renotify)
     except Exception as error:
-        claim_record_failure(instance=escalation, token=token, now=now, error=error,
-                             failed_status=None)
-        report.errors.append(type(error).__name__)
+        logger.exception("urgent escalation #%s: the alert could not be built", escalation.pk)
+        delivery = Delivery(Outcome.TEMPORARY, reason=f"not built: {type(error).__name__}",
+                            error_type=type(error).__name__)
+    else:
+        with MailSession() as mailer:
+            delivery = mailer.send(message)
+    if not delivery.sent:
+        # An alert given up on stays on the dashboard ("urgent alerts not
+        # delivered"): the escalation is in the queue whatever the mail did.
+        claim_record_failure(instance=escalation, token=token, now=now, reason=delivery.reason,
+                             failed_status=None,
+                             permanent=delivery.outcome is Outcome.PERMANENT)
+        report.errors.append(delivery.error_type or delivery.outcome.value)
         return
     if renotify:
         report.renotifications_sent += finish(renotified_at=now, attempts=0,

@@ -69,6 +69,10 @@ class CheckIn(Claimable):
     # Bumped by a staff resend: part of the Message-ID, so a retried send of
     # the same email keeps its id while a resend is a new message.
     send_generation = models.PositiveSmallIntegerField(default=1)
+    # The email provider's id for the last message sent (django-anymail), so
+    # that its bounce or complaint finds this check-in; empty over plain SMTP.
+    provider_message_id = models.CharField(max_length=200, blank=True, default="",
+                                           editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -97,6 +101,9 @@ class CheckIn(Claimable):
             models.Index(fields=["status", "due_at"], name="checkin_status_due"),
             # The admin's check-in list, newest due first.
             models.Index(fields=["due_at"], name="checkin_due"),
+            # Consumed by followups.signals, matching a provider's bounce to its check-in.
+            models.Index(fields=["provider_message_id"], name="checkin_provider_message",
+                         condition=~Q(provider_message_id="")),
         ]
 
     def __str__(self) -> str:
@@ -257,6 +264,7 @@ class Escalation(Claimable):
     class Trigger(models.TextChoices):
         RESPONSE = "response", "Answers"
         NO_RESPONSE = "no_response", "No response"
+        UNDELIVERED = "undelivered", "Could not reach"
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="escalations")
     session = models.ForeignKey(TreatmentSession, on_delete=models.PROTECT,

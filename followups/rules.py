@@ -45,6 +45,7 @@ __all__ = [
     "allergy_matches",
     "assess_answers",
     "assess_non_response",
+    "assess_undelivered",
     "guidance_for_answers",
     "patient_guidance",
 ]
@@ -754,6 +755,20 @@ def assess_non_response(
     reason = _reason(
         _NO_RESPONSE,
         f"Day-{day} check-in not answered {shown} after it was sent, despite a reminder",
+    )
+    return Assessment(level=_NO_RESPONSE.level, reasons=(reason,))
+
+
+def assess_undelivered(*, day: int, why: str) -> Assessment:
+    """A check-in email that could not be delivered: the patient was never asked.
+
+    The same fact as NO_RESPONSE (a silent patient cannot be monitored), and
+    the same level: someone phones the patient and checks their address.
+    """
+    reason = _reason(
+        _NO_RESPONSE,
+        f"Could not reach the patient: the day-{day} check-in email could not be "
+        f"delivered ({why}). Phone them, and check their email address",
     )
     return Assessment(level=_NO_RESPONSE.level, reasons=(reason,))
 

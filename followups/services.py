@@ -15,20 +15,21 @@ from datetime import datetime
 from functools import partial
 
 from django.conf import settings
-from django.core import mail
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from followups import emails, enqueue
+from followups import clock, emails, enqueue
 from followups.audit import audit_record
-from followups.claims import SweepReport, claim_finish, claim_record_failure
+from followups.claims import LeaseKeeper, SweepReport, claim_finish, claim_record_failure
 from followups.escalations import (
     escalation_raise_for_assessment,
     escalation_raise_for_no_response,
+    escalation_raise_for_undelivered,
     response_assess,
 )
+from followups.mailing import Delivery, MailSession, Outcome, UndeliverableAddress, address_check
 from followups.models import AuditEvent, CheckIn, CheckInLink, CheckInResponse
 from followups.schedule import checkin_due_at
 from followups.tokens import token_new
@@ -127,25 +128,43 @@ def checkin_resend(*, checkin: CheckIn, actor) -> CheckIn:
 # Sending what the sweep claimed --------------------------------------------------------
 
 
-def checkins_process_claimed(checkins: list[CheckIn], *, token: uuid.UUID, now: datetime,
+def checkins_process_claimed(*, checkins: list[CheckIn], token: uuid.UUID, now: datetime,
                              report: SweepReport) -> None:
     """Do what each claimed check-in is due for: its invitation, a reminder, expiry…
 
     ``checkins`` were read by the claim itself (with session, patient and
-    clinic); every write is conditional on still holding ``token``.
+    clinic); every write is conditional on still holding ``token``. Each
+    check-in succeeds or fails on its own: one that cannot be built or sent
+    is recorded as its own failed attempt and the batch goes on. The claim
+    is renewed while sending, so a slow server never lets it lapse.
     """
-    invitations = []
-    for checkin in checkins:
-        if _invitation_due(checkin, now=now):
-            invitations.append(checkin)
-        else:
-            checkin_process_claimed(checkin, token=token, now=now, report=report)
-    if invitations:
-        _send_invitations(invitations, token=token, now=now, report=report)
+    keeper = LeaseKeeper(model=CheckIn, token=token)
+    pending = {checkin.pk for checkin in checkins}
+    with MailSession() as mailer:
+        for checkin in checkins:
+            if keeper.due():
+                pending &= keeper.renew(ids=sorted(pending), now=clock.database_now())
+            if checkin.pk not in pending:
+                report.lost_claims += 1
+                continue
+            try:
+                if _invitation_due(checkin, now=now):
+                    _send_invitation(checkin, token=token, now=now, mailer=mailer,
+                                     report=report)
+                else:
+                    checkin_process_claimed(checkin, token=token, now=now, report=report,
+                                            mailer=mailer)
+            except Exception as error:
+                # Not the mail server's answer (that is handled above): a bug or
+                # a database error for this row. Its lease runs out and it is
+                # tried again; the others go on.
+                logger.exception("check-in #%s could not be processed", checkin.pk)
+                report.errors.append(type(error).__name__)
+            pending.discard(checkin.pk)
 
 
 def checkin_process_claimed(checkin: CheckIn, *, token: uuid.UUID, now: datetime,
-                            report: SweepReport) -> None:
+                            report: SweepReport, mailer: MailSession) -> None:
     """One claimed check-in that is not an invitation due: cut-off, reminder, expiry."""
     finish = partial(claim_finish, instance=checkin, token=token)
     if checkin.session.cancelled_at is not None:
@@ -169,7 +188,7 @@ def checkin_process_claimed(checkin: CheckIn, *, token: uuid.UUID, now: datetime
     reminder_due = checkin.sent_at + settings.CHECKIN_REMINDER_AFTER
     no_response_due = checkin.sent_at + settings.CHECKIN_NO_RESPONSE_AFTER
     if checkin.reminder_sent_at is None and now < checkin.expires_at and now >= reminder_due:
-        _send_reminder(checkin, token=token, now=now, report=report)
+        _send_reminder(checkin, token=token, now=now, report=report, mailer=mailer)
         return
     if checkin.reminder_sent_at is not None and now >= no_response_due:
         if escalation_raise_for_no_response(checkin=checkin, now=now):
@@ -186,73 +205,68 @@ def _invitation_due(checkin: CheckIn, *, now: datetime) -> bool:
     return (checkin.status == CheckIn.Status.SCHEDULED
             and checkin.session.cancelled_at is None
             and now - checkin.due_at <= settings.CHECKIN_LINK_TTL
-            and checkin.attempts <= settings.DELIVERY_MAX_ATTEMPTS)
+            and checkin.attempts < settings.DELIVERY_MAX_ATTEMPTS)
 
 
-# How many sent invitations are marked sent together. A sender that dies
-# before marking them leaves them to be sent again after the lease, with the
-# same Message-ID: at most one duplicate each, and never more than this many.
-INVITATIONS_FINISHED_TOGETHER = 50
+def _message_build(checkin: CheckIn, *, reminder: bool, expires_at: datetime):
+    """The email with a fresh link; the link exists before the email leaves.
+
+    A patient who clicks at once must find theirs. A retried send adds a
+    second link; both stay valid until the check-in is answered or expires.
+    """
+    address_check(checkin.session.patient.email)
+    raw_token, hashed = token_new()
+    message = emails.checkin_email(checkin, token=raw_token, reminder=reminder)
+    CheckInLink.objects.create(checkin=checkin, token_hash=hashed, expires_at=expires_at)
+    return message
 
 
-def _send_invitations(checkins: list[CheckIn], *, token: uuid.UUID, now: datetime,
-                      report: SweepReport) -> None:
-    """Day-N invitations for a claimed batch: one INSERT of links, one mail connection."""
-    tokens = {}
-    links = []
-    for checkin in checkins:
-        tokens[checkin.pk], hashed = token_new()
-        links.append(CheckInLink(checkin=checkin, token_hash=hashed,
-                                 expires_at=now + settings.CHECKIN_LINK_TTL))
-    # The links exist before the emails leave: a patient who clicks at once
-    # must find theirs. A retried send adds a second link; both stay valid
-    # until the check-in is answered or expires.
-    CheckInLink.objects.bulk_create(links)
-    sent: list[int] = []
-
-    def mark_sent() -> None:
-        done = CheckIn.objects.filter(id__in=sent, claim_token=token).update(
-            status=CheckIn.Status.SENT, sent_at=now, expires_at=now + settings.CHECKIN_LINK_TTL,
-            attempts=0, last_error="", next_action_at=now + settings.CHECKIN_REMINDER_AFTER,
-            claim_token=None,
-        )
-        report.invitations_sent += done
-        if done < len(sent):
-            report.lost_claims += len(sent) - done
-            logger.warning("%s check-in(s): claim lost while sending; the sender that holds "
-                           "them will finish", len(sent) - done)
-        sent.clear()
-
-    mailer = mail.get_connection()
+def _send_invitation(checkin: CheckIn, *, token: uuid.UUID, now: datetime,
+                     mailer: MailSession, report: SweepReport) -> None:
     try:
-        mailer.open()
+        message = _message_build(checkin, reminder=False,
+                                 expires_at=now + settings.CHECKIN_LINK_TTL)
     except Exception as error:
-        for checkin in checkins:
-            _record_send_failure(checkin, token, now=now, error=error, report=report)
+        _record_send_failure(checkin, token, now=now, report=report,
+                             delivery=_build_failure(error))
         return
-    try:
-        for checkin in checkins:
-            message = emails.checkin_email(checkin, token=tokens[checkin.pk], reminder=False)
-            try:
-                mailer.send_messages([message])
-            except Exception as error:
-                _record_send_failure(checkin, token, now=now, error=error, report=report)
-                continue
-            sent.append(checkin.pk)
-            if len(sent) >= INVITATIONS_FINISHED_TOGETHER:
-                mark_sent()
-    finally:
-        if sent:
-            mark_sent()
-        mailer.close()
+    delivery = mailer.send(message)
+    if not delivery.sent:
+        _record_send_failure(checkin, token, now=now, report=report, delivery=delivery)
+        return
+    done = claim_finish(
+        instance=checkin, token=token, status=CheckIn.Status.SENT, sent_at=now,
+        expires_at=now + settings.CHECKIN_LINK_TTL, attempts=0, last_error="",
+        next_action_at=now + settings.CHECKIN_REMINDER_AFTER,
+        provider_message_id=delivery.provider_message_id,
+    )
+    report.invitations_sent += done
+    if not done:
+        report.lost_claims += 1
+        logger.warning("check-in #%s: claim lost while sending; the sender that holds it "
+                       "will finish", checkin.pk)
+
+
+def _build_failure(error: Exception) -> Delivery:
+    """A message that could not be built: its own failed attempt, never the batch's."""
+    kind = type(error).__name__
+    if isinstance(error, UndeliverableAddress):
+        return Delivery(Outcome.PERMANENT, reason=str(error), error_type=kind)
+    logger.warning("a check-in email could not be built: %s", kind)
+    return Delivery(Outcome.TEMPORARY, reason=f"not built: {kind}: {error}"[:250],
+                    error_type=kind)
 
 
 def _record_send_failure(checkin: CheckIn, token: uuid.UUID, *, now: datetime,
-                         error: Exception, report: SweepReport) -> None:
-    report.errors.append(type(error).__name__)
-    if claim_record_failure(instance=checkin, token=token, now=now, error=error,
-                            failed_status=CheckIn.Status.FAILED):
+                         report: SweepReport, delivery: Delivery) -> None:
+    report.errors.append(delivery.error_type or delivery.outcome.value)
+    permanent = delivery.outcome is Outcome.PERMANENT
+    gave_up = claim_record_failure(instance=checkin, token=token, now=now,
+                                   reason=delivery.reason, failed_status=CheckIn.Status.FAILED,
+                                   permanent=permanent)
+    if gave_up:
         report.failed += 1
+        escalation_raise_for_undelivered(checkin=checkin, reason=delivery.reason, now=now)
 
 
 def _next_waiting_action(checkin: CheckIn, now: datetime) -> datetime:
@@ -266,28 +280,51 @@ def _next_waiting_action(checkin: CheckIn, now: datetime) -> datetime:
 
 
 def _send_reminder(checkin: CheckIn, *, token: uuid.UUID, now: datetime,
-                   report: SweepReport) -> None:
+                   report: SweepReport, mailer: MailSession) -> None:
     finish = partial(claim_finish, instance=checkin, token=token)
-    if checkin.attempts > settings.DELIVERY_MAX_ATTEMPTS:
-        finish( status=CheckIn.Status.FAILED, next_action_at=None)
+    if checkin.attempts >= settings.DELIVERY_MAX_ATTEMPTS:
+        finish(status=CheckIn.Status.FAILED, next_action_at=None)
         report.failed += 1
         return
-    raw_token, hashed = token_new()
-    # The reminder carries a link of its own, valid to the same deadline.
-    CheckInLink.objects.create(checkin=checkin, token_hash=hashed, expires_at=checkin.expires_at)
     try:
-        emails.checkin_email(checkin, token=raw_token, reminder=True).send()
+        # The reminder carries a link of its own, valid to the same deadline.
+        message = _message_build(checkin, reminder=True, expires_at=checkin.expires_at)
     except Exception as error:
-        _record_send_failure(checkin, token, now=now, error=error, report=report)
+        _record_send_failure(checkin, token, now=now, report=report,
+                             delivery=_build_failure(error))
+        return
+    delivery = mailer.send(message)
+    if not delivery.sent:
+        _record_send_failure(checkin, token, now=now, report=report, delivery=delivery)
         return
     done = finish(reminder_sent_at=now, attempts=0, last_error="",
                   next_action_at=min(checkin.sent_at + settings.CHECKIN_NO_RESPONSE_AFTER,
-                                     checkin.expires_at))
+                                     checkin.expires_at),
+                  provider_message_id=delivery.provider_message_id or checkin.provider_message_id)
     report.reminders_sent += done
     if not done:
         report.lost_claims += 1
         logger.warning("check-in #%s: claim lost while sending; the sender that holds it "
                        "will finish", checkin.pk)
+
+
+def checkin_delivery_failed(*, checkin: CheckIn, reason: str,
+                            now: datetime | None = None) -> bool:
+    """A sent email bounced (the provider said so later): the check-in is ``failed``.
+
+    As a permanent refusal at send time is: the reason kept, and the patient
+    put in front of staff to be phoned. Returns whether anything changed.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        changed = CheckIn.objects.filter(pk=checkin.pk, status__in=CheckIn.OPEN_STATUSES).update(
+            status=CheckIn.Status.FAILED, next_action_at=None, claim_token=None,
+            last_error=reason[:300],
+        )
+        if changed:
+            checkin.refresh_from_db()
+            escalation_raise_for_undelivered(checkin=checkin, reason=reason, now=now)
+    return bool(changed)
 
 
 # Answers -------------------------------------------------------------------------
@@ -306,9 +343,7 @@ def response_record(*, checkin: CheckIn, answers: Mapping, channel: str, entered
     """
     now = now or timezone.now()
     allowed = (
-        # By phone also after the email failed: "could not reach" is a call to make.
-        (CheckIn.Status.SCHEDULED, CheckIn.Status.SENT, CheckIn.Status.MISSED,
-         CheckIn.Status.FAILED)
+        (CheckIn.Status.SCHEDULED, CheckIn.Status.SENT, CheckIn.Status.MISSED)
         if channel == CheckInResponse.Channel.STAFF
         else CheckIn.OPEN_STATUSES
     )

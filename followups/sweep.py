@@ -19,9 +19,8 @@ from datetime import datetime
 
 from django.conf import settings
 
-from followups import enqueue
+from followups import clock, enqueue
 from followups.claims import SweepReport, claim_due_rows
-from followups.clock import database_now
 from followups.clusters import escalation_clusters_process
 from followups.escalations import escalation_alerts_process
 from followups.heartbeat import sweep_heartbeat_record
@@ -48,7 +47,7 @@ def checkins_deliver_due(*, now: datetime | None = None, batch_size: int | None 
     limit = batch_size or settings.SWEEP_BATCH_SIZE
     started = time.monotonic()
     while time_budget is None or time.monotonic() - started < time_budget:
-        current = now or database_now()
+        current = now or clock.database_now()
         token, claimed = claim_due_rows(queryset=_due_checkins(), now=current, limit=limit)
         if on_claimed:
             for checkin in claimed:
@@ -86,7 +85,7 @@ def followups_sweep(*, now: datetime | None = None, batch_size: int | None = Non
     try:
         if fan_out:
             try:
-                report.deliveries_asked = checkins_fan_out(now=now or database_now())
+                report.deliveries_asked = checkins_fan_out(now=now or clock.database_now())
             except OSError as error:  # kombu's connection errors are OSErrors
                 logger.warning("sweep: could not ask the workers (%s); delivering here",
                                type(error).__name__)
@@ -111,5 +110,5 @@ def followups_sweep(*, now: datetime | None = None, batch_size: int | None = Non
         failed_parts += 1
     if not failed_parts:
         # What readiness reads: a sweep that ran to its end (beat and a worker alive).
-        sweep_heartbeat_record(now=database_now())
+        sweep_heartbeat_record(now=clock.database_now())
     return report

@@ -141,3 +141,64 @@ class RecordingSMTPServer:
     def __exit__(self, *exc_info) -> None:
         self.stop()
 
+
+
+@dataclass
+class FaultySMTPServer(RecordingSMTPServer):
+    """An SMTP server on loopback that misbehaves as real ones do, by recipient.
+
+    The recipient's address says what happens to the message (``+tag`` in
+    its local part): ``rcpt550`` and ``rcpt451`` refuse the recipient for
+    good or for now; ``data421-once`` answers the first DATA with 421 and
+    closes; ``drop-once`` reads the first message then hangs up without a
+    reply; ``hang-once`` keeps the first one waiting without an answer. Any
+    address is delayed by ``delay`` seconds per message. ``attempts`` counts
+    the DATA commands per Message-ID; ``messages`` keeps what got a 250.
+    """
+
+    delay: float = 0.0
+    hang_seconds: float = 5.0
+    attempts: dict = field(default_factory=dict)
+    accepted_after_drop: list = field(default_factory=list)
+
+    @staticmethod
+    def _tags(address: str) -> set[str]:
+        local = address.split("@", 1)[0]
+        return set(local.split("+", 1)[1].split(".")) if "+" in local else set()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+        tags = self._tags(address)
+        if "rcpt550" in tags:
+            return "550 5.1.1 No such user here"
+        if "rcpt451" in tags:
+            return "451 4.3.0 Mailbox temporarily unavailable, try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        import asyncio
+
+        message = _parse(envelope.original_content or envelope.content)
+        message_id = message["Message-ID"]
+        with self._lock:
+            self.attempts[message_id] = attempt = self.attempts.get(message_id, 0) + 1
+        tags = set().union(*(self._tags(address) for address in envelope.rcpt_tos))
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if attempt == 1 and "data421-once" in tags:
+            server.transport.close()
+            return "421 4.3.2 Service shutting down, closing channel"
+        if attempt == 1 and "drop-once" in tags:
+            # The message was read, but the client never hears so: to the
+            # sender it was not sent, and it may be sent (and read) again.
+            with self._lock:
+                self.accepted_after_drop.append(message_id)
+            server.transport.close()
+            return "250 never heard"
+        if attempt == 1 and "hang-once" in tags:
+            await asyncio.sleep(self.hang_seconds)
+            server.transport.close()
+            return "451 too late"
+        with self._lock:
+            self.messages.append(message)
+        return "250 Message accepted for delivery"
