@@ -13,6 +13,14 @@ from clinic.logging import JsonFormatter, LogContext, PlainFormatter, RedactPati
 TOKEN = "q6Vt1R0xq0mC3o4Yl8r2gqP5uQJ0bWk3dEw9Zx1yA7s"
 
 
+@pytest.fixture(autouse=True)
+def outside_any_request():
+    """An earlier test's unclosed streaming response may have left its request id behind."""
+    from clinic import logging as clinic_logging
+
+    clinic_logging._request_id_forget()
+
+
 @pytest.fixture
 def json_lines():
     """A logger writing through the product's filters and JSON formatter into a buffer."""
