@@ -71,11 +71,17 @@ class DayFilter(admin.SimpleListFilter):
     parameter_name = "day"
     field_path = "day"
 
+    @staticmethod
+    def _days() -> tuple[int, ...]:
+        # Day 2 and day 7, and the watch check-in (day 10): who is being watched.
+        return (*settings.CHECKIN_DAYS, settings.CHECKIN_WATCH_DAY)
+
     def lookups(self, request, model_admin):
-        return [(str(day), f"Day {day}") for day in settings.CHECKIN_DAYS]
+        return [(str(day), f"Day {day} (watch)" if day == settings.CHECKIN_WATCH_DAY
+                 else f"Day {day}") for day in self._days()]
 
     def queryset(self, request, queryset):
-        if self.value() in {str(day) for day in settings.CHECKIN_DAYS}:
+        if self.value() in {str(day) for day in self._days()}:
             return queryset.filter(**{self.field_path: int(self.value())})
         return queryset
 

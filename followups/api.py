@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -30,6 +31,8 @@ from followups.selectors import checkins_for_user, escalations_for_user
 from followups.services import CheckInClosed, response_record
 
 NOTE_REQUIRED = "Say what was done: a resolution note is required."
+# Day 2 and day 7, and the watch check-in's day (10): the days a check-in can have.
+CHECKIN_DAY_VALUES = [str(day) for day in (*settings.CHECKIN_DAYS, settings.CHECKIN_WATCH_DAY)]
 ESCALATION_LEVELS = [value for value, _label in ESCALATION_LEVEL_CHOICES]
 
 
@@ -109,7 +112,9 @@ class CheckInSerializer(serializers.ModelSerializer):
 @extend_schema_view(list=extend_schema(parameters=[
     id_filter("patient", "Only this patient's check-ins."),
     id_filter("session", "Only this session's check-ins."),
-    OpenApiParameter("day", OpenApiTypes.INT, enum=[2, 7], description="Day 2 or day 7."),
+    OpenApiParameter("day", OpenApiTypes.INT, enum=[*settings.CHECKIN_DAYS,
+                                                    settings.CHECKIN_WATCH_DAY],
+                     description="Day 2, day 7, or day 10 (the watch check-in)."),
     OpenApiParameter("status", OpenApiTypes.STR, enum=CheckIn.Status.values),
 ]))
 class CheckInViewSet(viewsets.ReadOnlyModelViewSet):
@@ -119,7 +124,7 @@ class CheckInViewSet(viewsets.ReadOnlyModelViewSet):
         return filter_by_params(self.request, checkins_for_user(self.request.user), {
             "patient": ("session__patient_id", positive_int),
             "session": ("session_id", positive_int),
-            "day": ("day", lambda raw: int(choice("2", "7")(raw))),
+            "day": ("day", lambda raw: int(choice(*CHECKIN_DAY_VALUES)(raw))),
             "status": ("status", choice(*CheckIn.Status.values)),
         }).order_by("due_at", "id")
 

@@ -565,6 +565,15 @@ class Assessment:
             ],
         }
 
+    @classmethod
+    def from_stored(cls, *, level: str, reasons: Sequence[Mapping[str, str]]) -> Assessment:
+        """An assessment as ``as_dict`` stored it (each reason at its rule's level)."""
+        return cls(level=Level.from_label(level), reasons=tuple(
+            Reason(code=reason["code"], level=RULES[reason["code"]].level,
+                   message=reason.get("message", ""), source=reason.get("source", ""))
+            for reason in reasons if reason.get("code") in RULES
+        ))
+
 
 _NOTHING = Assessment(level=Level.NONE, reasons=())
 

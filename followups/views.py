@@ -23,6 +23,7 @@ from django.views.decorators.http import require_http_methods
 from PIL import Image, ImageDraw
 
 from followups import ratelimit, rules
+from followups.escalations import response_answers
 from followups.forms import CheckInForm
 from followups.models import CheckInResponse
 from followups.patient_text import patient_text
@@ -137,7 +138,14 @@ def _guidance_blocks(guidance: rules.GuidanceText) -> list[tuple[str, object]]:
 
 def _guidance_page(request, *, clinic, response: CheckInResponse, language: str):
     level = rules.Level.from_label(response.assessment_level)
-    guidance = rules.patient_guidance(level)
+    # Guidance that fits their answers, not only their level: what worried us,
+    # the emergency line, day 10 for a watch, the aftercare for their symptoms.
+    guidance = rules.guidance_for_answers(
+        assessment=rules.Assessment.from_stored(level=response.assessment_level,
+                                                reasons=response.assessment_reasons),
+        answers=response_answers(response=response), comment=response.comments,
+        language=language, watch_day=settings.CHECKIN_WATCH_DAY,
+    )
     with translation.override(language):
         headline = patient_text(guidance.headline)
         blocks = [(kind, [patient_text(item) for item in content] if kind == "list"

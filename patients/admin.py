@@ -16,7 +16,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.db.models import Model, Prefetch
 from django.urls import reverse
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from clinic.pagination import CappedCountPaginator
@@ -39,11 +39,16 @@ from patients.models import (
     ProductApplication,
     TreatmentSession,
 )
-from patients.selectors import session_allergy_warnings, with_open_escalation_level
+from patients.selectors import (
+    planned_allergy_warnings,
+    session_allergy_warnings,
+    with_open_escalation_level,
+)
 from patients.services import (
     CLINIC_FIELDS,
     PATIENT_FIELDS,
     SESSION_FIELDS,
+    catalogue_may_change,
     clinic_create,
     clinic_update,
     membership_add,
@@ -225,8 +230,9 @@ class StaffUserAdmin(SuperuserWritesMixin, UserAdmin):
 
 class ProductForm(forms.ModelForm):
     ingredients = IngredientListField(
-        required=False, help_text="Ingredient names, separated by commas. Allergy warnings "
-                                  "match these names exactly (ignoring case).",
+        required=False, help_text="Ingredient names, separated by commas, as the label writes "
+                                  "them. Allergy warnings match them as clinicians name things "
+                                  "(salts, forms and synonyms: docs/ingredient-matching.md).",
     )
 
     class Meta:
@@ -245,13 +251,26 @@ class ProductAdmin(ScopedChoicesMixin, admin.ModelAdmin):
     def ingredients_column(self, obj):
         return ", ".join(obj.ingredients or [])
 
+    # The shared catalogue: read only for clinic staff; superusers and catalogue
+    # managers change it, every change audited (product_create, product_update).
+    def has_add_permission(self, request):
+        return catalogue_may_change(request.user)
+
+    def has_change_permission(self, request, obj=None):
+        return catalogue_may_change(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return (super().has_view_permission(request, obj)
+                or self.has_change_permission(request, obj))
+
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
         if change:
-            product_update(product=obj, data=data)
+            adopt(obj, product_update(product=obj, data=data, actor=request.user))
         else:
             adopt(obj, product_create(name=data["name"], kind=data["kind"],
-                                      ingredients=data.get("ingredients") or []))
+                                      ingredients=data.get("ingredients") or [],
+                                      actor=request.user))
 
 
 # Patients ---------------------------------------------------------------------------------
@@ -371,8 +390,38 @@ class PatientAdmin(ClinicScopedAdminMixin, admin.ModelAdmin):
 # Sessions ---------------------------------------------------------------------------------
 
 
+# The session form's "Check allergies" button: a plain submit, so it works
+# without JavaScript; the page comes back with the warnings and nothing saved.
+CHECK_ALLERGIES = "_check_allergies"
+
+
+class AllergyCheckFormSet(forms.BaseInlineFormSet):
+    """The products inline; with "Check allergies" pressed, the warnings instead of a save."""
+
+    def clean(self):
+        super().clean()
+        if CHECK_ALLERGIES not in self.data:
+            return
+        patient = getattr(self.instance, "patient", None) if self.instance.patient_id else None
+        if patient is None:
+            raise forms.ValidationError("Allergy check (nothing saved): choose the patient first.")
+        products = [form.cleaned_data for form in self.forms
+                    if getattr(form, "cleaned_data", None) and form.cleaned_data.get("product")
+                    and not (self.can_delete and self._should_delete_form(form))]
+        warnings = planned_allergy_warnings(patient=patient, products=products)
+        if warnings:
+            raise forms.ValidationError([f"Allergy check (nothing saved): {warning['message']}"
+                                         for warning in warnings])
+        known = ", ".join(patient.known_allergies or []) or "none recorded"
+        raise forms.ValidationError(
+            "Allergy check (nothing saved): no product chosen contains a known allergen "
+            f"(patient's allergies: {known}). Press Save to record the session."
+        )
+
+
 class ProductApplicationInline(ScopedChoicesMixin, admin.TabularInline):
     model = ProductApplication
+    formset = AllergyCheckFormSet
     fields = ("product", "phase", "lot_number")
     verbose_name = "product applied"
     verbose_name_plural = "Products applied (with lot numbers)"
@@ -477,14 +526,25 @@ class TreatmentSessionAdmin(ClinicScopedAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="Allergy warnings")
     def allergy_warnings(self, obj):
+        check = format_html(
+            '<button type="submit" name="{}" value="1" class="button">Check allergies</button>'
+            ' <span class="help">Choose the patient and the products below, then check: '
+            "the warnings are shown before anything is saved.</span>", CHECK_ALLERGIES)
         if obj is None or obj.pk is None:
-            return "Shown once the session and its products are saved."
+            return check
         warnings = session_allergy_warnings(obj)
         if not warnings:
             patient = obj.patient
             known = ", ".join(patient.known_allergies or []) or "none recorded"
-            return f"No product contains a known allergen (patient's allergies: {known})."
-        return self.allergy_column(obj)
+            saved = f"No product contains a known allergen (patient's allergies: {known})."
+        else:
+            saved = self.allergy_column(obj)
+        # Changing the products: the same check before saving the change.
+        return format_html("{}<br>{}", saved, check) if self._session_open(obj) else saved
+
+    @staticmethod
+    def _session_open(obj) -> bool:
+        return not obj.is_cancelled
 
     @admin.display(description="Check-ins")
     def checkins_column(self, obj):

@@ -15,8 +15,10 @@ from drf_spectacular.utils import (
     extend_schema,
     extend_schema_field,
     extend_schema_view,
+    inline_serializer,
 )
 from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from clinic.api_filters import filter_by_params, id_filter, positive_int, search_term
@@ -24,9 +26,11 @@ from followups.api import CheckInSerializer
 from followups.rules import ESCALATION_LEVELS, Level
 from patients import services
 from patients.models import Clinic, Patient, Product, ProductApplication, TreatmentSession
+from patients.permissions import CatalogueManagerOrReadOnly, IsClinicStaff
 from patients.selectors import (
     clinics_for_user,
     patients_for_user,
+    planned_allergy_warnings,
     session_allergy_warnings,
     sessions_for_user,
     user_clinic_ids,
@@ -125,28 +129,61 @@ class ProductSerializer(serializers.ModelSerializer):
 
 class ProductViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin,
                      viewsets.ReadOnlyModelViewSet):
+    """The shared catalogue: read by clinic staff (a write is 403), changed by its managers.
+
+    Every change is audited with before and after; sessions already saved keep
+    the ingredients they recorded.
+    """
+
     serializer_class = ProductSerializer
     queryset = Product.objects.order_by("name")
+    permission_classes = [IsClinicStaff, CatalogueManagerOrReadOnly]
 
     def perform_create(self, serializer):
         data = serializer.validated_data
         # `ingredients` may be left out of the body: a product with none listed.
         serializer.instance = services.product_create(
-            name=data["name"], kind=data["kind"], ingredients=data.get("ingredients", [])
+            name=data["name"], kind=data["kind"], ingredients=data.get("ingredients", []),
+            actor=self.request.user,
         )
 
     def perform_update(self, serializer):
         serializer.instance = services.product_update(product=serializer.instance,
-                                                      data=serializer.validated_data)
+                                                      data=serializer.validated_data,
+                                                      actor=self.request.user)
 
 
 class ProductApplicationSerializer(serializers.ModelSerializer):
     product = serializers.PrimaryKeyRelatedField(queryset=Product.objects.all())
     lot_number = serializers.CharField(max_length=64, allow_blank=False)
+    # As recorded when the session was saved, whatever the catalogue says today.
+    ingredients = serializers.ListField(child=serializers.CharField(), read_only=True)
 
     class Meta:
         model = ProductApplication
-        fields = ["product", "phase", "lot_number"]
+        fields = ["product", "phase", "lot_number", "ingredients"]
+
+
+class PlannedProductSerializer(serializers.Serializer):
+    product = serializers.PrimaryKeyRelatedField(queryset=Product.objects.all())
+    phase = serializers.ChoiceField(choices=ProductApplication.Phase.choices, required=False)
+    lot_number = serializers.CharField(max_length=64, required=False, allow_blank=True)
+
+
+class AllergyCheckSerializer(serializers.Serializer):
+    """A session not yet saved: its patient and the products chosen for it."""
+
+    patient = serializers.PrimaryKeyRelatedField(queryset=Patient.objects.none())
+    products = PlannedProductSerializer(many=True)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["patient"].queryset = patients_for_user(self.context["request"].user)
+
+    def validate_products(self, value):
+        if len(value) > 30:
+            raise serializers.ValidationError("At most 30 products per session.")
+        return value
 
 
 class AllergyWarningSerializer(serializers.Serializer):
@@ -276,7 +313,28 @@ class SessionViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, mixins.De
         session = self.get_queryset().get(pk=serializer.instance.pk)
         return Response(self.get_serializer(session).data)
 
+    @extend_schema(
+        request=AllergyCheckSerializer,
+        responses={200: inline_serializer("AllergyCheck", {
+            "allergy_warnings": AllergyWarningSerializer(many=True)})},
+    )
+    @action(detail=False, methods=["post"], url_path="allergy-warnings")
+    def allergy_warnings(self, request):
+        """The allergy warnings a session would carry, before it is saved; nothing is saved.
+
+        The same matcher as a saved session's ``allergy_warnings`` and the
+        ALLERGY rule (docs/ingredient-matching.md), against the products'
+        ingredients now, which saving would record.
+        """
+        serializer = AllergyCheckSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        return Response({"allergy_warnings": planned_allergy_warnings(
+            patient=data["patient"], products=data["products"])})
+
     @extend_schema(responses={204: None})
     def destroy(self, request, *args, **kwargs):
-        services.session_cancel(actor=request.user, session=self.get_object())
+        session = self.get_object()
+        services.session_cancel(actor=request.user, session=session)
+        api_history_record(actor=request.user, obj=session, action_flag=DELETION)
         return Response(status=status.HTTP_204_NO_CONTENT)

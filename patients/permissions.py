@@ -17,3 +17,18 @@ class IsClinicStaff(permissions.BasePermission):
         if not (user and user.is_authenticated and user.is_active):
             return False
         return user.is_superuser or bool(user_clinic_ids(user))
+
+
+class CatalogueManagerOrReadOnly(permissions.BasePermission):
+    """The shared product catalogue: every clinic's staff read it; its managers write it.
+
+    Superusers and users with ``patients.manage_catalogue`` change it; anyone
+    else's write is a 403 (clinical-reference: changed only by those allowed to).
+    """
+
+    message = "Only catalogue managers change the shared product catalogue."
+
+    def has_permission(self, request, view) -> bool:
+        from patients.services import catalogue_may_change
+
+        return request.method in permissions.SAFE_METHODS or catalogue_may_change(request.user)

@@ -385,3 +385,83 @@ def test_each_form_has_fields_of_its_own(settings):
     assert five.fields["rash"] is not twelve.fields["rash"]
     assert twelve.errors["rash"] and not CheckInForm().errors
     assert 'value="terrible"' not in str(five["rash"])
+
+
+# The safety net: comments read, guidance that fits the answers -------------------------
+
+QUIET_FORM = {**FORM_ANSWERS, "rash": "none", "rash_trend": "", "swelling": "none"}
+
+
+@pytest.mark.parametrize(("comment", "matched"), [
+    ("my face is swollen shut", '"swollen"'),
+    ("I have a fever of 39", '"fever"'),
+    ("yellow smelly pus from the spots", '"pus", "smelly"'),
+])
+def test_it_flags_a_worrying_comment_on_an_otherwise_calm_form(client, sent, comment, matched):
+    checkin, token = sent
+
+    page = client.post(link_url(token), {**QUIET_FORM, "comments": comment})
+
+    stored = CheckInResponse.objects.get(checkin=checkin)
+    assert stored.assessment_level == "review"
+    assert [reason["code"] for reason in stored.assessment_reasons] == ["COMMENT_CONCERN"]
+    assert matched in stored.assessment_reasons[0]["message"]
+    assert Escalation.objects.get(checkin=checkin).level == "review"
+    text = page.content.decode()
+    assert "healing as expected" not in text
+    assert "your clinic will read it" in text
+
+
+def test_it_tells_a_patient_with_hives_and_swelling_to_call_the_emergency_number(client, sent):
+    _checkin, token = sent
+
+    page = client.post(link_url(token), {**QUIET_FORM, "hives": "yes", "swelling": "moderate"})
+
+    text = page.content.decode()
+    assert "call your local emergency number now" in text
+    assert "You told us that" in text
+
+
+def test_it_gives_a_calm_patient_the_aftercare_for_what_they_reported(client, sent):
+    _checkin, token = sent
+
+    page = client.post(link_url(token), {**QUIET_FORM, "breakouts": "mild",
+                                         "breakouts_trend": "same"})
+
+    text = page.content.decode()
+    assert "healing as expected" in text
+    assert "will not clog your pores" in text
+    assert "cool compress" not in text
+
+
+def test_it_schedules_day_10_and_no_call_after_a_mild_improving_rash_at_day_7(client, patient):
+    session = session_with_checkins(patient=patient,
+                                    performed_at=timezone.now() - timedelta(days=7, hours=1))
+    followups_sweep()
+    token = LINK.search(mail.outbox[-1].body).group(1)
+    day7 = session.checkins.get(day=7)
+    assert day7.status == CheckIn.Status.SENT
+
+    page = client.post(link_url(token), {**QUIET_FORM, "rash": "mild", "rash_trend": "better"})
+
+    assert CheckInResponse.objects.get(checkin=day7).assessment_level == "watch"
+    assert not Escalation.objects.exists()
+    assert session.checkins.get(day=10).status == CheckIn.Status.SCHEDULED
+    assert "We will check on you again on day 10" in page.content.decode()
+
+
+def test_it_raises_rash_persists_for_a_rash_at_day_10(client, patient):
+    session = session_with_checkins(patient=patient,
+                                    performed_at=timezone.now() - timedelta(days=7, hours=1))
+    followups_sweep()
+    client.post(link_url(LINK.search(mail.outbox[-1].body).group(1)),
+                {**QUIET_FORM, "rash": "mild", "rash_trend": "better"})
+    day10 = session.checkins.get(day=10)
+    followups_sweep(now=day10.due_at)
+    token = LINK.search(mail.outbox[-1].body).group(1)
+
+    page = client.post(link_url(token), {**QUIET_FORM, "rash": "mild", "rash_trend": "same"})
+
+    escalation = Escalation.objects.get(checkin=day10)
+    assert [reason["code"] for reason in escalation.reasons] == ["RASH_PERSISTS"]
+    assert "Your clinic will contact you" in page.content.decode()
