@@ -34,6 +34,7 @@ from followups.admin_display import (
 )
 from followups.admin_filters import (
     AckDeadlineFilter,
+    AlertFilter,
     AssessmentFilter,
     DayFilter,
     DueFilter,
@@ -108,7 +109,7 @@ class EscalationAdmin(ClinicScopedAdminMixin, ServiceWrittenAdminMixin, admin.Mo
                     "raised", "status_column", "acknowledged_column")
     list_display_links = ("level_badge",)
     list_filter = (
-        EscalationStatusFilter, "level", AckDeadlineFilter,
+        EscalationStatusFilter, "level", "trigger", AckDeadlineFilter, AlertFilter,
         ("patient__clinic", ScopedRelatedFieldListFilter), EscalationDayFilter,
         ("session__practitioner", ScopedRelatedFieldListFilter), ProductFilter,
     )

@@ -15,6 +15,7 @@ from django.utils import timezone
 from followups.dashboard import local_days_q
 from followups.models import Escalation
 from followups.rules import Level
+from followups.selectors import undelivered_alerts_q
 from patients.models import Product, ProductApplication
 from patients.selectors import clinics_for_user
 
@@ -63,6 +64,19 @@ class AckDeadlineFilter(admin.SimpleListFilter):
         if self.value() == "overdue":
             return queryset.filter(level=Level.URGENT.label, status=Escalation.Status.OPEN,
                                    created_at__lt=timezone.now() - settings.URGENT_ACK_DEADLINE)
+        return queryset
+
+
+class AlertFilter(admin.SimpleListFilter):
+    title = "alert email"
+    parameter_name = "alert"
+
+    def lookups(self, request, model_admin):
+        return [("undelivered", "Urgent alert not delivered")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "undelivered":
+            return queryset.filter(undelivered_alerts_q())
         return queryset
 
 

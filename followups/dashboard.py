@@ -20,6 +20,7 @@ from django.urls import reverse
 from followups.charts import SYMPTOMS
 from followups.models import CheckIn, CheckInResponse, ClusterSignal, Escalation
 from followups.rules import Level, Severity
+from followups.selectors import undelivered_alerts_q
 from patients.models import Clinic, Patient, ProductApplication, TreatmentSession
 from patients.selectors import clinics_for_user, session_allergy_warnings
 
@@ -108,6 +109,8 @@ def dashboard_for_user(user, *, now: datetime) -> Dashboard:
         review=Count("pk", filter=Q(level=REVIEW)),
         overdue=Count("pk", filter=Q(level=URGENT, status=Escalation.Status.OPEN,
                                      created_at__lt=overdue_before)),
+        unreachable=Count("pk", filter=Q(trigger=Escalation.Trigger.UNDELIVERED)),
+        alerts_undelivered=Count("pk", filter=undelivered_alerts_q()),
     )
 
     today = local_days_q(clinics, clinic_field="session__patient__clinic", time_field="due_at",
@@ -153,6 +156,15 @@ def dashboard_for_user(user, *, now: datetime) -> Dashboard:
                _changelist("checkin", status__exact=Status.FAILED),
                tone=REVIEW if checkins["failed"] else "neutral",
                note="Check the address, then resend."),
+        Figure("Could not reach the patient", str(escalations["unreachable"]),
+               _changelist("escalation", trigger__exact=Escalation.Trigger.UNDELIVERED),
+               tone=REVIEW if escalations["unreachable"] else "neutral",
+               note="Their check-in email could not be delivered: phone them."),
+        Figure("Urgent alerts not delivered", str(escalations["alerts_undelivered"]),
+               _changelist("escalation", alert="undelivered"),
+               tone=URGENT if escalations["alerts_undelivered"] else "neutral",
+               note="The clinic was not emailed: check its alert address; the patient "
+                    "is in the queue."),
         Figure("Response rate (30 days)", rate, _changelist("checkin", due="30d"),
                note=f"{checkins['answered']} answered of {checkins['closed']} "
                     "answered or missed."),

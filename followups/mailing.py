@@ -113,6 +113,14 @@ def address_check(address: str) -> None:
         raise UndeliverableAddress(f"invalid email address {address!r}"[:120]) from None
 
 
+def _provider_message_id(message) -> str:
+    """The provider's id for a sent message (django-anymail's ``anymail_status``), or ""."""
+    message_id = getattr(getattr(message, "anymail_status", None), "message_id", None)
+    if message_id is None or isinstance(message_id, set):  # none, or one per recipient
+        return ""
+    return str(message_id)[:200]
+
+
 class MailSession:
     """One connection for a batch of messages, opened again when the server drops it."""
 
@@ -135,9 +143,7 @@ class MailSession:
                     continue
                 outcome = Outcome.TEMPORARY if kind == _DROPPED else Outcome(kind)
                 return Delivery(outcome, reason=_reason(error), error_type=type(error).__name__)
-            status = getattr(message, "anymail_status", None)
-            return Delivery(Outcome.SENT,
-                            provider_message_id=str(getattr(status, "message_id", None) or ""))
+            return Delivery(Outcome.SENT, provider_message_id=_provider_message_id(message))
         raise AssertionError("unreachable")
 
     def _drop(self) -> None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from followups.models import CheckIn, CheckInResponse, Escalation
+from followups.rules import Level
 from followups.tokens import token_hash
 from patients.models import ProductApplication, TreatmentSession
 from patients.selectors import user_clinic_ids
@@ -66,6 +67,12 @@ def session_ingredients(*, session: TreatmentSession) -> list[str]:
     applications = (ProductApplication.objects.filter(session=session).order_by("id")
                     .values_list("ingredients", flat=True))
     return [name for ingredients in applications for name in ingredients or []]
+
+
+def undelivered_alerts_q() -> Q:
+    """Urgent escalations whose alert email was given up on: nobody was emailed."""
+    return (Q(level=Level.URGENT.label, alert_sent_at__isnull=True, next_action_at__isnull=True)
+            & ~Q(last_error=""))
 
 
 def checkins_for_user(user) -> QuerySet[CheckIn]:

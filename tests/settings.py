@@ -9,6 +9,8 @@ import tempfile
 
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-0123456789abcdefghijklmnop")
 os.environ.setdefault("AFTERCARE_VAR_DIR", tempfile.mkdtemp(prefix="aftercare-test-"))
+# As a deployment with an email provider has it: its tracking webhook is served.
+os.environ.setdefault("ANYMAIL_WEBHOOK_SECRET", "provider:test-only-webhook-secret")
 
 from clinic.settings import *  # noqa: E402,F403
 

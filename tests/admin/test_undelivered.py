@@ -1,0 +1,66 @@
+"""Emails that never arrived are a call to make: the queue and the dashboard say so."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.core.mail.backends.base import BaseEmailBackend
+from django.utils import timezone
+
+from followups.models import CheckIn, Escalation
+from followups.sweep import followups_sweep
+from tests.admin.builders import flag_patient
+from tests.factories import PatientFactory, session_with_checkins
+
+pytestmark = pytest.mark.django_db
+
+
+class RefusingBackend(BaseEmailBackend):
+    """A mail server that refuses every recipient for good (an SMTP 550)."""
+
+    def send_messages(self, messages):
+        import smtplib
+
+        raise smtplib.SMTPRecipientsRefused(
+            {address: (550, b"5.1.1 No such user") for m in messages for address in m.to})
+
+
+def figures(response) -> dict:
+    return {figure.label: figure for figure in response.context["dashboard"].figures}
+
+
+def test_a_patient_whose_email_was_refused_is_on_the_queue_and_the_dashboard(
+        staff_client, clinic, settings):
+    settings.EMAIL_BACKEND = "tests.admin.test_undelivered.RefusingBackend"
+    patient = PatientFactory(clinic=clinic, first_name="Ines")
+    checkin = session_with_checkins(patient=patient, performed_at=timezone.now()
+                                    - timedelta(days=3)).checkins.get(day=2)
+
+    followups_sweep()
+
+    assert CheckIn.objects.get(pk=checkin.pk).status == CheckIn.Status.FAILED
+    shown = figures(staff_client.get("/admin/"))
+    assert shown["Could not reach the patient"].value == "1"
+    queue = staff_client.get(shown["Could not reach the patient"].url)
+    assert [e.patient_id for e in queue.context["cl"].result_list] == [patient.pk]
+    page = staff_client.get("/admin/followups/escalation/").content.decode()
+    assert "Could not reach the patient" in page and "Ines" in page
+
+
+def test_an_urgent_alert_that_could_not_be_sent_is_shown_on_the_dashboard(
+        staff_client, clinic, staff, settings):
+    settings.EMAIL_BACKEND = "tests.admin.test_undelivered.RefusingBackend"
+    clinic.email = "alerts@clinic.example"
+    clinic.save()
+    flag_patient(clinic, staff, index=1)  # urgent: its alert goes out with the next sweep
+
+    followups_sweep()
+
+    escalation = Escalation.objects.get(level="urgent")
+    assert escalation.alert_sent_at is None and escalation.next_action_at is None
+    assert "550" in escalation.last_error
+    shown = figures(staff_client.get("/admin/"))
+    assert shown["Urgent alerts not delivered"].value == "1"
+    listed = staff_client.get(shown["Urgent alerts not delivered"].url)
+    assert [e.pk for e in listed.context["cl"].result_list] == [escalation.pk]
