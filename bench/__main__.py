@@ -91,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     database.django_start(migrate=True)
 
     # Imported once Django is set up: they reach the project's models.
+    from bench.burden import burden_bench
     from bench.datagen import SCALES, checkins_grow, counts_text, world_generate
     from bench.escalation_lists import escalation_lists_bench
     from bench.patient_form import FORM_WARMUP_POSTS, Gunicorn, patient_form_bench
@@ -116,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
 
         progress("rules engine")
         rows["rules"] = _guarded("Rules engine", lambda: rules_bench(cases=sizes.rules_cases))
+        progress("alert burden (fixed-seed populations through the rules)")
+        rows["burden"] = _guarded("Alert burden", burden_bench)
         progress("session create")
         rows["sessions"] = _guarded("Create a session", lambda: session_create_bench(
             world=world, database_url=args.database_url, count=sizes.sessions))
@@ -148,7 +151,8 @@ def main(argv: list[str] | None = None) -> int:
             rows["sweep_big"] = _guarded("Due sweep on a 10× table",
                                          lambda: sweep.measure_big(table_rows=grown))
 
-    results = [result for key in ("sweep", "sweep_big", "sessions", "rules", "form", "lists")
+    results = [result for key in ("sweep", "sweep_big", "sessions", "rules", "burden", "form",
+                                         "lists")
                for result in rows.get(key, [])]
     elapsed = time.monotonic() - progress.started
     document = _document(results, mode=mode, world_counts=world.counts, grown=grown,
