@@ -128,6 +128,8 @@ LANGUAGE_CODE = "en"
 # from locale/ by the install step (Makefile).
 LANGUAGES = [("en", "English"), ("fr", "Français"), ("es", "Español")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Staff pages write every date one way (clinic/formats/en/formats.py).
+FORMAT_MODULE_PATH = ["clinic.formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

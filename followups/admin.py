@@ -14,16 +14,16 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch
-from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.timesince import timesince
 
 from clinic.pagination import CappedCountPaginator
 from followups import admin_views
 from followups.admin_display import (
+    desk_time,
     level_badge,
     patient_link,
     person,
@@ -57,6 +57,12 @@ from patients.admin_scoping import ClinicScopedAdminMixin, ScopedRelatedFieldLis
 from patients.models import Patient
 
 # Shared admin behaviour -------------------------------------------------------------
+
+
+# What "Recent actions" says of the desk's own work (the note stays on the escalation).
+ACKNOWLEDGED = "Acknowledged: being handled"
+RESOLVED = "Resolved, with a note of what was done"
+CLOSED = "Closed (investigated)"
 
 
 class ServiceWrittenAdminMixin:
@@ -157,9 +163,8 @@ class EscalationAdmin(ClinicScopedAdminMixin, ServiceWrittenAdminMixin, admin.Mo
 
     @admin.display(description="Raised", ordering="created_at")
     def raised(self, obj):
-        local = timezone.localtime(obj.created_at)
         return format_html('<time datetime="{}" title="{}">{} ago</time>',
-                           obj.created_at.isoformat(), local.strftime("%d %b %Y %H:%M"),
+                           obj.created_at.isoformat(), desk_time(obj.created_at),
                            timesince(obj.created_at))
 
     @admin.display(description="Status", ordering="status")
@@ -185,6 +190,7 @@ class EscalationAdmin(ClinicScopedAdminMixin, ServiceWrittenAdminMixin, admin.Mo
                 escalation_acknowledge(escalation=escalation, actor=request.user)
             except ValidationError:
                 continue  # someone else acknowledged it a moment ago
+            self.log_change(request, escalation, ACKNOWLEDGED)
             done += 1
         self.message_user(request, f"Acknowledged {done} escalation(s).", messages.SUCCESS)
 
@@ -217,6 +223,7 @@ class EscalationAdmin(ClinicScopedAdminMixin, ServiceWrittenAdminMixin, admin.Mo
                 escalation_resolve(escalation=escalation, actor=request.user, note=note)
             except ValidationError:
                 continue  # resolved by someone else meanwhile
+            self.log_change(request, escalation, RESOLVED)
             done += 1
         return done
 
@@ -263,6 +270,7 @@ class EscalationAdmin(ClinicScopedAdminMixin, ServiceWrittenAdminMixin, admin.Mo
         except ValidationError as error:
             self.message_user(request, " ".join(error.messages), messages.WARNING)
         else:
+            self.log_change(request, escalation, ACKNOWLEDGED)
             self.message_user(request, f"Acknowledged: {escalation.patient} is being looked "
                                        "after. Resolve it once you have acted.", messages.SUCCESS)
         return HttpResponseRedirect(safe_next_url(request, self._change_url(escalation)))
@@ -283,6 +291,7 @@ class EscalationAdmin(ClinicScopedAdminMixin, ServiceWrittenAdminMixin, admin.Mo
             except ValidationError as error:
                 self.message_user(request, " ".join(error.messages), messages.WARNING)
             else:
+                self.log_change(request, escalation, RESOLVED)
                 self.message_user(request, f"Resolved: {escalation.patient}.", messages.SUCCESS)
             return HttpResponseRedirect(next_url)
         return self._resolve_page(request, [escalation], form, bulk=False, next_url=next_url)
@@ -347,7 +356,7 @@ class CheckInAdmin(ClinicScopedAdminMixin, ServiceWrittenAdminMixin, admin.Model
             return "Not answered"
         url = reverse("admin:followups_checkinresponse_change", args=[response.pk])
         return format_html('<a href="{}">Answers given {}</a>', url,
-                           timezone.localtime(response.submitted_at).strftime("%d %b %Y %H:%M"))
+                           desk_time(response.submitted_at))
 
     def _resend(self, request, checkins) -> tuple[int, list[str]]:
         done, refused = 0, []
@@ -518,8 +527,46 @@ class ClusterSignalAdmin(ClinicScopedAdminMixin, ServiceWrittenAdminMixin, admin
         done = 0
         for signal in queryset.filter(status=ClusterSignal.Status.OPEN):
             cluster_signal_close(signal=signal, actor=request.user)
+            self.log_change(request, signal, CLOSED)
             done += 1
         self.message_user(request, f"Closed {done} signal(s).", messages.SUCCESS)
+
+    # One signal from its own page: the "Close" button posts here.
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path("<path:object_id>/close/", self.admin_site.admin_view(self.close_view),
+                 name="{}_{}_close".format(*info)),
+            *super().get_urls(),
+        ]
+
+    def close_view(self, request, object_id):
+        signal = self.get_object(request, unquote(object_id))
+        if signal is None:
+            raise Http404
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_change_permission(request, signal):
+            raise PermissionDenied
+        if signal.status == ClusterSignal.Status.OPEN:
+            cluster_signal_close(signal=signal, actor=request.user)
+            self.log_change(request, signal, CLOSED)
+            self.message_user(request, f"Closed: {signal}.", messages.SUCCESS)
+        else:
+            self.message_user(request, "This signal is already closed.", messages.INFO)
+        return HttpResponseRedirect(reverse("admin:followups_clustersignal_change",
+                                            args=[signal.pk]))
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        signal = self.get_object(request, unquote(object_id))
+        extra_context = {
+            **(extra_context or {}),
+            "signal": signal,
+            "can_close": (signal is not None and signal.status == ClusterSignal.Status.OPEN
+                          and self.has_change_permission(request, signal)),
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
 
 
 # The audit trail ----------------------------------------------------------------------------

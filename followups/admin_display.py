@@ -10,10 +10,12 @@ import functools
 from typing import TYPE_CHECKING
 
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from followups.rules import Level
+from followups.rules import BREAKOUT_DOCUMENT, RASH_DOCUMENT, Level
 
 if TYPE_CHECKING:
     from followups.models import CheckInResponse
@@ -24,6 +26,20 @@ if TYPE_CHECKING:
 _LEVEL_SHAPES = {Level.URGENT: "▲", Level.REVIEW: "◆", Level.WATCH: "◇", Level.NONE: "○"}
 LEVEL_BADGES = {level.label: (_LEVEL_SHAPES.get(level, ""), level.label.upper())
                 for level in Level}
+
+
+# One way of writing a time on every staff page, in the clinic's time zone
+# (the admin site activates it): "1 Dec 2026, 08:02".
+DESK_DATETIME = "j M Y, H:i"
+DESK_DATE = "j M Y"
+
+
+def desk_time(value) -> str:
+    return date_format(timezone.localtime(value), DESK_DATETIME) if value else "–"
+
+
+def desk_date(value) -> str:
+    return date_format(timezone.localtime(value), DESK_DATE) if value else "–"
 
 
 def level_badge(level: str):
@@ -52,18 +68,34 @@ def person(user) -> str:
     return user.get_full_name() or user.get_username()
 
 
+# Staff read a document by its title, not by its file name (clinical-reference.md).
+DOCUMENT_TITLES = {
+    RASH_DOCUMENT: "Rash after microneedling",
+    BREAKOUT_DOCUMENT: "Breakouts after microneedling",
+}
+
+
+def source_titled(source: str) -> str:
+    for document, title in DOCUMENT_TITLES.items():
+        source = source.replace(document, title)
+    return source
+
+
 def reasons_list(reasons: list[dict], *, with_sources: bool = False):
+    """The plain message first, its rule's code small after it (and the source)."""
     if not reasons:
         return "–"
     if with_sources:
         items = format_html_join(
-            "", '<li><code>{}</code> {}<br><small class="source">Source: {}</small></li>',
-            ((r.get("code", ""), r.get("message", ""), r.get("source", "")) for r in reasons),
+            "", '<li>{} <small class="code"><code>{}</code></small><br>'
+                '<small class="source">Source: {}</small></li>',
+            ((r.get("message", ""), r.get("code", ""), source_titled(r.get("source", "")))
+             for r in reasons),
         )
     else:
         items = format_html_join(
-            "", "<li><code>{}</code> {}</li>",
-            ((r.get("code", ""), r.get("message", "")) for r in reasons),
+            "", '<li>{} <small class="code"><code>{}</code></small></li>',
+            ((r.get("message", ""), r.get("code", "")) for r in reasons),
         )
     return format_html('<ul class="reasons">{}</ul>', items)
 

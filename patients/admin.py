@@ -12,6 +12,7 @@ import re
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
+from django.contrib.admin.widgets import AdminSplitDateTime
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.db.models import Model, Prefetch
@@ -20,7 +21,15 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from clinic.pagination import CappedCountPaginator
-from followups.admin_display import level_badge, patient_link, person, photo_url, reasons_list
+from followups.admin_display import (
+    desk_date,
+    desk_time,
+    level_badge,
+    patient_link,
+    person,
+    photo_url,
+    reasons_list,
+)
 from followups.audit import audit_record
 from followups.charts import symptom_chart_svg
 from followups.dashboard import patient_timeline
@@ -121,11 +130,29 @@ class MembershipInline(ScopedChoicesMixin, admin.TabularInline):
     extra = 0
 
 
+class ClinicForm(forms.ModelForm):
+    """The clinic's details; a form without the default language keeps the clinic's own."""
+
+    class Meta:
+        model = Clinic
+        fields = CLINIC_FIELDS
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "default_language" in self.fields:
+            self.fields["default_language"].required = False
+
+    def clean_default_language(self):
+        return (self.cleaned_data.get("default_language") or self.instance.default_language
+                or "en")
+
+
 @admin.register(Clinic)
 class ClinicAdmin(SuperuserWritesMixin, ClinicScopedAdminMixin, admin.ModelAdmin):
     """Staff read their own clinics; only superusers add or change them."""
 
     clinic_lookup = "pk"
+    form = ClinicForm
     list_display = ("name", "timezone", "send_hour", "default_language", "email", "phone")
     search_fields = ("name",)
     inlines = (MembershipInline,)
@@ -276,6 +303,16 @@ class ProductAdmin(ScopedChoicesMixin, admin.ModelAdmin):
 # Patients ---------------------------------------------------------------------------------
 
 
+class LabelledSplitDateTime(AdminSplitDateTime):
+    """The admin's date and time inputs, each with its own accessible name."""
+
+    def __init__(self, *, label: str, attrs=None):
+        super().__init__(attrs)
+        date, time = self.widgets
+        date.attrs["aria-label"] = f"{label}: date (YYYY-MM-DD)"
+        time.attrs["aria-label"] = f"{label}: time (HH:MM:SS)"
+
+
 class PatientForm(forms.ModelForm):
     known_allergies = IngredientListField(
         label="Known allergies or sensitivities", required=False,
@@ -286,6 +323,16 @@ class PatientForm(forms.ModelForm):
     class Meta:
         model = Patient
         fields = PATIENT_FIELDS
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "language" in self.fields:
+            self.fields["language"].required = False
+
+    def clean_language(self):
+        # Left out: a patient keeps theirs; a new one gets the clinic's (patient_create).
+        return self.cleaned_data.get("language") or (
+            self.instance.language if self.instance.pk else "")
 
 
 class SessionInline(ScopedChoicesMixin, admin.TabularInline):
@@ -316,7 +363,7 @@ class SessionInline(ScopedChoicesMixin, admin.TabularInline):
 class PatientAdmin(ClinicScopedAdminMixin, admin.ModelAdmin):
     clinic_lookup = "clinic"
     form = PatientForm
-    list_display = ("name", "open_level", "clinic", "email", "phone", "created_at")
+    list_display = ("name", "open_level", "clinic", "language", "email", "phone", "created_at")
     list_display_links = ("name",)
     list_filter = (OpenLevelFilter, ("clinic", ScopedRelatedFieldListFilter), "acne_prone")
     search_fields = ("first_name", "last_name", "email")
@@ -329,6 +376,22 @@ class PatientAdmin(ClinicScopedAdminMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return with_open_escalation_level(super().get_queryset(request))
+
+    def get_inlines(self, request, obj):
+        # A new patient has no sessions: no empty table on the add page.
+        return self.inlines if obj is not None else ()
+
+    def get_changeform_initial_data(self, request):
+        """A member of one clinic adds patients to it, in its language, without choosing."""
+        from patients.selectors import user_clinic_ids
+
+        initial = super().get_changeform_initial_data(request)
+        if "clinic" not in initial:
+            clinics = list(Clinic.objects.filter(pk__in=user_clinic_ids(request.user))[:2])
+            if len(clinics) == 1:
+                initial["clinic"] = clinics[0].pk
+                initial.setdefault("language", clinics[0].default_language)
+        return initial
 
     @admin.display(description="Name", ordering="last_name")
     def name(self, obj):
@@ -353,7 +416,7 @@ class PatientAdmin(ClinicScopedAdminMixin, admin.ModelAdmin):
         can_resend = checkin_admin.has_change_permission(request)
         open_escalations = []
         for view in timeline:
-            day = view.session.performed_at.strftime("%d %b %Y")
+            day = desk_date(view.session.performed_at)
             view.chart_svg = mark_safe(symptom_chart_svg(  # every text in it is escaped
                 series=view.severities, chart_id=f"symptoms-session-{view.session.pk}",
                 title=f"Symptoms after the session of {day}",
@@ -429,6 +492,14 @@ class ProductApplicationInline(ScopedChoicesMixin, admin.TabularInline):
     def get_extra(self, request, obj=None, **kwargs):
         return 2 if obj is None else 1
 
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if field is not None and db_field.name in self.fields:
+            # Each row's controls are named: a table header alone is no label.
+            widget = getattr(field.widget, "widget", field.widget)
+            widget.attrs["aria-label"] = f"Product applied: {db_field.verbose_name}"
+        return field
+
     def _session_open(self, obj) -> bool:
         return obj is None or not obj.is_cancelled
 
@@ -464,11 +535,26 @@ class TreatmentSessionAdmin(ClinicScopedAdminMixin, admin.ModelAdmin):
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
     fieldsets = (
-        (None, {"fields": ("patient", "practitioner", "performed_at", "treatment_area",
-                           "device", "needle_depth_mm", "notes")}),
+        ("The session", {"fields": ("patient", "practitioner", "performed_at",
+                                    "treatment_area", "device", "needle_depth_mm", "notes")}),
         ("Safety and follow-up", {"fields": ("allergy_warnings", "checkins_column",
                                              "cancelled_at")}),
     )
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is not None and obj.is_cancelled:
+            return self.fieldsets
+        # "Cancelled at: -" says nothing on a new or an active session.
+        (name, options), (safety, follow_up) = self.fieldsets
+        fields = tuple(f for f in follow_up["fields"] if f != "cancelled_at")
+        return ((name, options), (safety, {**follow_up, "fields": fields}))
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "performed_at":
+            # The date and the time inputs each say what they are.
+            field.widget = LabelledSplitDateTime(label="Performed")
+        return field
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related(
@@ -552,7 +638,7 @@ class TreatmentSessionAdmin(ClinicScopedAdminMixin, admin.ModelAdmin):
             return "Day-2 and day-7 check-ins are scheduled when the session is saved."
         rows = [
             (reverse("admin:followups_checkin_change", args=[c.pk]), c.day,
-             c.get_status_display(), c.due_at.strftime("%d %b %Y %H:%M %Z"))
+             c.get_status_display(), desk_time(c.due_at))
             for c in obj.checkins.order_by("day")
         ]
         return format_html_join(mark_safe("<br>"), '<a href="{}">Day {}</a>: {} (due {})',

@@ -14,7 +14,6 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
-
 from PIL import Image, ImageDraw
 
 from followups import photos
@@ -130,7 +129,8 @@ class Command(BaseCommand):
                                 photo=photo)
                 if last == PHOTO_PATIENT:
                     response_record(checkin=CheckIn.objects.get(session=session, day=7),
-                                    answers={**NORMAL, "rash": "none", "swelling": "none"},
+                                    answers={**NORMAL, "rash": "none", "rash_trend": "",
+                                             "swelling": "none"},
                                     channel=CheckInResponse.Channel.STAFF, entered_by=staff,
                                     photo=_demo_photo(redness=60))
             created += 1

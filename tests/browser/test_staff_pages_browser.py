@@ -1,0 +1,88 @@
+"""The staff pages in headless Chromium: no critical or serious axe-core violation on the
+dashboard, the queue, a patient, a session and a check-in; usable on a 390 px phone."""
+
+from __future__ import annotations
+
+import pytest
+
+from followups.models import CheckIn
+from tests.browser import test_admin_browser
+from tests.browser.axe import SERIOUS, axe_violations
+from tests.browser.conftest import PHONE
+from tests.browser.test_admin_browser import log_in
+
+# The desk of the admin's browser tests (two clinics, an urgent and a review
+# patient), as the fixture "desk".
+desk_fixture = test_admin_browser.desk
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def signed_in_without_a_second_factor(settings):
+    # These tests are about the pages, not the sign-in: the nurse signs in
+    # with a password alone (the sign-in's own tests cover the second factor).
+    settings.OTP_REQUIRED = False
+
+
+@pytest.fixture
+def laptop(chromium):
+    # The admin allows scripts from itself only: axe is injected past that policy.
+    context = chromium.new_context(viewport={"width": 1366, "height": 900}, bypass_csp=True)
+    context.set_default_timeout(15_000)
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
+def staff_phone(chromium):
+    context = chromium.new_context(**PHONE)
+    context.set_default_timeout(15_000)
+    yield context.new_page()
+    context.close()
+
+
+def _pages(desk) -> dict[str, str]:
+    patient = desk["patient"]
+    session = patient.sessions.get()
+    checkin = CheckIn.objects.filter(session=session, day=2).get()
+    return {
+        "dashboard": "/admin/",
+        "queue": "/admin/followups/escalation/",
+        "patient": f"/admin/patients/patient/{patient.pk}/change/",
+        "session": f"/admin/patients/treatmentsession/{session.pk}/change/",
+        "new session": f"/admin/patients/treatmentsession/add/?patient={patient.pk}",
+        "check-in": f"/admin/followups/checkin/{checkin.pk}/change/",
+        "add patient": "/admin/patients/patient/add/",
+    }
+
+
+def test_the_staff_pages_have_no_critical_or_serious_axe_violation(live_server, laptop, desk,
+                                                                   screenshot):
+    log_in(laptop, live_server.url, "nurse")
+
+    found = {}
+    for name, path in _pages(desk).items():
+        response = laptop.goto(live_server.url + path)
+        assert response.status == 200, name
+        violations = axe_violations(laptop, impacts=SERIOUS)
+        if violations:
+            found[name] = violations
+        screenshot(laptop, f"staff-{name.replace(' ', '-')}")
+
+    assert found == {}
+
+
+def test_the_queue_and_the_patient_page_fit_a_phone(live_server, staff_phone, desk, screenshot):
+    log_in(staff_phone, live_server.url, "nurse")
+    width = PHONE["viewport"]["width"]
+
+    staff_phone.goto(f"{live_server.url}/admin/followups/escalation/")
+    why = staff_phone.locator("#result_list tbody tr").first.locator("ul.reasons")
+    box = why.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= width
+    screenshot(staff_phone, "staff-queue-phone")
+
+    staff_phone.goto(f"{live_server.url}/admin/patients/patient/{desk['patient'].pk}/change/")
+    assert staff_phone.evaluate("document.documentElement.scrollWidth") <= width
+    screenshot(staff_phone, "staff-patient-phone")
