@@ -36,6 +36,22 @@ class ClinicAdminSite(admin.AdminSite):
     site_url = None  # no public site to go back to: "/" serves only patients' links
     # The queue and the patient's page need the width more than a menu does.
     enable_nav_sidebar = False
+    # Username, password and the authenticator's code in one form (accounts.forms).
+    login_template = "otp/login.html"
+
+    @property
+    def login_form(self):
+        from accounts.forms import StaffLoginForm
+
+        return StaffLoginForm
+
+    def has_permission(self, request):
+        """Active staff, and with OTP_REQUIRED only once the session gave its second factor."""
+        from accounts.otp import otp_required
+
+        if not super().has_permission(request):
+            return False
+        return not otp_required() or request.user.is_verified()
 
     def admin_view(self, view, cacheable=False):
         """Every admin page in the clinic's local time.
@@ -60,9 +76,11 @@ class ClinicAdminSite(admin.AdminSite):
         return in_clinic_time
 
     def get_urls(self):
+        from accounts.views import enroll_view
         from followups import admin_views
 
         return [
+            path("otp/enroll/", enroll_view(self), name="otp_enroll"),
             path("exports/", self.admin_view(admin_views.ExportView.as_view(site=self)),
                  name="exports"),
             *super().get_urls(),

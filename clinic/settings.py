@@ -52,12 +52,19 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    # API tokens stored hashed, with an expiry (accounts.authentication).
+    "knox",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "patients",
     "followups",
     "health",
+    # Staff sign-in: the second factor (django-otp), lockout (django-axes), tokens.
+    "accounts",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
     # Its readiness checks, and `manage.py health_check readyz --no-http`.
     "health_check",
 ]
@@ -67,12 +74,20 @@ MIDDLEWARE = [
     "clinic.logging.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "clinic.middleware.RefuseNulInQueryMiddleware",
+    "clinic.middleware.ApiNoStoreMiddleware",
+    "clinic.middleware.AdminContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "accounts.middleware.SessionTimeoutMiddleware",
+    "accounts.middleware.SecondFactorRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out attempt into the lockout answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "clinic.urls"
@@ -121,6 +136,40 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# Staff sign-in ---------------------------------------------------------------------
+# django-axes first: it refuses a locked-out username or address before any
+# password is checked; ModelBackend then checks the password.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# A second factor (TOTP, RFC 6238) for every staff user whenever DEBUG is off;
+# the demo (DJANGO_DEBUG=true) signs in with a password unless one is enrolled.
+OTP_REQUIRED = not DEBUG
+OTP_TOTP_ISSUER = "Aftercare desk"
+# Lockout (interface: after at most 10 failures, for at least 15 minutes): the
+# username and the address each lock on their own, so neither a password
+# sprayed across accounts nor one account tried from many addresses gets far.
+# A wrong or missing authenticator code counts as a failure (accounts.forms).
+AXES_FAILURE_LIMIT = 10
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15, minimum=15,
+                                              maximum=24 * 60))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "clinic.client_address.client_address"
+AXES_SENSITIVE_PARAMETERS = ["password", "otp_token"]
+# Failures and lockouts are logged (WARNING) by django-axes with the username and
+# address; its start-up and per-success INFO lines are not wanted on stderr.
+AXES_VERBOSE = False
+# Behind the compose file's nginx: the client's address is its X-Real-IP.
+BEHIND_PROXY = env_bool("DJANGO_BEHIND_PROXY", False)
+# A working day from sign-in, however busy (absolute), and 30 minutes of
+# nothing (idle): accounts.middleware.SessionTimeoutMiddleware.
+SESSION_COOKIE_AGE = env_int("SESSION_LIFETIME_HOURS", 10, minimum=1, maximum=24) * 3600
+SESSION_IDLE_TIMEOUT = env_int("SESSION_IDLE_MINUTES", 30, minimum=5, maximum=8 * 60) * 60
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 LANGUAGE_CODE = "en"
 # The patients' languages (patients.models.Language): their emails and
@@ -281,6 +330,10 @@ URGENT_ACK_DEADLINE = timedelta(minutes=120)
 CLUSTER_MIN_PATIENTS = 3
 CLUSTER_WINDOW_DAYS = 30
 PHOTO_MAX_BYTES = 10 * 1024 * 1024
+# The largest body the patient's link reads: the photo plus the form's fields
+# and multipart framing. Longer bodies are a 413 before anything is parsed;
+# the reverse proxy's client_max_body_size (deploy/nginx) matches it.
+PATIENT_LINK_MAX_BODY = PHOTO_MAX_BYTES + 256 * 1024
 # Readiness fails when no sweep has finished for this long: beat or every worker is down.
 SWEEP_STALE_AFTER = timedelta(minutes=5)
 PATIENT_LINK_RATE_LIMIT = (30, 60)  # requests, seconds, per client address
@@ -301,8 +354,8 @@ CACHES = {
 # REST API ------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        "accounts.authentication.ClinicTokenAuthentication",
+        "accounts.authentication.VerifiedSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["patients.permissions.IsClinicStaff"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
@@ -310,6 +363,13 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": [],
     "EXCEPTION_HANDLER": "clinic.api.exception_handler",
+}
+REST_KNOX = {
+    # A working day, then sign in again; the expiry is returned with the token.
+    "TOKEN_TTL": timedelta(hours=env_int("API_TOKEN_HOURS", 10, minimum=1, maximum=24 * 7)),
+    "AUTO_REFRESH": False,
+    "AUTH_HEADER_PREFIX": "Token",
+    "TOKEN_LIMIT_PER_USER": 20,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Aftercare desk API",
@@ -338,6 +398,22 @@ SPECTACULAR_SETTINGS = {
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
+# The admin's Content-Security-Policy (clinic.middleware, django-csp): Django's
+# own admin scripts from this server and nothing from another host. Inline
+# <style> blocks of our admin templates need 'unsafe-inline' for styles only;
+# no inline script runs.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 if SITE_URL.startswith("https://") and not DEBUG:

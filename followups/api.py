@@ -17,6 +17,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from clinic.api_filters import choice, filter_by_params, id_filter, positive_int
+from followups.api_audit import AuditedReadMixin
 from followups.escalations import escalation_acknowledge, escalation_resolve
 from followups.models import (
     ASSESSMENT_LEVEL_CHOICES,
@@ -117,8 +118,9 @@ class CheckInSerializer(serializers.ModelSerializer):
                      description="Day 2, day 7, or day 10 (the watch check-in)."),
     OpenApiParameter("status", OpenApiTypes.STR, enum=CheckIn.Status.values),
 ]))
-class CheckInViewSet(viewsets.ReadOnlyModelViewSet):
+class CheckInViewSet(AuditedReadMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = CheckInSerializer
+    audit_patient = "session.patient_id"
 
     def get_queryset(self):
         return filter_by_params(self.request, checkins_for_user(self.request.user), {
@@ -179,7 +181,7 @@ class ResolveSerializer(serializers.Serializer):
     OpenApiParameter("status", OpenApiTypes.STR, enum=Escalation.Status.values),
     id_filter("clinic", "Only escalations of this clinic's patients."),
 ]))
-class EscalationViewSet(viewsets.ReadOnlyModelViewSet):
+class EscalationViewSet(AuditedReadMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = EscalationSerializer
 
     def get_queryset(self):

@@ -2,7 +2,9 @@
 
 A file is accepted only if Pillow decodes it as JPEG, PNG or WebP, whatever
 its name or content type says. It is then re-encoded, so nothing the patient's
-phone wrote into the file survives: no EXIF, no GPS position, no trailing data.
+phone wrote into the file survives: no EXIF, no GPS position, no trailing data,
+no colour profile (the pixels are converted to sRGB first, so colours still
+look as the phone saw them: redness is what staff look at).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import InMemoryUploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, StopFutureHandlers
-from PIL import Image, ImageOps
+from PIL import Image, ImageCms, ImageOps
 
 # Only these decoders are ever run on a patient's upload. Restricting
 # Image.open also keeps Pillow from handing an EPS file to Ghostscript.
@@ -25,8 +27,10 @@ ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP")
 MAX_PIXELS = 40_000_000
 
 JPEG_QUALITY = 85
-# The colour profile is kept (redness is what staff look at); a huge one is not.
+# A profile bigger than this is not converted from but ignored (as if sRGB):
+# real camera profiles are a few kilobytes.
 MAX_ICC_PROFILE_BYTES = 128 * 1024
+SRGB = ImageCms.createProfile("sRGB")
 
 
 class PhotoRejected(ValueError):
@@ -84,15 +88,30 @@ def _reencode(upload) -> ContentFile:
         image.load()
         icc_profile = image.info.get("icc_profile")
         upright = ImageOps.exif_transpose(image)
-        rgb = _as_rgb(upright)
-    # A fresh JPEG: no exif= argument, so no EXIF (and no GPS) is written.
+        rgb = _to_srgb(_as_rgb(upright), icc_profile)
+    # A fresh JPEG: no exif= and no icc_profile= argument, so neither EXIF
+    # (nor GPS) nor any of the phone's profile bytes is written. Untagged
+    # JPEG is read as sRGB by browsers.
     options = {"quality": JPEG_QUALITY, "optimize": True}
-    if isinstance(icc_profile, bytes) and len(icc_profile) <= MAX_ICC_PROFILE_BYTES:
-        options["icc_profile"] = icc_profile
     rgb.info.clear()
     out = io.BytesIO()
     rgb.save(out, format="JPEG", **options)
     return ContentFile(out.getvalue(), name="photo.jpg")
+
+
+def _to_srgb(rgb: Image.Image, icc_profile) -> Image.Image:
+    """The pixels in sRGB, from the embedded profile when there is a usable one."""
+    if not isinstance(icc_profile, bytes) or not icc_profile \
+            or len(icc_profile) > MAX_ICC_PROFILE_BYTES:
+        return rgb
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
+        if source.profile.xcolor_space.strip() != "RGB":
+            return rgb  # a greyscale or CMYK profile does not describe these RGB pixels
+        converted = ImageCms.profileToProfile(rgb, source, SRGB, outputMode="RGB")
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+        return rgb  # a broken profile: the pixels as they are
+    return converted if converted is not None else rgb
 
 
 def _as_rgb(image: Image.Image) -> Image.Image:

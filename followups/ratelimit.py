@@ -14,13 +14,16 @@ import time
 from django.conf import settings
 from django.core.cache import cache
 
+from clinic.client_address import client_address as _client_address
+
 logger = logging.getLogger(__name__)
 
 
 def client_address(request) -> str:
-    # REMOTE_ADDR only: X-Forwarded-For is written by the client and would let
-    # anyone pick a fresh address for every guess.
-    return request.META.get("REMOTE_ADDR") or "unknown"
+    # REMOTE_ADDR, or behind our proxy the X-Real-IP it writes; never
+    # X-Forwarded-For, which a client writes and would let anyone pick a
+    # fresh address for every guess (clinic.client_address).
+    return _client_address(request)
 
 
 def patient_link_rate_limited(request, *, now: float | None = None) -> bool:

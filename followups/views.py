@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import io
 import re
+from functools import wraps
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -161,12 +162,48 @@ def _guidance_page(request, *, clinic, response: CheckInResponse, language: str)
     }, language=language)
 
 
+def _body_too_large():
+    megabytes = settings.PHOTO_MAX_BYTES // (1024 * 1024)
+    response = _patient_response(
+        "<!doctype html><html lang=\"en\"><title>Too large</title>"
+        f"<p>This upload is too large. A photo may be up to {megabytes} MB: please go back "
+        "and choose a smaller one.</p></html>", status=413)
+    response["Connection"] = "close"
+    return response
+
+
+def _before_the_body(view):
+    """The budget, the link's shape and the body's declared size, before a byte is read.
+
+    Nothing below this (the CSRF check included, which reads the form) runs
+    for a client over its budget, a made-up link or a body over
+    PATIENT_LINK_MAX_BODY: a 200 MB upload to a guessed link is refused
+    from its headers, never parsed nor written anywhere.
+    """
+
+    @wraps(view)
+    def guarded(request, token: str):
+        if ratelimit.patient_link_rate_limited(request):
+            return _rate_limited(request)
+        if not TOKEN_SHAPE.fullmatch(token):
+            return _link_unavailable(request)
+        if request.method == "POST":
+            try:
+                length = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                length = -1
+            if length < 0 or length > settings.PATIENT_LINK_MAX_BODY:
+                return _body_too_large()
+        return view(request, token)
+
+    return guarded
+
+
+@_before_the_body
 @csrf_exempt  # replaced by _CsrfWithoutReferrer just below, not switched off
 @decorator_from_middleware(_CsrfWithoutReferrer)
 @require_http_methods(["GET", "HEAD", "POST"])
 def checkin_view(request, token: str):
-    if ratelimit.patient_link_rate_limited(request):
-        return _rate_limited(request)
     checkin = checkin_for_token(token=token) if TOKEN_SHAPE.fullmatch(token) else None
     if checkin is None:
         return _link_unavailable(request)

@@ -15,12 +15,14 @@ from django.contrib.admin.utils import unquote
 from django.contrib.admin.widgets import AdminSplitDateTime
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.forms import UserChangeForm
 from django.db.models import Model, Prefetch
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from clinic.pagination import CappedCountPaginator
+from clinic.validators import no_control_characters
 from followups.admin_display import (
     desk_date,
     desk_time,
@@ -184,10 +186,21 @@ if admin.site.is_registered(User):
     admin.site.unregister(User)
 
 
+class StaffUserChangeForm(UserChangeForm):
+    """Django's user form; a staff member's names and email hold no control characters."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("first_name", "last_name", "email"):
+            if name in self.fields:
+                self.fields[name].validators.append(no_control_characters)
+
+
 @admin.register(User)
 class StaffUserAdmin(SuperuserWritesMixin, UserAdmin):
     """Users and their clinics: superusers only, whatever permissions a group grants."""
 
+    form = StaffUserChangeForm
     inlines = (UserMembershipInline,)
     list_display = ("username", "email", "first_name", "last_name", "is_staff",
                     "is_superuser", "clinic_names")

@@ -23,8 +23,10 @@ from rest_framework.response import Response
 
 from clinic.api_filters import filter_by_params, id_filter, positive_int, search_term
 from followups.api import CheckInSerializer
+from followups.api_audit import AuditedReadMixin
 from followups.rules import ESCALATION_LEVELS, Level
 from patients import services
+from patients.api_history import ADDITION, CHANGE, DELETION, api_history_record, changed_fields
 from patients.models import Clinic, Patient, Product, ProductApplication, TreatmentSession
 from patients.permissions import CatalogueManagerOrReadOnly, IsClinicStaff
 from patients.selectors import (
@@ -95,9 +97,10 @@ class PatientSerializer(serializers.ModelSerializer):
     OpenApiParameter("search", OpenApiTypes.STR,
                      description="Part of the first name, last name or email."),
 ]))
-class PatientViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin,
+class PatientViewSet(AuditedReadMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin,
                      viewsets.ReadOnlyModelViewSet):
     serializer_class = PatientSerializer
+    audit_patient = "pk"
 
     def get_queryset(self):
         queryset = filter_by_params(self.request, patients_for_user(self.request.user),
@@ -112,11 +115,18 @@ class PatientViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin,
     def perform_create(self, serializer):
         serializer.instance = services.patient_create(actor=self.request.user,
                                                       data=serializer.validated_data)
+        api_history_record(actor=self.request.user, obj=serializer.instance,
+                           action_flag=ADDITION)
 
     def perform_update(self, serializer):
+        names = list(serializer.validated_data)
+        before = {name: getattr(serializer.instance, name) for name in names}
         serializer.instance = services.patient_update(
             actor=self.request.user, patient=serializer.instance, data=serializer.validated_data
         )
+        api_history_record(actor=self.request.user, obj=serializer.instance, action_flag=CHANGE,
+                           fields=changed_fields(before=before, after_obj=serializer.instance,
+                                                 names=names))
 
 
 class ProductSerializer(serializers.ModelSerializer):
@@ -267,8 +277,8 @@ class SessionSerializer(serializers.ModelSerializer):
     id_filter("patient", "Only this patient's sessions."),
     id_filter("clinic", "Only this clinic's sessions."),
 ]))
-class SessionViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, mixins.DestroyModelMixin,
-                     viewsets.ReadOnlyModelViewSet):
+class SessionViewSet(AuditedReadMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin,
+                     mixins.DestroyModelMixin, viewsets.ReadOnlyModelViewSet):
     """Microneedling sessions. DELETE cancels a session and its open check-ins."""
 
     serializer_class = SessionSerializer
@@ -291,12 +301,19 @@ class SessionViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, mixins.De
         serializer.instance = services.session_create(
             actor=self.request.user, practitioner=self.request.user, **data
         )
+        api_history_record(actor=self.request.user, obj=serializer.instance,
+                           action_flag=ADDITION)
 
     def perform_update(self, serializer):
+        data = self._session_data(serializer.validated_data)
+        scalars = [name for name in data if name != "products"]
+        before = {name: getattr(serializer.instance, name) for name in scalars}
         serializer.instance = services.session_update(
-            actor=self.request.user, session=serializer.instance,
-            data=self._session_data(serializer.validated_data),
+            actor=self.request.user, session=serializer.instance, data=data,
         )
+        fields = changed_fields(before=before, after_obj=serializer.instance, names=scalars)
+        api_history_record(actor=self.request.user, obj=serializer.instance, action_flag=CHANGE,
+                           fields=fields + (["products"] if "products" in data else []))
 
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)

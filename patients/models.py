@@ -10,6 +10,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
+from clinic.validators import no_control_characters
+
 
 def validate_timezone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
@@ -36,7 +38,7 @@ class Language(models.TextChoices):
 
 
 class Clinic(models.Model):
-    name = models.CharField(max_length=200, unique=True)
+    name = models.CharField(max_length=200, unique=True, validators=[no_control_characters])
     timezone = models.CharField(max_length=64, validators=[validate_timezone])
     phone = models.CharField(max_length=40, blank=True)
     email = models.EmailField(blank=True, help_text="Receives urgent alerts.")
@@ -87,8 +89,8 @@ class Patient(models.Model):
     # No index of its own: patient_clinic_name (clinic, last_name) serves it.
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="patients",
                                db_index=False)
-    first_name = models.CharField(max_length=100)
-    last_name = models.CharField(max_length=100)
+    first_name = models.CharField(max_length=100, validators=[no_control_characters])
+    last_name = models.CharField(max_length=100, validators=[no_control_characters])
     email = models.EmailField()
     phone = models.CharField(max_length=40, blank=True)
     date_of_birth = models.DateField(null=True, blank=True)

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
 
-from django.contrib.auth import get_user_model
+from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -139,6 +139,11 @@ def staff_create(*, username: str, clinic: Clinic | None, password: str | None,
     if password is None:
         user.set_unusable_password()
     else:
+        # The password rules (AUTH_PASSWORD_VALIDATORS), for every way a user is made.
+        try:
+            password_validation.validate_password(password, user)
+        except ValidationError as error:
+            raise ValidationError({"password": error.messages}) from None
         user.set_password(password)
     user.full_clean(exclude=["password"])
     user.save()

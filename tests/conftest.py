@@ -10,6 +10,7 @@ from django.conf import settings
 from rest_framework.test import APIClient
 
 from tests.factories import ClinicFactory, PatientFactory, UserFactory
+from tests.support.otp import VerifiedClient
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -70,6 +71,24 @@ def redis_url():
             pytest.fail(f"Redis at {parts.hostname}:{parts.port} is unreachable")
         pytest.skip("Redis unreachable")
     return url
+
+
+@pytest.fixture
+def client():
+    """A browser whose ``force_login`` signs in with a verified authenticator.
+
+    Production requires the second factor (OTP_REQUIRED), and so do the
+    tests: ``tests/security/test_second_factor.py`` shows a password alone
+    gets nowhere; every other test signs in the way a nurse does, code given.
+    """
+    return VerifiedClient()
+
+
+@pytest.fixture
+def demo_mode(settings):
+    """The demo's settings: seed_demo refuses to run unless DJANGO_DEBUG is true."""
+    settings.DEBUG = True
+    return settings
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 from followups.models import AuditEvent, Escalation
 from followups.sweep import followups_sweep
 from tests.factories import ProductFactory, session_with_checkins
+from tests.support.otp import VerifiedClient
 
 pytestmark = pytest.mark.django_db
 
@@ -67,7 +68,7 @@ def test_a_patient_with_fever_reaches_a_clinician_and_is_resolved(patient, staff
     assert patient.last_name not in alert.body and "fever" not in alert.body.lower()
 
     # A nurse opens the admin: the patient is first on the queue.
-    nurse = Client()
+    nurse = VerifiedClient()  # signs in with the authenticator's code, as the product requires
     nurse.force_login(staff)
     queue = nurse.get(reverse("admin:followups_escalation_changelist")).content.decode()
     assert "URGENT" in queue and patient.first_name in queue

@@ -31,7 +31,12 @@ LABELS = [model._meta.label for model, _ in REGISTRY]
 SUPERUSER_ONLY = {
     "auth.User": "clinics and users are managed by superusers",
     "auth.Group": "permissions are managed by superusers",
-    "authtoken.TokenProxy": "API tokens are managed by superusers",
+    "knox.AuthToken": "API tokens are managed by superusers",
+    "otp_totp.TOTPDevice": "second factors are reset by superusers",
+    "otp_static.StaticDevice": "recovery codes are reset by superusers",
+    "axes.AccessAttempt": "sign-in lockouts are lifted by superusers",
+    "axes.AccessFailureLog": "failed sign-ins are read by superusers",
+    "axes.AccessLog": "sign-ins are read by superusers",
     "followups.AuditEvent": "the audit trail is read by superusers only",
 }
 # Shared by every clinic, by design.

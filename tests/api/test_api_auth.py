@@ -1,17 +1,20 @@
 """Who may call the API: a token, a browser session, or nobody.
 
-The interface: ``POST /api/auth/token/`` with a username and password gives a
-token sent as ``Authorization: Token <token>``; browser sessions work too.
-Only staff who belong to a clinic (or a superuser) get in.
+The interface: ``POST /api/auth/token/`` with a username, password and the
+authenticator's code gives a token sent as ``Authorization: Token <token>``;
+browser sessions (signed in with their second factor) work too. Only staff who
+belong to a clinic (or a superuser) get in. The token's lifecycle, the lockout
+and the second factor itself are tried in tests/security.
 """
 
 from __future__ import annotations
 
 import pytest
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from tests.factories import UserFactory
+from tests.support.otp import authenticator_for, code_for, mark_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -22,17 +25,29 @@ ENDPOINTS = ["/api/clinics/", "/api/patients/", "/api/products/", "/api/sessions
              "/api/checkins/", "/api/escalations/"]
 
 
+def signed_in_browser(client: APIClient, user) -> APIClient:
+    """A browser that signed in with the password and the authenticator's code."""
+    client.force_login(user)
+    mark_verified(client, user)
+    return client
+
+
 def test_it_issues_a_token_for_a_staff_members_password(staff):
+    code = code_for(authenticator_for(staff))
     response = APIClient().post("/api/auth/token/",
-                                {"username": "nurse", "password": PASSWORD}, format="json")
+                                {"username": "nurse", "password": PASSWORD, "otp_token": code},
+                                format="json")
 
     assert response.status_code == 200
-    assert response.json() == {"token": Token.objects.get(user=staff).key}
+    assert set(response.json()) == {"token", "expiry"}
+    assert AuthToken.objects.get(user=staff).token_key == response.json()["token"][:15]
 
 
 def test_it_lets_a_token_holder_in_with_the_token_header(staff, patient):
-    token = APIClient().post("/api/auth/token/", {"username": "nurse", "password": PASSWORD},
-                             format="json").json()["token"]
+    token = APIClient().post("/api/auth/token/", {
+        "username": "nurse", "password": PASSWORD,
+        "otp_token": code_for(authenticator_for(staff)),
+    }, format="json").json()["token"]
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
 
@@ -43,7 +58,10 @@ def test_it_lets_a_token_holder_in_with_the_token_header(staff, patient):
 
 
 def test_it_accepts_the_form_encoded_token_request_too(staff):
-    response = APIClient().post("/api/auth/token/", {"username": "nurse", "password": PASSWORD})
+    response = APIClient().post("/api/auth/token/", {
+        "username": "nurse", "password": PASSWORD,
+        "otp_token": code_for(authenticator_for(staff)),
+    })
 
     assert response.status_code == 200
     assert "token" in response.json()
@@ -80,11 +98,11 @@ def test_it_says_401_for_an_unknown_token(staff):
 
 
 def test_it_shuts_out_a_token_whose_user_was_deactivated(staff):
-    token = Token.objects.create(user=staff)
+    _, token = AuthToken.objects.create(user=staff)
     staff.is_active = False
     staff.save()
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
 
     assert client.get("/api/patients/").status_code == 401
 
@@ -97,8 +115,7 @@ def test_it_answers_a_malformed_token_request_with_400(staff):
 
 
 def test_it_works_with_a_browser_session(staff, patient):
-    client = APIClient()
-    assert client.login(username="nurse", password=PASSWORD)
+    client = signed_in_browser(APIClient(), staff)
 
     response = client.get("/api/patients/")
 
@@ -107,8 +124,7 @@ def test_it_works_with_a_browser_session(staff, patient):
 
 
 def test_it_requires_the_csrf_token_for_a_browser_sessions_writes(staff, clinic):
-    client = APIClient(enforce_csrf_checks=True)
-    client.login(username="nurse", password=PASSWORD)
+    client = signed_in_browser(APIClient(enforce_csrf_checks=True), staff)
     payload = {"clinic": clinic.pk, "first_name": "Ines", "last_name": "Duarte",
                "email": "ines@mail.example"}
 

@@ -9,6 +9,7 @@ member's API calls, then a patient's click on the emailed link.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import secrets
@@ -154,6 +155,16 @@ def answers_form(html: str) -> dict:
     }
 
 
+def code_from_uri(uri: str) -> str:
+    """What the nurse's authenticator app shows now, from the URI create_staff printed."""
+    from django_otp.oath import TOTP
+
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(uri).query)
+    secret = query["secret"][0]
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8))
+    return f"{TOTP(key, step=30, digits=6).token():06d}"
+
+
 def csrf_cookie(reply: Response) -> str:
     for header in reply.headers.get_all("Set-Cookie") or []:
         if header.startswith("csrftoken="):
@@ -166,13 +177,16 @@ def test_the_production_stack_sends_the_day2_email_and_raises_the_urgent_alert(s
     manage("create_clinic", CLINIC, "--timezone", "Europe/London", "--phone", "+44 20 7946 0018",
            "--email", ALERTS, "--send-hour", "0", env=stack.env)
     password = secrets.token_urlsafe(12)
-    manage("create_staff", "nurse.ines", "--clinic", CLINIC, "--email", "ines@harbour.example",
-           env={**stack.env, "STAFF_PASSWORD": password})
+    created = manage("create_staff", "nurse.ines", "--clinic", CLINIC, "--email",
+                     "ines@harbour.example", "--otp",
+                     env={**stack.env, "STAFF_PASSWORD": password})
+    [uri] = [line for line in created.splitlines() if line.startswith("otpauth://totp/")]
 
     # The nurse records a session performed two days ago, over the API.
     staff = Browser(stack.site_url)
     reply = staff.request("POST", "/api/auth/token/",
-                          data={"username": "nurse.ines", "password": password})
+                          data={"username": "nurse.ines", "password": password,
+                                "otp_token": code_from_uri(uri)})
     assert reply.status == 200, reply.text
     staff.token = reply.json()["token"]
     clinic_id = staff.request("GET", "/api/clinics/").json()["results"][0]["id"]

@@ -80,7 +80,7 @@ def test_it_exits_non_zero_from_the_shell_on_error(tmp_path):
     assert "IANA time zone" in result.stderr
 
 
-def test_the_demo_seed_runs_twice_without_duplicating():
+def test_the_demo_seed_runs_twice_without_duplicating(demo_mode):
     call_command("seed_demo")
     counts = (Clinic.objects.count(), Patient.objects.count(), TreatmentSession.objects.count())
 

@@ -15,7 +15,7 @@ import os
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from schemathesis.checks import (
     not_a_server_error,
     response_schema_conformance,
@@ -61,7 +61,7 @@ def staff_token():
     response_for(session.checkins.get(day=2), fever=True)  # an open urgent escalation
     session_with_checkins(patient=PatientFactory(clinic=clinic))
     session_with_checkins(patient=PatientFactory(clinic=ClinicFactory(name="Hilltop")))
-    return Token.objects.create(user=nurse).key
+    return AuthToken.objects.create(user=nurse)[1]
 
 
 @pytest.mark.django_db(transaction=True, reset_sequences=True)

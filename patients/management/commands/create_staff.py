@@ -3,7 +3,9 @@ import os
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
+from accounts.otp import recovery_codes_issue, totp_config_url, totp_enroll, totp_text_key
 from patients.management.commands.create_clinic import _first_error
 from patients.models import Clinic
 from patients.services import staff_create
@@ -11,15 +13,19 @@ from patients.services import staff_create
 
 class Command(BaseCommand):
     help = ("Add a staff user who belongs to a clinic. The password comes from the "
-            "STAFF_PASSWORD environment variable, or a prompt.")
+            "STAFF_PASSWORD environment variable, or a prompt, and must pass the password "
+            "rules. With --otp, also enroll an authenticator app and print its otpauth:// URI.")
 
     def add_arguments(self, parser):
         parser.add_argument("username")
         parser.add_argument("--clinic", required=True, help="the clinic's name")
         parser.add_argument("--email", default="")
         parser.add_argument("--superuser", action="store_true")
+        parser.add_argument("--otp", action="store_true",
+                            help="enroll an authenticator app now and print its otpauth:// URI "
+                                 "(without it the user enrolls at their first sign-in)")
 
-    def handle(self, *args, username, clinic, email, superuser, **options):
+    def handle(self, *args, username, clinic, email, superuser, otp=False, **options):
         try:
             clinic_obj = Clinic.objects.get(name=clinic)
         except Clinic.DoesNotExist:
@@ -28,14 +34,24 @@ class Command(BaseCommand):
             ) from None
         password = os.environ.get("STAFF_PASSWORD") or self._prompt()
         try:
-            user = staff_create(username=username, clinic=clinic_obj, password=password,
-                                email=email, superuser=superuser)
+            with transaction.atomic():
+                user = staff_create(username=username, clinic=clinic_obj, password=password,
+                                    email=email, superuser=superuser)
+                device = totp_enroll(user=user) if otp else None
+                codes = recovery_codes_issue(user=user) if otp else []
         except ValidationError as error:
             raise CommandError(_first_error(error)) from None
         role = "superuser" if superuser else "staff user"
         self.stdout.write(self.style.SUCCESS(
             f"Created {role} '{user.username}' in clinic '{clinic_obj.name}'"
         ))
+        if device is not None:
+            # The URI alone on its line, for a QR generator or a password manager.
+            self.stdout.write("Authenticator (scan or paste into the app):")
+            self.stdout.write(totp_config_url(device))
+            self.stdout.write(f"Text key: {totp_text_key(device)}")
+            self.stdout.write("Recovery codes (each signs in once, for a lost phone): "
+                              + " ".join(codes))
 
     def _prompt(self) -> str:
         try:

@@ -9,9 +9,10 @@ import io
 from datetime import timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 from PIL import Image, ImageDraw
@@ -76,8 +77,15 @@ NORMAL = {"rash": "mild", "rash_trend": "better", "breakouts": "none", "breakout
 class Command(BaseCommand):
     help = "Create the demo clinic, its staff login, patients, products and sessions (idempotent)."
 
-    @transaction.atomic
     def handle(self, *args, **options):
+        # Its users' password is printed in the README: never on a real site.
+        if not settings.DEBUG:
+            raise CommandError("seed_demo runs only with DJANGO_DEBUG=true: its logins' password "
+                               "is published in the README.")
+        self._seed()
+
+    @transaction.atomic
+    def _seed(self):
         clinic = Clinic.objects.filter(name=CLINIC_NAME).first() or clinic_create(
             name=CLINIC_NAME, timezone_name="Europe/London", phone="+44 20 7946 0123",
             email="alerts@demo-clinic.example", send_hour=10,

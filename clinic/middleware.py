@@ -1,0 +1,66 @@
+"""Request and response plumbing that every app relies on (imports no app).
+
+- NUL characters in the query string are refused with a 400 before any view:
+  PostgreSQL cannot hold them, and a search or autocomplete term with one
+  was a database error (a 500) instead of the caller's mistake.
+- API answers are never stored by a browser or a proxy: they carry patients'
+  names, procedures and symptoms (``Cache-Control: no-store``).
+- The admin gets a Content-Security-Policy (django-csp): its own scripts and
+  styles, nothing from another host, never framed. The patient's pages send
+  their own, stricter policy (followups.views).
+"""
+
+from __future__ import annotations
+
+from csp.middleware import CSPMiddleware
+from django.http import HttpResponseBadRequest
+from django.utils.cache import patch_cache_control
+
+API_PREFIX = "/api/"
+# The OpenAPI document and its browser hold no patient data, and may be cached.
+API_PUBLIC = ("/api/schema/", "/api/docs/")
+ADMIN_PREFIX = "/admin/"
+
+
+class RefuseNulInQueryMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path.startswith(API_PREFIX):
+            # The API's own filters refuse it, in JSON naming the parameter.
+            return self.get_response(request)
+        if "\x00" in request.META.get("QUERY_STRING", "") or any(
+            "\x00" in key or any("\x00" in value for value in values)
+            for key, values in request.GET.lists()
+        ):
+            return HttpResponseBadRequest(
+                "The query string contains a NUL character.", content_type="text/plain"
+            )
+        return self.get_response(request)
+
+
+class ApiNoStoreMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.path.startswith(API_PREFIX) and not request.path.startswith(API_PUBLIC):
+            patch_cache_control(response, no_store=True, private=True)
+            response.setdefault("Pragma", "no-cache")
+        return response
+
+
+class AdminContentSecurityPolicyMiddleware(CSPMiddleware):
+    """django-csp's policy (CONTENT_SECURITY_POLICY in settings), on the admin's pages."""
+
+    def process_request(self, request):
+        if request.path.startswith(ADMIN_PREFIX):
+            return super().process_request(request)
+        return None
+
+    def process_response(self, request, response):
+        if request.path.startswith(ADMIN_PREFIX):
+            return super().process_response(request, response)
+        return response
