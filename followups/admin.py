@@ -18,6 +18,7 @@ from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.timesince import timesince
 
 from clinic.pagination import CappedCountPaginator
@@ -36,6 +37,7 @@ from followups.admin_filters import (
     AckDeadlineFilter,
     AlertFilter,
     AssessmentFilter,
+    CommentFilter,
     DayFilter,
     DueFilter,
     EscalationDayFilter,
@@ -44,6 +46,7 @@ from followups.admin_filters import (
 )
 from followups.audit import audit_record
 from followups.clusters import cluster_signal_close
+from followups.comments import comment_mark_read
 from followups.escalations import escalation_acknowledge, escalation_resolve
 from followups.models import (
     AuditEvent,
@@ -419,9 +422,10 @@ class CheckInAdmin(ClinicScopedAdminMixin, ServiceWrittenAdminMixin, admin.Model
 class CheckInResponseAdmin(ClinicScopedAdminMixin, ServiceWrittenAdminMixin, admin.ModelAdmin):
     clinic_lookup = "checkin__session__patient__clinic"
     list_display = ("__str__", "patient_column", "checkin_day", "submitted_at",
-                    "assessment_column", "channel", "photo_column")
-    list_filter = (AssessmentFilter, "channel", EscalationDayFilter,
+                    "assessment_column", "comment_column", "channel", "photo_column")
+    list_filter = (AssessmentFilter, CommentFilter, "channel", EscalationDayFilter,
                    ("checkin__session__patient__clinic", ScopedRelatedFieldListFilter))
+    actions = ("mark_comments_read",)
     search_fields = ("checkin__session__patient__first_name",
                      "checkin__session__patient__last_name", "checkin__session__patient__email")
     search_help_text = "Search by the patient's first name, last name or email."
@@ -459,6 +463,27 @@ class CheckInResponseAdmin(ClinicScopedAdminMixin, ServiceWrittenAdminMixin, adm
             return "–"
         return format_html('<a href="{}" target="_blank" rel="noopener">View photo</a>',
                            photo_url(obj))
+
+    @admin.display(description="Comment")
+    def comment_column(self, obj):
+        if not obj.comments:
+            return "–"
+        if obj.comment_waiting:
+            return format_html('<strong>To read:</strong> “{}”', obj.comments)
+        return format_html("“{}”", obj.comments)
+
+    @admin.action(description="Mark the selected comments read", permissions=["view"])
+    def mark_comments_read(self, request, queryset):
+        marked = sum(comment_mark_read(response=response, actor=request.user)
+                     for response in queryset.filter(comment_waiting=True)
+                     .select_related("checkin__session__patient__clinic"))
+        self.message_user(request, f"Marked {marked} comment(s) read.", messages.SUCCESS)
+        next_url = request.POST.get("next", "")
+        if next_url and url_has_allowed_host_and_scheme(
+                next_url, allowed_hosts={request.get_host()},
+                require_https=request.is_secure()):
+            return HttpResponseRedirect(next_url)
+        return None
 
     def get_urls(self):
         info = self.opts.app_label, self.opts.model_name

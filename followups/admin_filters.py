@@ -157,3 +157,20 @@ class AssessmentFilter(admin.SimpleListFilter):
         if self.value() in {level.label for level in Level}:
             return queryset.filter(assessment_level=self.value())
         return queryset
+
+
+class CommentFilter(admin.SimpleListFilter):
+    """Comments waiting for a person to read them (followups.comments)."""
+
+    title = "comment"
+    parameter_name = "comment"
+
+    def lookups(self, request, model_admin):
+        return [("to_read", "To read"), ("read", "Marked read")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "to_read":
+            return queryset.filter(comment_waiting=True)
+        if self.value() == "read":
+            return queryset.filter(comment_read_at__isnull=False)
+        return queryset

@@ -131,8 +131,14 @@ def dashboard_for_user(user, *, now: datetime) -> Dashboard:
                                           due_at__lt=now)),
             closed=Count("pk", filter=Q(status__in=[Status.COMPLETED, Status.MISSED],
                                         due_at__gte=rate_since, due_at__lt=now)),
+            # Patients being watched: their day-10 check-in still to be answered.
+            watched=Count("session__patient", distinct=True,
+                          filter=Q(day=settings.CHECKIN_WATCH_DAY,
+                                   status__in=[Status.SCHEDULED, Status.SENT])),
         )
     )
+    comments_waiting = _in_clinics(CheckInResponse.objects.filter(comment_waiting=True),
+                                   "checkin__session__patient__clinic", clinic_ids).count()
     rate = (f"{round(100 * checkins['answered'] / checkins['closed'])}%"
             if checkins["closed"] else "–")
     deadline_minutes = int(settings.URGENT_ACK_DEADLINE.total_seconds() // 60)
@@ -165,6 +171,14 @@ def dashboard_for_user(user, *, now: datetime) -> Dashboard:
                tone=URGENT if escalations["alerts_undelivered"] else "neutral",
                note="The clinic was not emailed: check its alert address; the patient "
                     "is in the queue."),
+        Figure("Watched: a day-10 check-in to come", str(checkins["watched"]),
+               _changelist("checkin", day=settings.CHECKIN_WATCH_DAY),
+               note="A day-7 finding that may still be normal healing: no call, one more "
+                    "check-in."),
+        Figure("Comments to read", str(comments_waiting),
+               _changelist("checkinresponse", comment="to_read"),
+               tone=REVIEW if comments_waiting else "neutral",
+               note="Written by a patient, not flagged: read each, then mark it read."),
         Figure("Response rate (30 days)", rate, _changelist("checkin", due="30d"),
                note=f"{checkins['answered']} answered of {checkins['closed']} "
                     "answered or missed."),

@@ -171,6 +171,10 @@ class CheckInResponse(models.Model):
     comment_read_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                                         null=True, blank=True, related_name="+")
     comment_read_at = models.DateTimeField(null=True, blank=True)
+    # Set when the answers are stored: a non-empty comment that raised no
+    # COMMENT_CONCERN (a flagged one is read with its escalation). Cleared by
+    # followups.comments.comment_mark_read.
+    comment_waiting = models.BooleanField(default=False)
 
     class Meta:
         verbose_name = "check-in answers"
@@ -180,8 +184,8 @@ class CheckInResponse(models.Model):
             models.Index(fields=["submitted_at"], name="response_submitted"),
             # Consumed by followups.selectors.comments_to_read: the dashboard's
             # and the patient page's comments waiting for a person.
-            models.Index(fields=["submitted_at"], name="response_comment_to_read",
-                         condition=~Q(comments="") & Q(comment_read_at__isnull=True)),
+            models.Index(fields=["submitted_at"], name="response_comment_waiting",
+                         condition=Q(comment_waiting=True)),
         ]
         constraints = [
             *[

@@ -362,6 +362,10 @@ def response_record(*, checkin: CheckIn, answers: Mapping, channel: str, entered
     assessment = response_assess(response=response, now=now)
     response.assessment_level = assessment.level.label
     response.assessment_reasons = assessment.as_dict()["reasons"]
+    # Every comment is read: a flagged one with its escalation, any other by a
+    # person who marks it read (followups.comments).
+    response.comment_waiting = bool(response.comments.strip()) and (
+        "COMMENT_CONCERN" not in assessment.codes)
     try:
         with transaction.atomic():
             if photo is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.widgets import AdminSplitDateTime
@@ -36,6 +37,7 @@ from followups.audit import audit_record
 from followups.charts import symptom_chart_svg
 from followups.dashboard import patient_timeline
 from followups.models import AuditEvent, CheckIn, Escalation
+from followups.rules import WATCH_CODES
 from patients.admin_filters import CancelledFilter, OpenLevelFilter, SessionProductFilter
 from patients.admin_scoping import (
     ClinicScopedAdminMixin,
@@ -428,6 +430,21 @@ class PatientAdmin(ClinicScopedAdminMixin, admin.ModelAdmin):
         checkin_admin = self.admin_site._registry[CheckIn]
         can_resend = checkin_admin.has_change_permission(request)
         open_escalations = []
+        # Who is watched and why, and the comments waiting for a person: read
+        # from the timeline already loaded, no query more.
+        watching, comments_to_read = [], []
+        for view in timeline:
+            answered = {item.checkin.day: item.response for item in view.checkins
+                        if item.response is not None}
+            comments_to_read += [answers for answers in answered.values()
+                                 if answers.comment_waiting]
+            for item in view.checkins:
+                if (item.checkin.day == settings.CHECKIN_WATCH_DAY
+                        and item.checkin.status in CheckIn.OPEN_STATUSES):
+                    day7 = answered.get(max(settings.CHECKIN_DAYS))
+                    reasons = [reason for reason in (day7.assessment_reasons if day7 else [])
+                               if reason["code"] in WATCH_CODES]
+                    watching.append((item.checkin, reasons_list(reasons)))
         for view in timeline:
             day = desk_date(view.session.performed_at)
             view.chart_svg = mark_safe(symptom_chart_svg(  # every text in it is escaped
@@ -450,6 +467,8 @@ class PatientAdmin(ClinicScopedAdminMixin, admin.ModelAdmin):
             "patient": patient,
             "timeline": timeline,
             "open_escalations": open_escalations,
+            "watching": watching,
+            "comments_to_read": comments_to_read,
             "can_handle_escalations": escalation_admin.has_change_permission(request),
             "add_session_url": (reverse("admin:patients_treatmentsession_add")
                                 + f"?patient={patient.pk}"),

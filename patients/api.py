@@ -180,15 +180,18 @@ class PlannedProductSerializer(serializers.Serializer):
     lot_number = serializers.CharField(max_length=64, required=False, allow_blank=True)
 
 
+class _OwnPatientField(serializers.PrimaryKeyRelatedField):
+    """A patient of the caller's clinics; any other is a 400 naming the field."""
+
+    def get_queryset(self):
+        return patients_for_user(self.context["request"].user)
+
+
 class AllergyCheckSerializer(serializers.Serializer):
     """A session not yet saved: its patient and the products chosen for it."""
 
-    patient = serializers.PrimaryKeyRelatedField(queryset=Patient.objects.none())
+    patient = _OwnPatientField()
     products = PlannedProductSerializer(many=True)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["patient"].queryset = patients_for_user(self.context["request"].user)
 
     def validate_products(self, value):
         if len(value) > 30:

@@ -1,0 +1,43 @@
+"""Comments to read: every non-empty comment that raised no flag waits for a person.
+
+Clinical reference, "Comments: warning signs": free text is never ignored. A
+comment naming a warning sign raises COMMENT_CONCERN (followups.rules) and is
+read with its escalation; every other one is shown to staff, on the dashboard
+and the patient's page, until a staff member marks it read (who and when are
+kept on the answers and in the audit trail).
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from followups.audit import audit_record
+from followups.models import AuditEvent, CheckInResponse
+from patients.selectors import user_clinic_ids
+
+
+def comments_to_read_for_user(user) -> QuerySet[CheckInResponse]:
+    """The user's clinics' comments waiting to be read, oldest first."""
+    queryset = (CheckInResponse.objects.filter(comment_waiting=True)
+                .select_related("checkin__session__patient"))
+    if not user.is_superuser:
+        queryset = queryset.filter(
+            checkin__session__patient__clinic_id__in=user_clinic_ids(user))
+    return queryset.order_by("submitted_at", "id")
+
+
+@transaction.atomic
+def comment_mark_read(*, response: CheckInResponse, actor) -> bool:
+    """Mark one comment read by ``actor``; False if someone already had (nothing changes)."""
+    now = timezone.now()
+    marked = CheckInResponse.objects.filter(pk=response.pk, comment_waiting=True).update(
+        comment_waiting=False, comment_read_by=actor, comment_read_at=now)
+    if marked:
+        response.comment_waiting, response.comment_read_by, response.comment_read_at = (
+            False, actor, now)
+        patient = response.checkin.session.patient
+        audit_record(actor=actor, action=AuditEvent.Action.READ_COMMENT, patient=patient,
+                     target=f"Comment of {response}")
+    return bool(marked)
