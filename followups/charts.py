@@ -29,12 +29,18 @@ STYLES = {
 WIDTH, HEIGHT = 520, 250
 LEFT, RIGHT, TOP, BOTTOM = 92, 120, 34, 44
 MARKER = 5
+# Room between the axis words and the first day's markers, so "none" never
+# sits under a marker.
+PAD = 20
+# Series drawn at one value (often "none") are set apart, sideways and
+# vertically, by this much each, so five lines at one value stay five lines.
+SPREAD_X, SPREAD_Y = 3, 3
 
 
 def _x(day: int, days: Sequence[int]) -> float:
     first, last = min(days), max(days)
     span = (last - first) or 1
-    return LEFT + (day - first) / span * (WIDTH - LEFT - RIGHT)
+    return LEFT + PAD + (day - first) / span * (WIDTH - LEFT - RIGHT - 2 * PAD)
 
 
 def _y(severity: int) -> float:
@@ -117,10 +123,11 @@ def symptom_chart_svg(*, series: Mapping[str, Mapping[int, int | None]], chart_i
     out.append(f'<text x="{LEFT}" y="{TOP - 14}" fill="#333" font-weight="bold">'
                f'{escape(title)}</text>')
 
-    # One line per symptom, nudged sideways so equal values stay distinguishable.
+    # One line per symptom, nudged sideways and up or down so that equal values
+    # (four symptoms at "none") stay distinguishable lines, not one.
     for index, symptom in enumerate(SYMPTOMS):
         colour, dash, shape = STYLES[symptom]
-        nudge = (index - 2) * 3
+        nudge, lift = (index - 2) * SPREAD_X, (index - 2) * SPREAD_Y
         points = series.get(symptom, {})
         run: list[tuple[float, float]] = []
         segments: list[list[tuple[float, float]]] = []
@@ -133,7 +140,7 @@ def symptom_chart_svg(*, series: Mapping[str, Mapping[int, int | None]], chart_i
                 run = []
                 continue
             severity = max(0, min(4, int(severity)))
-            xy = (_x(day, days) + nudge, _y(severity))
+            xy = (_x(day, days) + nudge, _y(severity) + lift)
             run.append(xy)
             markers.append(_marker(shape, *xy, colour,
                                    f"{_label(symptom)}, day {day}: {SEVERITY_WORDS[severity]}"))
@@ -160,5 +167,83 @@ def symptom_chart_svg(*, series: Mapping[str, Mapping[int, int | None]], chart_i
         out.append(_marker(shape, legend_x + 14, y, colour, _label(symptom)))
         out.append(f'<text x="{legend_x + 36}" y="{y + 4}" fill="#222">'
                    f'{escape(_label(symptom))}</text>')
+    out.append("</svg>")
+    return "".join(out)
+
+
+# --------------------------------------------------------------------------- the clinic's month
+
+# The dashboard's 30 days: (key, label, colour, dash, marker shape).
+ACTIVITY_SERIES = (
+    ("sent", "Check-ins sent", "#1f618d", "", "circle"),
+    ("answered", "Answered", "#196f3d", "6 3", "square"),
+    ("review", "Flagged for review", "#9a6400", "2 3", "diamond"),
+    ("urgent", "Flagged urgent", "#a4161a", "9 3 2 3", "triangle"),
+)
+A_WIDTH, A_HEIGHT = 720, 240
+A_LEFT, A_RIGHT, A_TOP, A_BOTTOM = 44, 150, 20, 40
+
+
+def activity_chart_svg(*, days: Sequence, counts: Mapping[str, Sequence[int]], chart_id: str,
+                       title: str, description: str) -> str:
+    """Lines of the clinic's daily counts (``counts[key][i]`` for ``days[i]``), with a legend.
+
+    ``days`` are dates, oldest first; the summary in words is the caller's
+    ``description`` (also shown beside the chart).
+    """
+    safe_id = re.sub(r"[^A-Za-z0-9_-]", "-", chart_id)
+    top = max([1, *(value for key, *_ in ACTIVITY_SERIES for value in counts.get(key, ()))])
+    step = max(1, -(-top // 4))  # four gridlines, whole numbers
+    ceiling = step * 4
+    span = max(1, len(days) - 1)
+
+    def x(index: int) -> float:
+        return A_LEFT + 8 + index / span * (A_WIDTH - A_LEFT - A_RIGHT - 16)
+
+    def y(value: int) -> float:
+        return A_TOP + (1 - value / ceiling) * (A_HEIGHT - A_TOP - A_BOTTOM)
+
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="activity-chart" id="{safe_id}" '
+        f'role="img" aria-labelledby="{safe_id}-title {safe_id}-desc" '
+        f'viewBox="0 0 {A_WIDTH} {A_HEIGHT}" width="{A_WIDTH}" height="{A_HEIGHT}" '
+        f'font-family="sans-serif" font-size="11">',
+        f'<title id="{safe_id}-title">{escape(title)}</title>',
+        f'<desc id="{safe_id}-desc">{escape(description)}</desc>',
+        f'<rect x="0" y="0" width="{A_WIDTH}" height="{A_HEIGHT}" fill="#fff"/>',
+    ]
+    for line in range(5):
+        value = line * step
+        out.append(f'<line x1="{A_LEFT}" y1="{y(value):.1f}" x2="{A_WIDTH - A_RIGHT}" '
+                   f'y2="{y(value):.1f}" stroke="#ddd"/>')
+        out.append(f'<text x="{A_LEFT - 6}" y="{y(value) + 4:.1f}" text-anchor="end" '
+                   f'fill="#333">{value}</text>')
+    for index, day in enumerate(days):
+        if index % 7 == 0 or index == len(days) - 1:
+            out.append(f'<text x="{x(index):.1f}" y="{A_HEIGHT - A_BOTTOM + 16}" '
+                       f'text-anchor="middle" fill="#333">{day.day} {day:%b}</text>')
+    for order, (key, label, colour, dash, shape) in enumerate(ACTIVITY_SERIES):
+        values = list(counts.get(key, ()))
+        lift = (order - 1.5) * 1.5  # equal counts (often 0) stay four lines
+        points = [(x(i), y(v) + lift) for i, v in enumerate(values)]
+        dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
+        out.append(f'<g class="series series-{key}">')
+        if len(points) > 1:
+            coords = " ".join(f"{px:.1f},{py:.1f}" for px, py in points)
+            out.append(f'<polyline points="{coords}" fill="none" stroke="{colour}" '
+                       f'stroke-width="2"{dash_attr}/>')
+        for (px, py), day, value in zip(points, days, values, strict=True):
+            if value:
+                out.append(_marker(shape, px, py, colour,
+                                   f"{label}, {day.day} {day:%b}: {value}").replace(
+                                       f'r="{MARKER}"', 'r="3"'))
+        out.append("</g>")
+        legend_y = A_TOP + 10 + order * 22
+        legend_x = A_WIDTH - A_RIGHT + 14
+        out.append(f'<line x1="{legend_x}" y1="{legend_y}" x2="{legend_x + 24}" y2="{legend_y}" '
+                   f'stroke="{colour}" stroke-width="2"{dash_attr}/>')
+        out.append(_marker(shape, legend_x + 12, legend_y, colour, label))
+        out.append(f'<text x="{legend_x + 32}" y="{legend_y + 4}" fill="#222">'
+                   f'{escape(label)}</text>')
     out.append("</svg>")
     return "".join(out)

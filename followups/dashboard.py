@@ -14,10 +14,12 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, F, Prefetch, Q, Value
+from django.db.models.functions import TruncDate
 from django.urls import reverse
+from django.utils import timezone
 
-from followups.charts import SYMPTOMS
+from followups.charts import SYMPTOMS, activity_chart_svg
 from followups.models import CheckIn, CheckInResponse, ClusterSignal, Escalation
 from followups.rules import Level, Severity
 from followups.selectors import undelivered_alerts_q
@@ -81,6 +83,7 @@ class Dashboard:
     clusters: list[ClusterSignal] = field(default_factory=list)
     more_clusters: bool = False
     clusters_url: str = ""
+    activity: Activity | None = None
 
 
 def _changelist(model_name: str, **params) -> str:
@@ -195,7 +198,84 @@ def dashboard_for_user(user, *, now: datetime) -> Dashboard:
     dashboard.clusters = clusters[:CLUSTERS_SHOWN]
     dashboard.more_clusters = len(clusters) > CLUSTERS_SHOWN
     dashboard.clusters_url = _changelist("clustersignal", status__exact="open")
+    dashboard.activity = activity_for_clinics(clinic_ids, now=now)
     return dashboard
+
+
+# The last 30 days, for the dashboard's chart --------------------------------------------
+
+ACTIVITY_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Activity:
+    """Per local day, oldest first: check-ins sent, answered, flagged review and urgent
+    (``counts`` keys ``sent``, ``answered``, ``review``, ``urgent``)."""
+
+    days: list[date]
+    counts: dict[str, list[int]]
+
+    @property
+    def totals(self) -> dict[str, int]:
+        return {key: sum(values) for key, values in self.counts.items()}
+
+    @property
+    def summary(self) -> str:
+        """The chart in one paragraph of words, for everyone (and screen readers)."""
+        totals = self.totals
+        first, last = self.days[0], self.days[-1]
+        rate = (f" ({round(100 * totals['answered'] / totals['sent'])}% of those sent)"
+                if totals["sent"] else "")
+        busiest = max(range(len(self.days)), key=lambda i: (self.counts["sent"][i], i))
+        text = (f"From {first.day} {first:%b} to {last.day} {last:%b}: "
+                f"{totals['sent']} check-ins sent, {totals['answered']} answered{rate}, "
+                f"{totals['review']} flagged for review and {totals['urgent']} flagged urgent.")
+        if totals["sent"]:
+            day = self.days[busiest]
+            text += (f" Most sent on {day.day} {day:%b} "
+                     f"({self.counts['sent'][busiest]}).")
+        return text
+
+    def chart_svg(self) -> str:
+        return activity_chart_svg(days=self.days, counts=self.counts,
+                                  chart_id="activity-30-days",
+                                  title=f"The last {len(self.days)} days, per day",
+                                  description=self.summary)
+
+
+def activity_for_clinics(clinic_ids: list[int] | None, *, now: datetime) -> Activity:
+    """Four counts per day of the last 30, on the wall clock of the admin's time zone.
+
+    One statement, whatever the number of rows: each count grouped per local
+    day in the database, the four joined by UNION ALL.
+    """
+    zone = timezone.get_current_timezone()
+    today = now.astimezone(zone).date()
+    days = [today - timedelta(days=back) for back in range(ACTIVITY_DAYS - 1, -1, -1)]
+    since, _ = local_day_bounds(str(zone), days[0])
+    index = {day: position for position, day in enumerate(days)}
+    counts = {key: [0] * len(days) for key in ("sent", "answered", REVIEW, URGENT)}
+
+    def per_day(queryset, field: str, kind):
+        return (queryset.filter(**{f"{field}__gte": since}).order_by()
+                .annotate(local_day=TruncDate(field, tzinfo=zone), kind=kind)
+                .values("local_day", "kind").annotate(n=Count("pk"))
+                .values_list("local_day", "kind", "n"))
+
+    checkins = _in_clinics(CheckIn.objects, "session__patient__clinic", clinic_ids)
+    answers = _in_clinics(CheckInResponse.objects, "checkin__session__patient__clinic",
+                          clinic_ids)
+    escalations = _in_clinics(Escalation.objects, "patient__clinic", clinic_ids).filter(
+        level__in=[REVIEW, URGENT])
+    rows = per_day(checkins, "sent_at", Value("sent")).union(
+        per_day(answers, "submitted_at", Value("answered")),
+        per_day(escalations, "created_at", F("level")),
+        all=True,
+    )
+    for day, kind, n in rows:
+        if day in index and kind in counts:
+            counts[kind][index[day]] += n
+    return Activity(days=days, counts=counts)
 
 
 # The patient's page -------------------------------------------------------------------

@@ -79,3 +79,25 @@ def test_it_draws_higher_severity_higher_and_days_to_scale():
     assert xs[0] < xs[1] < xs[2]
     # Day 2 sits at 2/7 of the way from day 0 to day 7.
     assert abs((xs[1] - xs[0]) / (xs[2] - xs[0]) - 2 / 7) < 0.01
+
+
+def test_the_symptom_lines_at_none_stay_apart_and_clear_of_the_axis_word():
+    from followups.charts import LEFT, symptom_chart_svg
+
+    svg = symptom_chart_svg(series={name: {0: 0, 2: 0, 7: 0} for name in
+                                    ("rash", "breakouts", "itching", "swelling", "pain")},
+                            chart_id="c")
+
+    lines = re.findall(r'<polyline points="([^"]+)"', svg)
+    assert len(set(lines)) == 5  # five distinct lines, none hidden under another
+    first_xs = [float(points.split()[0].split(",")[0]) for points in lines]
+    assert min(first_xs) - 7 > LEFT - 8  # the first marker ends right of "none"
+
+
+def test_the_dashboard_draws_the_last_30_days_with_a_summary_in_words(staff_client, own_world):
+    html = staff_client.get("/admin/").content.decode()
+
+    assert 'class="activity-chart"' in html and "<svg" in html
+    summary = re.search(r'<p class="activity-summary">([^<]+)</p>', html).group(1)
+    assert "3 flagged urgent" in summary
+    assert "check-ins sent" in summary

@@ -24,7 +24,8 @@ QUEUE = "/admin/followups/escalation/"
 DASHBOARD = "/admin/"
 QUEUE_CEILING = 13
 PATIENT_PAGE_CEILING = 20
-DASHBOARD_CEILING = 14
+# 14, and one more since the 30-day chart: its counts come in one UNION ALL statement.
+DASHBOARD_CEILING = 15
 
 
 def add_flagged(clinic, practitioner, count: int, start: int = 0) -> None:
