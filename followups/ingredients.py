@@ -19,6 +19,7 @@ could cost a reaction, so every doubtful reading here matches.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
@@ -93,16 +94,25 @@ def _families(words: tuple[str, ...]) -> frozenset[str]:
                      if any(_contains(words, name) for name in names))
 
 
+@functools.lru_cache(maxsize=4096)
+def _parsed(name: str) -> tuple[tuple[str, ...], tuple[str, ...], frozenset[str]]:
+    # The same few hundred names come back for every assessment: read each once.
+    words = ingredient_words(name)
+    core = _core(words)
+    return words, core, _families(core)
+
+
+@functools.lru_cache(maxsize=16384)
 def names_match(allergy: str, ingredient: str) -> bool:
     """Whether an ingredient is one the patient is known to react to (see the module)."""
-    allergy_words, ingredient_words_ = ingredient_words(allergy), ingredient_words(ingredient)
+    allergy_words, allergy_core, allergy_families = _parsed(allergy)
+    ingredient_words_, ingredient_core, ingredient_families = _parsed(ingredient)
     if not allergy_words or not ingredient_words_:
         return False
-    allergy_core, ingredient_core = _core(allergy_words), _core(ingredient_words_)
     for outer, inner in ((allergy_words, ingredient_words_), (allergy_core, ingredient_core)):
         if _contains(outer, inner) or _contains(inner, outer):
             return True
-    return bool(_families(allergy_core) & _families(ingredient_core))
+    return bool(allergy_families & ingredient_families)
 
 
 def allergy_matches(known_allergies: Iterable[str], ingredients: Iterable[str]) -> list[str]:
