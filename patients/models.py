@@ -193,9 +193,10 @@ class TreatmentSession(models.Model):
 
 
 class ApplicationPhase(models.TextChoices):
-    PRE = "pre", "Before"
+    # Labelled as the API spells the values (pre/during/post): one vocabulary.
+    PRE = "pre", "Pre"
     DURING = "during", "During"
-    POST = "post", "After"
+    POST = "post", "Post"
 
 
 class ProductApplication(models.Model):

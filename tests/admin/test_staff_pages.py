@@ -110,3 +110,14 @@ def test_a_clinic_keeps_its_language_when_its_form_leaves_it_out(superuser_clien
 
     clinic.refresh_from_db()
     assert (clinic.send_hour, clinic.default_language) == (9, "es")
+
+
+def test_the_session_page_names_the_phases_as_the_api_does(staff_client, own_world):
+    patient = own_world.patients[0]
+
+    html = staff_client.get(
+        f"/admin/patients/treatmentsession/add/?patient={patient.pk}").content.decode()
+
+    for value, label in (("pre", "Pre"), ("during", "During"), ("post", "Post")):
+        assert f'<option value="{value}">{label}</option>' in html
+    assert ">Before<" not in html and ">After<" not in html
