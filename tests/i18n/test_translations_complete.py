@@ -65,6 +65,12 @@ def _rules_patient_texts() -> set[str]:
     for name in ("EMERGENCY_LINE", "COMMENT_LINE"):
         if hasattr(rules, name):
             texts.add(getattr(rules, name))
+    # What worried us, as the rules put it together for a patient.
+    phrases = list(getattr(rules, "_TOLD_US", {}).values())
+    texts.update(f"You told us that {phrase}." for phrase in phrases)
+    if len(phrases) > 2:
+        texts.add(f"You told us that {phrases[0]}, {phrases[1]} and {phrases[2]}.")
+        texts.add(f"You told us that {phrases[0]}. This can still be part of normal healing.")
     return texts
 
 
