@@ -17,7 +17,7 @@ SERVICES = COMPOSE["services"]
 
 
 def test_it_defines_the_production_services():
-    assert set(SERVICES) == {"db", "redis", "migrate", "web", "worker", "beat"}
+    assert set(SERVICES) == {"db", "redis", "migrate", "web", "worker", "beat", "proxy"}
 
 
 @pytest.mark.parametrize("name", ["web", "worker", "beat"])
