@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import functools
 import io
+import logging
 import re
 from functools import wraps
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import DatabaseError
 from django.http import HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.template.loader import render_to_string
@@ -30,6 +32,8 @@ from followups.models import CheckInResponse
 from followups.patient_text import patient_text
 from followups.selectors import checkin_for_token
 from followups.services import CheckInClosed, response_record
+
+logger = logging.getLogger(__name__)
 
 # Links carry secrets.token_urlsafe(32): 43 URL-safe characters. Anything far
 # from that shape is refused before it reaches the database.
@@ -119,6 +123,42 @@ def _rate_limited(request):
     return response
 
 
+# How long a patient is asked to wait when the database or a service is away.
+OUTAGE_RETRY_AFTER_SECONDS = 300
+
+
+def _calm_when_down(view):
+    """A calm page (503, Retry-After) when the database or photo storage is away.
+
+    Never Django's bare "Server Error": the patient is told their link still
+    works and to try again in a few minutes. Nothing was stored (the answers
+    are written in one transaction), so trying again loses nothing.
+    """
+
+    @wraps(view)
+    def calm(request, token: str):
+        try:
+            return view(request, token)
+        except (DatabaseError, OSError, *_storage_errors()) as error:
+            logger.error("patient link unavailable: %s", type(error).__name__)
+            response = _patient_page(request, "followups/link_unavailable.html",
+                                     {"down": True}, status=503)
+            response["Retry-After"] = str(OUTAGE_RETRY_AFTER_SECONDS)
+            return response
+
+    return calm
+
+
+@functools.cache
+def _storage_errors() -> tuple[type[BaseException], ...]:
+    """What an object store's client raises when it is away (MEDIA_STORAGE=s3)."""
+    try:
+        from botocore.exceptions import BotoCoreError, ClientError
+    except ImportError:  # the file backend only: its errors are OSErrors
+        return ()
+    return (BotoCoreError, ClientError)
+
+
 def _tel_href(phone: str) -> str:
     digits = re.sub(r"[^\d+]", "", phone)
     return f"tel:{digits}" if digits else ""
@@ -199,6 +239,7 @@ def _before_the_body(view):
     return guarded
 
 
+@_calm_when_down
 @_before_the_body
 @csrf_exempt  # replaced by _CsrfWithoutReferrer just below, not switched off
 @decorator_from_middleware(_CsrfWithoutReferrer)
