@@ -25,8 +25,10 @@ from clinic.api_filters import filter_by_params, id_filter, positive_int, search
 from followups.api import CheckInSerializer
 from followups.api_audit import AuditedReadMixin
 from followups.api_audit import AuditedReadMixin
+from followups.api_audit import AuditedReadMixin
 from followups.rules import ESCALATION_LEVELS, Level
 from patients import services
+from patients.api_history import ADDITION, CHANGE, DELETION, api_history_record, changed_fields
 from patients.api_history import ADDITION, CHANGE, DELETION, api_history_record, changed_fields
 from patients.api_history import ADDITION, CHANGE, DELETION, api_history_record, changed_fields
 from patients.models import Clinic, Patient, Product, ProductApplication, TreatmentSession
