@@ -26,8 +26,10 @@ from followups.api import CheckInSerializer
 from followups.api_audit import AuditedReadMixin
 from followups.api_audit import AuditedReadMixin
 from followups.api_audit import AuditedReadMixin
+from followups.api_audit import AuditedReadMixin
 from followups.rules import ESCALATION_LEVELS, Level
 from patients import services
+from patients.api_history import ADDITION, CHANGE, DELETION, api_history_record, changed_fields
 from patients.api_history import ADDITION, CHANGE, DELETION, api_history_record, changed_fields
 from patients.api_history import ADDITION, CHANGE, DELETION, api_history_record, changed_fields
 from patients.api_history import ADDITION, CHANGE, DELETION, api_history_record, changed_fields
