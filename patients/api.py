@@ -186,6 +186,7 @@ class PlannedProductSerializer(serializers.Serializer):
     lot_number = serializers.CharField(max_length=64, required=False, allow_blank=True)
 
 
+@extend_schema_field(OpenApiTypes.INT)
 class _OwnPatientField(serializers.PrimaryKeyRelatedField):
     """A patient of the caller's clinics; any other is a 400 naming the field."""
 
