@@ -371,27 +371,6 @@ REST_KNOX = {
     "AUTH_HEADER_PREFIX": "Token",
     "TOKEN_LIMIT_PER_USER": 20,
 }
-REST_KNOX = {
-    # A working day, then sign in again; the expiry is returned with the token.
-    "TOKEN_TTL": timedelta(hours=env_int("API_TOKEN_HOURS", 10, minimum=1, maximum=24 * 7)),
-    "AUTO_REFRESH": False,
-    "AUTH_HEADER_PREFIX": "Token",
-    "TOKEN_LIMIT_PER_USER": 20,
-}
-REST_KNOX = {
-    # A working day, then sign in again; the expiry is returned with the token.
-    "TOKEN_TTL": timedelta(hours=env_int("API_TOKEN_HOURS", 10, minimum=1, maximum=24 * 7)),
-    "AUTO_REFRESH": False,
-    "AUTH_HEADER_PREFIX": "Token",
-    "TOKEN_LIMIT_PER_USER": 20,
-}
-REST_KNOX = {
-    # A working day, then sign in again; the expiry is returned with the token.
-    "TOKEN_TTL": timedelta(hours=env_int("API_TOKEN_HOURS", 10, minimum=1, maximum=24 * 7)),
-    "AUTO_REFRESH": False,
-    "AUTH_HEADER_PREFIX": "Token",
-    "TOKEN_LIMIT_PER_USER": 20,
-}
 SPECTACULAR_SETTINGS = {
     "TITLE": "Aftercare desk API",
     "DESCRIPTION": "Patients, microneedling sessions, day-2/day-7 check-ins and escalations.",

@@ -18,9 +18,6 @@ from rest_framework.response import Response
 
 from clinic.api_filters import choice, filter_by_params, id_filter, positive_int
 from followups.api_audit import AuditedReadMixin
-from followups.api_audit import AuditedReadMixin
-from followups.api_audit import AuditedReadMixin
-from followups.api_audit import AuditedReadMixin
 from followups.escalations import escalation_acknowledge, escalation_resolve
 from followups.models import (
     ASSESSMENT_LEVEL_CHOICES,

@@ -17,18 +17,12 @@ from django.contrib.admin.widgets import AdminSplitDateTime
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import UserChangeForm
-from django.contrib.auth.forms import UserChangeForm
-from django.contrib.auth.forms import UserChangeForm
-from django.contrib.auth.forms import UserChangeForm
 from django.db.models import Model, Prefetch
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from clinic.pagination import CappedCountPaginator
-from clinic.validators import no_control_characters
-from clinic.validators import no_control_characters
-from clinic.validators import no_control_characters
 from clinic.validators import no_control_characters
 from followups.admin_display import (
     desk_date,

@@ -24,14 +24,8 @@ from rest_framework.response import Response
 from clinic.api_filters import filter_by_params, id_filter, positive_int, search_term
 from followups.api import CheckInSerializer
 from followups.api_audit import AuditedReadMixin
-from followups.api_audit import AuditedReadMixin
-from followups.api_audit import AuditedReadMixin
-from followups.api_audit import AuditedReadMixin
 from followups.rules import ESCALATION_LEVELS, Level
 from patients import services
-from patients.api_history import ADDITION, CHANGE, DELETION, api_history_record, changed_fields
-from patients.api_history import ADDITION, CHANGE, DELETION, api_history_record, changed_fields
-from patients.api_history import ADDITION, CHANGE, DELETION, api_history_record, changed_fields
 from patients.api_history import ADDITION, CHANGE, DELETION, api_history_record, changed_fields
 from patients.models import Clinic, Patient, Product, ProductApplication, TreatmentSession
 from patients.permissions import CatalogueManagerOrReadOnly, IsClinicStaff

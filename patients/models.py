@@ -12,12 +12,6 @@ from django.db.models import Q
 
 from clinic.validators import no_control_characters
 
-from clinic.validators import no_control_characters
-
-from clinic.validators import no_control_characters
-
-from clinic.validators import no_control_characters
-
 
 def validate_timezone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
