@@ -8,6 +8,7 @@ PostgreSQL and Redis.
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -58,6 +59,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "patients",
     "followups",
+    "anymail",
     "health",
     # Staff sign-in: the second factor (django-otp), lockout (django-axes), tokens.
     "accounts",
@@ -248,6 +250,13 @@ EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = 30
 DEFAULT_FROM_EMAIL = env_email("DEFAULT_FROM_EMAIL", "webmaster@localhost")
+# An email provider through django-anymail: EMAIL_BACKEND names its backend
+# (e.g. anymail.backends.postmark.EmailBackend) and its own ANYMAIL_* variables
+# (ANYMAIL_POSTMARK_SERVER_TOKEN, …) become its settings. Its tracking webhook,
+# under /anymail/, reports bounces; it is served only with ANYMAIL_WEBHOOK_SECRET
+# set (HTTP basic auth, "user:password"): unsigned events are never accepted.
+ANYMAIL = {name.removeprefix("ANYMAIL_"): value for name, value in os.environ.items()
+           if name.startswith("ANYMAIL_") and value}
 
 # Celery ------------------------------------------------------------------------
 CELERY_BROKER_URL = env_url(
@@ -326,6 +335,11 @@ DELIVERY_LEASE = timedelta(minutes=5)
 DELIVERY_MAX_ATTEMPTS = 5
 DELIVERY_RETRY_BACKOFF = timedelta(minutes=2)
 SWEEP_BATCH_SIZE = 200
+# Fanned out by beat's sweep: each worker claims batches this big, and at most
+# this many workers are asked at once; a worker stops claiming after the budget.
+DELIVERY_BATCH_SIZE = 50
+DELIVERY_FAN_OUT_MAX = 32
+DELIVERY_TASK_BUDGET = timedelta(seconds=50)
 URGENT_ACK_DEADLINE = timedelta(minutes=120)
 CLUSTER_MIN_PATIENTS = 3
 CLUSTER_WINDOW_DAYS = 30

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Mapping
+from contextlib import contextmanager
 from datetime import datetime
 from functools import partial
 
@@ -140,27 +141,50 @@ def checkins_process_claimed(*, checkins: list[CheckIn], token: uuid.UUID, now: 
     """
     keeper = LeaseKeeper(model=CheckIn, token=token)
     pending = {checkin.pk for checkin in checkins}
+    invitations = []
     with MailSession() as mailer:
         for checkin in checkins:
-            if keeper.due():
-                pending &= keeper.renew(ids=sorted(pending), now=clock.database_now())
-            if checkin.pk not in pending:
-                report.lost_claims += 1
+            if _invitation_due(checkin, now=now):
+                invitations.append(checkin)
                 continue
-            try:
-                if _invitation_due(checkin, now=now):
-                    _send_invitation(checkin, token=token, now=now, mailer=mailer,
-                                     report=report)
-                else:
-                    checkin_process_claimed(checkin, token=token, now=now, report=report,
-                                            mailer=mailer)
-            except Exception as error:
-                # Not the mail server's answer (that is handled above): a bug or
-                # a database error for this row. Its lease runs out and it is
-                # tried again; the others go on.
-                logger.exception("check-in #%s could not be processed", checkin.pk)
-                report.errors.append(type(error).__name__)
+            if not _still_held(checkin, keeper=keeper, pending=pending, report=report):
+                continue
+            with _on_its_own(checkin, report=report):
+                checkin_process_claimed(checkin, token=token, now=now, report=report,
+                                        mailer=mailer)
             pending.discard(checkin.pk)
+        if invitations:
+            _send_invitations(invitations, token=token, now=now, mailer=mailer, report=report,
+                              keeper=keeper, pending=pending)
+
+
+def _still_held(checkin: CheckIn, *, keeper: LeaseKeeper, pending: set[int],
+                report: SweepReport) -> bool:
+    """Renew the claim when it is half over; False for a row another sweep took over.
+
+    ``pending`` holds every claimed row not yet finished, sent-but-not-yet-marked
+    invitations included: all of them are renewed.
+    """
+    if keeper.due():
+        pending &= keeper.renew(ids=sorted(pending), now=clock.database_now())
+    if checkin.pk not in pending:
+        report.lost_claims += 1
+        return False
+    return True
+
+
+@contextmanager
+def _on_its_own(checkin: CheckIn, *, report: SweepReport):
+    """A bug or a database error for one row: logged, and the batch goes on.
+
+    (The mail server's answers are handled where they come.) Its lease runs
+    out and the row is tried again.
+    """
+    try:
+        yield
+    except Exception as error:
+        logger.exception("check-in #%s could not be processed", checkin.pk)
+        report.errors.append(type(error).__name__)
 
 
 def checkin_process_claimed(checkin: CheckIn, *, token: uuid.UUID, now: datetime,
@@ -208,43 +232,82 @@ def _invitation_due(checkin: CheckIn, *, now: datetime) -> bool:
             and checkin.attempts < settings.DELIVERY_MAX_ATTEMPTS)
 
 
-def _message_build(checkin: CheckIn, *, reminder: bool, expires_at: datetime):
-    """The email with a fresh link; the link exists before the email leaves.
-
-    A patient who clicks at once must find theirs. A retried send adds a
-    second link; both stay valid until the check-in is answered or expires.
-    """
+def _message_build(checkin: CheckIn, *, reminder: bool):
+    """The email with a fresh link: (message, the link's token hash)."""
     address_check(checkin.session.patient.email)
     raw_token, hashed = token_new()
-    message = emails.checkin_email(checkin, token=raw_token, reminder=reminder)
-    CheckInLink.objects.create(checkin=checkin, token_hash=hashed, expires_at=expires_at)
-    return message
+    return emails.checkin_email(checkin, token=raw_token, reminder=reminder), hashed
 
 
-def _send_invitation(checkin: CheckIn, *, token: uuid.UUID, now: datetime,
-                     mailer: MailSession, report: SweepReport) -> None:
+# How many sent invitations are marked sent together. A sender that dies
+# before marking them leaves them to be sent again after the lease, with the
+# same Message-ID: at most one duplicate each, and never more than this many.
+INVITATIONS_FINISHED_TOGETHER = 50
+
+
+def _send_invitations(checkins: list[CheckIn], *, token: uuid.UUID, now: datetime,
+                      mailer: MailSession, report: SweepReport, keeper: LeaseKeeper,
+                      pending: set[int]) -> None:
+    """Day-N invitations of a claimed batch, each built and sent on its own.
+
+    The links are written in one INSERT before any email leaves (a patient
+    who clicks at once must find theirs; a retried send adds a second link,
+    both valid until the check-in is answered or expires), and the sent ones
+    are marked in groups.
+    """
+    built = []
+    for checkin in checkins:
+        try:
+            message, hashed = _message_build(checkin, reminder=False)
+        except Exception as error:
+            pending.discard(checkin.pk)
+            with _on_its_own(checkin, report=report):
+                _record_send_failure(checkin, token, now=now, report=report,
+                                     delivery=_build_failure(error))
+            continue
+        built.append((checkin, message, hashed))
+    CheckInLink.objects.bulk_create([
+        CheckInLink(checkin=checkin, token_hash=hashed,
+                    expires_at=now + settings.CHECKIN_LINK_TTL)
+        for checkin, _message, hashed in built
+    ])
+    sent: list[tuple[int, str]] = []
+
+    def mark_sent() -> None:
+        changes = {"status": CheckIn.Status.SENT, "sent_at": now, "attempts": 0,
+                   "last_error": "", "expires_at": now + settings.CHECKIN_LINK_TTL,
+                   "next_action_at": now + settings.CHECKIN_REMINDER_AFTER, "claim_token": None}
+        plain = [pk for pk, provider_id in sent if not provider_id]
+        done = CheckIn.objects.filter(id__in=plain, claim_token=token).update(**changes)
+        for pk, provider_id in sent:
+            if provider_id:  # an email provider's id, one per message
+                done += CheckIn.objects.filter(pk=pk, claim_token=token).update(
+                    provider_message_id=provider_id, **changes)
+        report.invitations_sent += done
+        pending.difference_update(pk for pk, _provider_id in sent)
+        if done < len(sent):
+            report.lost_claims += len(sent) - done
+            logger.warning("%s check-in(s): claim lost while sending; the sender that holds "
+                           "them will finish", len(sent) - done)
+        sent.clear()
+
     try:
-        message = _message_build(checkin, reminder=False,
-                                 expires_at=now + settings.CHECKIN_LINK_TTL)
-    except Exception as error:
-        _record_send_failure(checkin, token, now=now, report=report,
-                             delivery=_build_failure(error))
-        return
-    delivery = mailer.send(message)
-    if not delivery.sent:
-        _record_send_failure(checkin, token, now=now, report=report, delivery=delivery)
-        return
-    done = claim_finish(
-        instance=checkin, token=token, status=CheckIn.Status.SENT, sent_at=now,
-        expires_at=now + settings.CHECKIN_LINK_TTL, attempts=0, last_error="",
-        next_action_at=now + settings.CHECKIN_REMINDER_AFTER,
-        provider_message_id=delivery.provider_message_id,
-    )
-    report.invitations_sent += done
-    if not done:
-        report.lost_claims += 1
-        logger.warning("check-in #%s: claim lost while sending; the sender that holds it "
-                       "will finish", checkin.pk)
+        for checkin, message, _hashed in built:
+            if not _still_held(checkin, keeper=keeper, pending=pending, report=report):
+                continue
+            with _on_its_own(checkin, report=report):
+                delivery = mailer.send(message)
+                if not delivery.sent:
+                    pending.discard(checkin.pk)
+                    _record_send_failure(checkin, token, now=now, report=report,
+                                         delivery=delivery)
+                    continue
+                sent.append((checkin.pk, delivery.provider_message_id))
+                if len(sent) >= INVITATIONS_FINISHED_TOGETHER:
+                    mark_sent()
+    finally:
+        if sent:
+            mark_sent()
 
 
 def _build_failure(error: Exception) -> Delivery:
@@ -287,8 +350,10 @@ def _send_reminder(checkin: CheckIn, *, token: uuid.UUID, now: datetime,
         report.failed += 1
         return
     try:
+        message, hashed = _message_build(checkin, reminder=True)
         # The reminder carries a link of its own, valid to the same deadline.
-        message = _message_build(checkin, reminder=True, expires_at=checkin.expires_at)
+        CheckInLink.objects.create(checkin=checkin, token_hash=hashed,
+                                   expires_at=checkin.expires_at)
     except Exception as error:
         _record_send_failure(checkin, token, now=now, report=report,
                              delivery=_build_failure(error))

@@ -44,6 +44,22 @@ def fresh_cache():
     yield
 
 
+@pytest.fixture(autouse=True)
+def database_clock_follows_the_test_clock(request, monkeypatch):
+    """The sweep reads the time from the database (followups.clock); tests travel in time.
+
+    time-machine moves this process's clock, not PostgreSQL's: here the
+    database's clock is the test's, so a test that travels a day ahead sees
+    what falls due then. Tests of the database's own clock (a worker whose
+    clock is off) mark themselves ``real_database_clock`` and keep the real one.
+    """
+    if request.node.get_closest_marker("real_database_clock"):
+        return
+    from django.utils import timezone
+
+    monkeypatch.setattr("followups.clock.database_now", timezone.now)
+
+
 @pytest.fixture
 def require_postgres():
     """Behaviour that depends on PostgreSQL: in CI it must run, never skip."""

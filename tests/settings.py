@@ -26,4 +26,4 @@ if CACHES["default"]["BACKEND"].endswith("RedisCache"):  # noqa: F405
     from urllib.parse import urlsplit, urlunsplit
 
     _broker = urlsplit(CELERY_BROKER_URL)  # noqa: F405
-    CACHES["default"]["LOCATION"] = urlunsplit(_broker._replace(path="/15"))  # noqa: F405
+    CACHES["default"]["LOCATION"] = urlunsplit(_broker._replace(path="/1"))  # noqa: F405
