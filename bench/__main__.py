@@ -42,6 +42,8 @@ SIZES = {
     "quick": Sizes(sweep_due=800, sweep_repeats=2, sessions=300, form_posts=500,
                    form_counted=300, list_requests=20, rules_cases=3000),
 }
+# Check-ins due for the delivery through Celery workers (bench/delivery.py), per mode.
+DELIVERY_DUE = {"full": 2000, "quick": 400}
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -93,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     # Imported once Django is set up: they reach the project's models.
     from bench.burden import burden_bench
     from bench.datagen import SCALES, checkins_grow, counts_text, world_generate
+    from bench.delivery import DeliveryBench
     from bench.escalation_lists import escalation_lists_bench
     from bench.patient_form import FORM_WARMUP_POSTS, Gunicorn, patient_form_bench
     from bench.rules_engine import rules_bench
@@ -114,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
             form_ids = checkins_reserve(
                 connection, 2 * (FORM_WARMUP_POSTS + sizes.form_posts) + sizes.form_counted,
                 exclude=due_ids)
+            delivery_ids = checkins_reserve(connection, DELIVERY_DUE[mode],
+                                            exclude=due_ids + form_ids)
 
         progress("rules engine")
         rows["rules"] = _guarded("Rules engine", lambda: rules_bench(cases=sizes.rules_cases))
@@ -139,6 +144,13 @@ def main(argv: list[str] | None = None) -> int:
         rows["lists"] = _guarded("Escalation lists", lambda: escalation_lists_bench(
             world=world, database_url=args.database_url, requests=sizes.list_requests))
 
+        progress(f"check-in delivery, {len(delivery_ids):,} due, Celery workers to SMTP (1, 4)")
+        delivery_note = ("" if mode == "full" else
+                         f"Quick mode: {len(delivery_ids):,} due, not 2,000.")
+        rows["delivery"] = _guarded("Check-in delivery", lambda: DeliveryBench(
+            database_url=args.database_url, due_ids=delivery_ids,
+            log_dir=Path(var_dir)).measure(note_extra=delivery_note))
+
         progress(f"growing the check-in table to 10× ({checkins * 10:,} rows)")
         try:
             grown = checkins_grow(database_url=args.database_url)
@@ -151,8 +163,8 @@ def main(argv: list[str] | None = None) -> int:
             rows["sweep_big"] = _guarded("Due sweep on a 10× table",
                                          lambda: sweep.measure_big(table_rows=grown))
 
-    results = [result for key in ("sweep", "sweep_big", "sessions", "rules", "burden", "form",
-                                         "lists")
+    results = [result for key in ("sweep", "sweep_big", "delivery", "sessions", "rules",
+                                         "burden", "form", "lists")
                for result in rows.get(key, [])]
     elapsed = time.monotonic() - progress.started
     document = _document(results, mode=mode, world_counts=world.counts, grown=grown,

@@ -230,3 +230,43 @@ def test_the_form_cap_reads_the_median_post_so_one_flagged_answer_does_not_decid
     assert _median(Counter({5: 2, 6: 10, 8: 1})) == 6
     assert _median(Counter({6: 1, 7: 3})) == 7
     assert _median(Counter({6: 2, 7: 2})) == 6.5
+
+
+def test_the_delivery_sink_reads_each_message_id_and_counts_duplicates_by_it():
+    from bench.delivery import invitation_checkin, message_id_of, tally
+
+    raw = (b"Subject: Your check-in\r\nMessage-ID:\r\n <checkin-42-1-invitation@aftercare.example>"
+           b"\r\nTo: ada@example.com\r\n\r\nMessage-ID: <not-a-header@body>\r\n")
+    assert message_id_of(raw) == "<checkin-42-1-invitation@aftercare.example>"
+    assert message_id_of(b"Subject: none\n\nbody") == ""
+    assert invitation_checkin("<checkin-42-1-invitation@aftercare.example>") == 42
+    assert invitation_checkin("<checkin-42-1-reminder@aftercare.example>") is None
+
+    received = [("<checkin-1-0-invitation@x>", 1.0), ("<checkin-2-0-invitation@x>", 2.0),
+                ("<checkin-1-0-invitation@x>", 3.0), ("<checkin-9-0-invitation@x>", 4.0),
+                ("<checkin-3-0-reminder@x>", 5.0)]
+    counted = tally(received, {1, 2, 3})
+    assert (counted.delivered, counted.duplicates, counted.others) == (2, 1, 2)
+    assert counted.last_first_arrival == 2.0
+
+
+def test_the_delivery_rows_judge_the_speed_up_the_ideal_rate_and_duplicates():
+    from bench.delivery import Run, Tally, delivery_rows, ideal_rate, process_group_ticks
+
+    assert ideal_rate(4) == 80.0
+    assert process_group_ticks("123 (celery worker) S 1 99 99 0 -1 0 0 0 0 0 7 5 0 0") == (99, 12)
+
+    def run(workers, seconds, duplicates=0, sent=400):
+        return Run(workers=workers, due=400, seconds=seconds,
+                   tally=Tally(delivered=400, duplicates=duplicates, others=0,
+                               last_first_arrival=seconds),
+                   sweeps_sent=1, cpu_seconds=2.0,
+                   database={"sent": sent, "claimed": 0, "stuck": 0, "links": 400})
+
+    rows = delivery_rows({1: run(1, 25.0), 4: run(4, 6.25)})  # 16 and 64 emails/s
+    assert [row.verdict for row in rows] == [INFO, PASS, PASS, PASS]
+    assert rows[1].ratio == pytest.approx(4.0) and rows[2].ratio == pytest.approx(0.8)
+
+    slow = delivery_rows({1: run(1, 25.0), 4: run(4, 10.0, duplicates=1, sent=399)})
+    assert [row.verdict for row in slow] == [INFO, FAIL, FAIL, FAIL]
+    assert "399 of 400 sent" in slow[3].note
