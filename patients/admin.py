@@ -532,6 +532,17 @@ class ProductApplicationInline(ScopedChoicesMixin, admin.TabularInline):
             widget.attrs["aria-label"] = f"Product applied: {db_field.verbose_name}"
         return field
 
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+
+        class LabelledDelete(formset):
+            def add_fields(self, form, index):
+                super().add_fields(form, index)
+                if "DELETE" in form.fields:
+                    form.fields["DELETE"].widget.attrs["aria-label"] = "Remove this product"
+
+        return LabelledDelete
+
     def _session_open(self, obj) -> bool:
         return obj is None or not obj.is_cancelled
 

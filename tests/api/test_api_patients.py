@@ -12,7 +12,8 @@ from tests.factories import PatientFactory, response_for, session_with_checkins
 pytestmark = pytest.mark.django_db
 
 PATIENT_FIELDS = {"id", "clinic", "first_name", "last_name", "email", "phone", "date_of_birth",
-                  "known_allergies", "acne_prone", "notes", "open_escalation_level"}
+                  "known_allergies", "acne_prone", "language", "notes",
+                  "open_escalation_level"}
 PAGE_KEYS = {"count", "next", "previous", "results"}
 
 

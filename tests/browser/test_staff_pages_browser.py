@@ -6,14 +6,11 @@ from __future__ import annotations
 import pytest
 
 from followups.models import CheckIn
-from tests.browser import test_admin_browser
+from tests.admin.builders import build_world, ensure_clinic_staff_group
 from tests.browser.axe import SERIOUS, axe_violations
 from tests.browser.conftest import PHONE
 from tests.browser.test_admin_browser import log_in
-
-# The desk of the admin's browser tests (two clinics, an urgent and a review
-# patient), as the fixture "desk".
-desk_fixture = test_admin_browser.desk
+from tests.factories import ClinicFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -40,6 +37,16 @@ def staff_phone(chromium):
     context.set_default_timeout(15_000)
     yield context.new_page()
     context.close()
+
+
+@pytest.fixture
+def desk():
+    """A nurse at one clinic with three urgent patients, a cluster and a failed email."""
+    clinic = ClinicFactory(name="Riverside Skin Clinic", timezone="Europe/London")
+    nurse = UserFactory(username="nurse", first_name="Nora", last_name="Hale", clinics=[clinic])
+    nurse.groups.add(ensure_clinic_staff_group())
+    world = build_world(clinic, nurse, tag="Own")
+    return {"nurse": nurse, "patient": world.patients[0]}
 
 
 def _pages(desk) -> dict[str, str]:
