@@ -291,24 +291,11 @@ def _defaults_of_other_columns() -> dict[str, list[tuple[str, object]]]:
     loaded with its default, as the ORM would create the row, so the data
     keeps loading; what the benchmark measures is written explicitly above.
     """
-    from django.apps import apps
-    from django.db.models import JSONField
+    from bench.columns import columns_not_written
 
-    models = {model._meta.db_table: model for model in apps.get_models()}
-    found = {}
-    for table, columns in COLUMNS.items():
-        found[table] = []
-        for model_field in models[table]._meta.concrete_fields:
-            if model_field.column in columns:
-                continue
-            value = model_field.get_default() if model_field.has_default() else None
-            if value is None and not model_field.null:
-                raise RuntimeError(f"bench/datagen.py: {table}.{model_field.column} has no "
-                                   "default: write it in COLUMNS")
-            if isinstance(model_field, JSONField):
-                value = json.dumps(value)
-            found[table].append((model_field.column, value))
-    return found
+    return {table: [(column.name, column.value)
+                    for column in columns_not_written(table, columns)]
+            for table, columns in COLUMNS.items()}
 
 
 class _Loader:
@@ -574,6 +561,29 @@ def world_generate(*, database_url: str, scale: Scale, seed: int = 20240601) -> 
 
 # The 10x table ---------------------------------------------------------------------------
 
+# The columns checkins_grow's statements write themselves; any other gets its default.
+GROWN_SESSION_COLUMNS = ("id", "patient_id", "practitioner_id", "performed_at",
+                         "treatment_area", "device", "needle_depth_mm", "notes", "cancelled_at",
+                         "created_at")
+GROWN_CHECKIN_COLUMNS = ("id", "session_id", "day", "status", "due_at", "sent_at",
+                         "reminder_sent_at", "expires_at", "completed_at", "next_action_at",
+                         "claim_token", "attempts", "last_error", "send_generation",
+                         "created_at")
+
+
+def _names(written: Sequence[str], others) -> str:
+    return ", ".join([*written, *(column.name for column in others)])
+
+
+def _default_placeholders(others) -> str:
+    """The defaults as named parameters, after the columns the SELECT writes."""
+    return "".join(f", %(default_{column.name})s::{column.db_type}" for column in others)
+
+
+def _default_parameters(others) -> dict[str, object]:
+    return {f"default_{column.name}": column.value for column in others}
+
+
 def checkins_grow(*, database_url: str, factor: int = 10) -> int:
     """Make the check-in table ``factor`` times bigger with rows that are never due.
 
@@ -584,10 +594,15 @@ def checkins_grow(*, database_url: str, factor: int = 10) -> int:
     foreign-key checks skipped (every row points at a row the same
     transaction copied). Returns the new row count.
     """
+    from bench.columns import columns_not_written
     from bench.database import connect
 
     copies = factor - 1
     tables = ("patients_treatmentsession", "followups_checkin")
+    # Columns a model gained since these statements were written get their
+    # defaults (a copy of history was never sent through a provider, say).
+    session_others = columns_not_written("patients_treatmentsession", GROWN_SESSION_COLUMNS)
+    checkin_others = columns_not_written("followups_checkin", GROWN_CHECKIN_COLUMNS)
     with connect(database_url, autocommit=False) as connection, \
             _secondary_indexes_dropped(connection, tables):
         _foreign_key_triggers_skip(connection)
@@ -595,27 +610,27 @@ def checkins_grow(*, database_url: str, factor: int = 10) -> int:
             "SELECT max(id) FROM patients_treatmentsession").fetchone()[0]
         top_checkin = connection.execute("SELECT max(id) FROM followups_checkin").fetchone()[0]
         connection.execute(
-            """
-            INSERT INTO patients_treatmentsession (id, patient_id, practitioner_id,
-                performed_at, treatment_area, device, needle_depth_mm, notes, cancelled_at,
-                created_at)
+            f"""
+            INSERT INTO patients_treatmentsession (
+                {_names(GROWN_SESSION_COLUMNS, session_others)})
             SELECT s.id + k * %(top)s, s.patient_id, s.practitioner_id,
                    CASE WHEN (s.id + k) %% 5 = 0 THEN s.performed_at + k * interval '400 days'
                         ELSE s.performed_at - k * interval '400 days' END,
                    s.treatment_area, s.device, s.needle_depth_mm, '', NULL, s.created_at
+                   {_default_placeholders(session_others)}
             FROM patients_treatmentsession s CROSS JOIN generate_series(1, %(copies)s) k
             WHERE s.id <= %(top)s
             """,
-            {"top": top_session, "copies": copies},
+            {"top": top_session, "copies": copies, **_default_parameters(session_others)},
         )
         connection.execute(
-            """
-            INSERT INTO followups_checkin (id, session_id, day, status, due_at, sent_at,
-                reminder_sent_at, expires_at, completed_at, next_action_at, claim_token,
-                attempts, last_error, send_generation, created_at)
+            f"""
+            INSERT INTO followups_checkin (
+                {_names(GROWN_CHECKIN_COLUMNS, checkin_others)})
             SELECT c.id + k * %(top_checkin)s, c.session_id + k * %(top_session)s, c.day,
                    f.status, f.due_at, f.sent_at, NULL, f.sent_at + interval '72 hours',
                    f.completed_at, f.next_action_at, NULL, 0, '', 1, c.created_at
+                   {_default_placeholders(checkin_others)}
             FROM followups_checkin c
             CROSS JOIN generate_series(1, %(copies)s) k
             CROSS JOIN LATERAL (
@@ -632,7 +647,8 @@ def checkins_grow(*, database_url: str, factor: int = 10) -> int:
             ) f
             WHERE c.id <= %(top_checkin)s
             """,
-            {"top_checkin": top_checkin, "top_session": top_session, "copies": copies},
+            {"top_checkin": top_checkin, "top_session": top_session, "copies": copies,
+             **_default_parameters(checkin_others)},
         )
         connection.commit()
     with connect(database_url) as connection:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import timedelta
 from decimal import Decimal
@@ -12,21 +13,29 @@ from bench.report import Result, Target, ms, percentile, queries_summary
 TARGET_RATIO = 3.0
 WARMUP_CALLS = 6  # untimed, each side: both prepare a statement on its 5th run
 
-RAW_SESSION = """
-    INSERT INTO patients_treatmentsession (patient_id, practitioner_id, performed_at,
-        treatment_area, device, needle_depth_mm, notes, created_at)
-    VALUES (%s, %s, %s, %s, %s, %s, '', now()) RETURNING id
-"""
-RAW_APPLICATIONS = """
-    INSERT INTO patients_productapplication (session_id, product_id, phase, lot_number)
-    VALUES (%s, %s, 'pre', %s), (%s, %s, 'post', %s)
-"""
-RAW_CHECKINS = """
-    INSERT INTO followups_checkin (session_id, day, status, due_at, next_action_at, attempts,
-        last_error, send_generation, created_at)
-    VALUES (%s, %s, 'scheduled', %s, %s, 0, '', 1, now()),
-           (%s, %s, 'scheduled', %s, %s, 0, '', 1, now())
-"""
+# What each raw INSERT writes itself; every other column of the model gets its
+# default (bench/columns.py), as the ORM's rows do.
+RAW_SESSION_COLUMNS = ("patient_id", "practitioner_id", "performed_at", "treatment_area",
+                       "device", "needle_depth_mm", "notes", "created_at")
+RAW_SESSION_VALUES = "%s, %s, %s, %s, %s, %s, '', now()"
+# Each product's ingredients as the session records them (the product's list, read with it).
+RAW_APPLICATION_COLUMNS = ("session_id", "product_id", "phase", "lot_number", "ingredients")
+RAW_APPLICATION_VALUES = ("%s, %s, 'pre', %s, %s::jsonb", "%s, %s, 'post', %s, %s::jsonb")
+RAW_CHECKIN_COLUMNS = ("session_id", "day", "status", "due_at", "next_action_at", "attempts",
+                       "last_error", "send_generation", "created_at")
+RAW_CHECKIN_VALUES = "%s, %s, 'scheduled', %s, %s, 0, '', 1, now()"
+
+
+def _insert(table: str, columns: tuple[str, ...], rows: tuple[str, ...],
+            returning: str = "") -> tuple[str, list]:
+    """An INSERT of ``rows`` (VALUES texts) and the default parameters each row appends."""
+    from bench.columns import columns_not_written
+
+    others = columns_not_written(table, columns)
+    extra = "".join(f", {column.placeholder}" for column in others)
+    sql = (f"INSERT INTO {table} ({', '.join([*columns, *(c.name for c in others)])})"
+           f" VALUES {', '.join(f'({row}{extra})' for row in rows)}{returning}")
+    return sql, [column.value for column in others]
 
 
 def session_create_bench(*, world: World, database_url: str, count: int) -> Result:
@@ -59,19 +68,29 @@ def session_create_bench(*, world: World, database_url: str, count: int) -> Resu
                        needle_depth_mm=Decimal("1.00"), device="Dermapen 4",
                        products=products)
 
+    raw_session, session_defaults = _insert("patients_treatmentsession", RAW_SESSION_COLUMNS,
+                                            (RAW_SESSION_VALUES,), " RETURNING id")
+    raw_applications, application_defaults = _insert(
+        "patients_productapplication", RAW_APPLICATION_COLUMNS, RAW_APPLICATION_VALUES)
+    raw_checkins, checkin_defaults = _insert("followups_checkin", RAW_CHECKIN_COLUMNS,
+                                             (RAW_CHECKIN_VALUES,) * 2)
+
     def raw_one(cursor, patient) -> None:
         clinic = patient.clinic
-        cursor.execute(RAW_SESSION, (patient.id, practitioner.id, performed_at, "face",
-                                     "Dermapen 4", Decimal("1.00")))
+        cursor.execute(raw_session, (patient.id, practitioner.id, performed_at, "face",
+                                     "Dermapen 4", Decimal("1.00"), *session_defaults))
         session_id = cursor.fetchone()[0]
-        cursor.execute(RAW_APPLICATIONS, (session_id, numbing.id, "LB-1",
-                                          session_id, serum.id, "LB-2"))
+        values = []
+        for product, lot_number in ((numbing, "LB-1"), (serum, "LB-2")):
+            values += [session_id, product.id, lot_number,
+                       json.dumps(list(product.ingredients or [])), *application_defaults]
+        cursor.execute(raw_applications, values)
         values = []
         for day in (2, 7):
             due_at = checkin_due_at(performed_at=performed_at, timezone=clinic.timezone,
                                     send_hour=clinic.send_hour, day=day)
-            values += [session_id, day, due_at, due_at]
-        cursor.execute(RAW_CHECKINS, values)
+            values += [session_id, day, due_at, due_at, *checkin_defaults]
+        cursor.execute(raw_checkins, values)
         cursor.connection.commit()
 
     ours, raws = patients[:count + WARMUP_CALLS], patients[count + WARMUP_CALLS:]
@@ -104,8 +123,9 @@ def session_create_bench(*, world: World, database_url: str, count: int) -> Resu
         target=Target("<=", TARGET_RATIO),
         note=f"{len(product_times):,} calls of patients.services.session_create, one "
              f"transaction each, alternating with {len(raw_times):,} raw transactions "
-             "inserting the same rows (session RETURNING id, 2 applications, 2 check-ins; "
-             "due times from the same followups.schedule) through psycopg, after "
+             "inserting the same rows (session RETURNING id, 2 applications with their "
+             "products' ingredients, 2 check-ins; due times from the same "
+             "followups.schedule) through psycopg, after "
              f"{WARMUP_CALLS} untimed calls of each (both connections prepare a statement on "
              f"its 5th run). The queries of one call: {query_kinds}.",
     )

@@ -5,8 +5,10 @@ server, middleware and session sign-in:
 
 - ``baseline_checkin`` (the patient form): GET hands out the CSRF token in a
   form, as the product's page does; POST does one indexed read (the link, by
-  its token's hash) and one insert (the answers) and answers with a line of
-  text. No validation, no assessment, no template.
+  its token's hash) and one insert (the answers, every column the product's
+  row has: a comment waits to be read, other columns take the model's
+  defaults) and answers with a line of text. No validation, no assessment,
+  no template.
 - ``baseline_escalation_queue`` (the admin's escalation queue): one SQL query
   for the same page of the same rows, rendered as an HTML table of the same
   columns by a small inline template compiled once.
@@ -58,17 +60,34 @@ def baseline_checkin(request, token: str):
         row = cursor.fetchone()
         if row is None:
             return HttpResponseNotFound("unknown link")
-        columns = (*_ANSWER_COLUMNS, *_YES_NO_COLUMNS)
         values = [request.POST.get(name, "") for name in _ANSWER_COLUMNS]
         values += [request.POST.get(name) == "yes" for name in _YES_NO_COLUMNS]
-        cursor.execute(
-            f"INSERT INTO followups_checkinresponse (checkin_id, {', '.join(columns)},"
-            " channel, submitted_at, assessment_level, assessment_reasons)"
-            f" VALUES (%s, {', '.join(['%s'] * len(columns))},"
-            " 'patient_link', now(), 'none', '[]')",
-            [row[0], *values],
-        )
+        # As the product stores it: a comment waits to be read (none is flagged here).
+        values.append(bool(request.POST.get("comments", "").strip()))
+        sql, defaults = _response_insert()
+        cursor.execute(sql, [row[0], *values, *defaults])
     return HttpResponse("Thank you.")
+
+
+@cache
+def _response_insert() -> tuple[str, list]:
+    """The answers' INSERT: the columns written above, then every other one's default.
+
+    The other columns (bench/columns.py) are read from the model once per
+    worker, so a field the answers gain later is written as the ORM would.
+    """
+    from bench.columns import columns_not_written
+
+    columns = ("checkin_id", *_ANSWER_COLUMNS, *_YES_NO_COLUMNS, "comment_waiting")
+    fixed = {"channel": "'patient_link'", "submitted_at": "now()",
+             "assessment_level": "'none'", "assessment_reasons": "'[]'"}
+    others = columns_not_written("followups_checkinresponse", (*columns, *fixed))
+    names = [*columns, *fixed, *(column.name for column in others)]
+    placeholders = [*(["%s"] * len(columns)), *fixed.values(),
+                    *(column.placeholder for column in others)]
+    return (f"INSERT INTO followups_checkinresponse ({', '.join(names)})"
+            f" VALUES ({', '.join(placeholders)})",
+            [column.value for column in others])
 
 
 # The escalation pages --------------------------------------------------------------------
