@@ -14,11 +14,33 @@ import ipaddress
 from django.conf import settings
 
 
-def client_address(request) -> str:
+def _address(value) -> str | None:
+    try:
+        return str(ipaddress.ip_address(str(value or "").strip()))
+    except ValueError:
+        return None
+
+
+def client_address(request) -> str | None:
+    """The client's IP address, or None when the request has none (a test's, a command's).
+
+    None rather than a placeholder: django-axes stores it in an inet column.
+    """
     if getattr(settings, "BEHIND_PROXY", False):
-        forwarded = request.META.get("HTTP_X_REAL_IP", "").strip()
-        try:
-            return str(ipaddress.ip_address(forwarded))
-        except ValueError:
-            pass
-    return request.META.get("REMOTE_ADDR") or "unknown"
+        forwarded = _address(request.META.get("HTTP_X_REAL_IP"))
+        if forwarded:
+            return forwarded
+    return _address(request.META.get("REMOTE_ADDR"))
+
+
+def axes_client_ip(request) -> str | None:
+    """The address django-axes records: a real IP, or none (it stores an inet column).
+
+    A request with no address at all (a test client's, a management command's
+    sign-in) has none to lock out; the username still counts.
+    """
+    address = client_address(request)
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        return None

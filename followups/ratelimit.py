@@ -23,7 +23,7 @@ def client_address(request) -> str:
     # REMOTE_ADDR, or behind our proxy the X-Real-IP it writes; never
     # X-Forwarded-For, which a client writes and would let anyone pick a
     # fresh address for every guess (clinic.client_address).
-    return _client_address(request)
+    return _client_address(request) or "unknown"
 
 
 def patient_link_rate_limited(request, *, now: float | None = None) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from followups.models import AuditEvent, Escalation
@@ -22,6 +23,7 @@ from tests.factories import (
     UserFactory,
     session_with_checkins,
 )
+from tests.support.otp import authenticator_for, code_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -41,6 +43,10 @@ def log_in(page, base_url: str, username: str) -> None:
     page.goto(f"{base_url}/admin/")
     page.fill("#id_username", username)
     page.fill("#id_password", PASSWORD)
+    # The second factor, as the product requires (OTP_REQUIRED): the code the
+    # user's authenticator app shows now.
+    user = get_user_model().objects.get(username=username)
+    page.fill("#id_otp_token", code_for(authenticator_for(user)))
     page.click("input[type=submit]")
     page.wait_for_load_state()
 
