@@ -160,7 +160,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15, minimu
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
-AXES_CLIENT_IP_CALLABLE = "clinic.client_address.client_address"
+AXES_CLIENT_IP_CALLABLE = "clinic.client_address.axes_client_ip"
 AXES_SENSITIVE_PARAMETERS = ["password", "otp_token"]
 # Failures and lockouts are logged (WARNING) by django-axes with the username and
 # address; its start-up and per-success INFO lines are not wanted on stderr.
