@@ -92,8 +92,9 @@ def test_every_log_line_is_json_with_its_ids_and_nothing_of_the_patient(
     [not_found] = [r for r in web_records if r["logger"] == "django.request"]
     assert not_found["request_id"] == REQUEST_ID
     assert not_found["message"] == "Not Found: /c/[redacted]/"
-    # Each sweep's summary, found by its task's id beside Celery's own line for it.
-    summaries = [r for r in worker_records if r["message"].startswith("sweep:")]
+    # Each sweep's and delivery's summary (beat's sweep asks a worker to deliver),
+    # found by its task's id beside Celery's own line for it.
+    summaries = [r for r in worker_records if r["message"].startswith(("sweep:", "deliver:"))]
     assert any("invitations sent: 1" in r["message"] for r in summaries)
     done_ids = {r["task_id"] for r in worker_records
                 if r["logger"] == "celery.app.trace" and "succeeded" in r["message"]}

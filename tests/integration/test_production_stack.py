@@ -190,7 +190,17 @@ def test_the_production_stack_sends_the_day2_email_and_raises_the_urgent_alert(s
     assert reply.status == 200, reply.text
     staff.token = reply.json()["token"]
     clinic_id = staff.request("GET", "/api/clinics/").json()["results"][0]["id"]
-    product = staff.created("/api/products/", {"name": "HydraCalm serum", "kind": "serum",
+    # The shared catalogue is the superuser's to change: they add the serum.
+    created = manage("create_staff", "catalogue.admin", "--clinic", CLINIC, "--superuser",
+                     "--otp", env={**stack.env, "STAFF_PASSWORD": password})
+    [admin_uri] = [line for line in created.splitlines() if line.startswith("otpauth://totp/")]
+    admin = Browser(stack.site_url)
+    reply = admin.request("POST", "/api/auth/token/",
+                          data={"username": "catalogue.admin", "password": password,
+                                "otp_token": code_from_uri(admin_uri)})
+    assert reply.status == 200, reply.text
+    admin.token = reply.json()["token"]
+    product = admin.created("/api/products/", {"name": "HydraCalm serum", "kind": "serum",
                                                "ingredients": ["hyaluronic acid"]})
     patient = staff.created("/api/patients/", {"clinic": clinic_id, "first_name": "Lena",
                                                "last_name": "Ostrova", "email": PATIENT_EMAIL})
