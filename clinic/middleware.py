@@ -1,6 +1,7 @@
 """Request and response plumbing that every app relies on (imports no app).
 
-- NUL characters in the query string are refused with a 400 before any view:
+- NUL characters in the query string are refused with a 400 before any view
+  (and a cookie holding one is dropped):
   PostgreSQL cannot hold them, and a search or autocomplete term with one
   was a database error (a 500) instead of the caller's mistake.
 - API answers are never stored by a browser or a proxy: they carry patients'
@@ -27,6 +28,11 @@ class RefuseNulInQueryMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        # A cookie with a NUL (a forged session id) is dropped, not looked up:
+        # the session table cannot hold it either.
+        if any("\x00" in name or "\x00" in value for name, value in request.COOKIES.items()):
+            request.COOKIES = {name: value for name, value in request.COOKIES.items()
+                               if "\x00" not in name and "\x00" not in value}
         if request.path.startswith(API_PREFIX):
             # The API's own filters refuse it, in JSON naming the parameter.
             return self.get_response(request)

@@ -137,3 +137,10 @@ def test_it_ignores_a_broken_profile():
     stored = photo_reencode(photo_with_profile(b"not a profile at all" * 10))
 
     assert "icc_profile" not in Image.open(io.BytesIO(stored.read())).info
+
+
+def test_it_drops_a_session_cookie_with_a_nul_instead_of_failing(api, patient):
+    api.cookies["sessionid"] = "abc\x00def12345"
+
+    assert api.get("/api/patients/").status_code == 200
+    assert api.get("/admin/login/").status_code == 200
