@@ -160,40 +160,6 @@ AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15, minimu
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
-AXES_CLIENT_IP_CALLABLE = "clinic.client_address.client_address"
-AXES_SENSITIVE_PARAMETERS = ["password", "otp_token"]
-# Failures and lockouts are logged (WARNING) by django-axes with the username and
-# address; its start-up and per-success INFO lines are not wanted on stderr.
-AXES_VERBOSE = False
-# Behind the compose file's nginx: the client's address is its X-Real-IP.
-BEHIND_PROXY = env_bool("DJANGO_BEHIND_PROXY", False)
-# A working day from sign-in, however busy (absolute), and 30 minutes of
-# nothing (idle): accounts.middleware.SessionTimeoutMiddleware.
-SESSION_COOKIE_AGE = env_int("SESSION_LIFETIME_HOURS", 10, minimum=1, maximum=24) * 3600
-SESSION_IDLE_TIMEOUT = env_int("SESSION_IDLE_MINUTES", 30, minimum=5, maximum=8 * 60) * 60
-SESSION_EXPIRE_AT_BROWSER_CLOSE = True
-
-# Staff sign-in ---------------------------------------------------------------------
-# django-axes first: it refuses a locked-out username or address before any
-# password is checked; ModelBackend then checks the password.
-AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesBackend",
-    "django.contrib.auth.backends.ModelBackend",
-]
-# A second factor (TOTP, RFC 6238) for every staff user whenever DEBUG is off;
-# the demo (DJANGO_DEBUG=true) signs in with a password unless one is enrolled.
-OTP_REQUIRED = not DEBUG
-OTP_TOTP_ISSUER = "Aftercare desk"
-# Lockout (interface: after at most 10 failures, for at least 15 minutes): the
-# username and the address each lock on their own, so neither a password
-# sprayed across accounts nor one account tried from many addresses gets far.
-# A wrong or missing authenticator code counts as a failure (accounts.forms).
-AXES_FAILURE_LIMIT = 10
-AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15, minimum=15,
-                                              maximum=24 * 60))
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
-AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
 AXES_CLIENT_IP_CALLABLE = "clinic.client_address.axes_client_ip"
 AXES_SENSITIVE_PARAMETERS = ["password", "otp_token"]
 # Failures and lockouts are logged (WARNING) by django-axes with the username and
