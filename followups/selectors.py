@@ -27,16 +27,18 @@ def checkin_for_token(*, token: str, now: datetime | None = None) -> CheckIn | N
     """
     if not token or len(token) > 100:
         return None
-    checkin = (
+    # At most one row (token_hash is unique): no ordering to compile or sort.
+    found = list(
         CheckIn.objects
         .filter(links__token_hash=token_hash(token), links__revoked_at__isnull=True,
                 links__expires_at__gt=now or timezone.now(),
                 status__in=CheckIn.OPEN_STATUSES, session__cancelled_at__isnull=True)
         .select_related("session__patient__clinic")
-        .first()
+        .order_by()[:1]
     )
-    if checkin is None:
+    if not found:
         return None
+    checkin = found[0]
     # Nothing comes before the first check-in: no query for it.
     checkin.__dict__[_EARLIER] = (_earlier_responses(checkin)
                                   if checkin.day > min(settings.CHECKIN_DAYS) else [])
