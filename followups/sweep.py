@@ -18,6 +18,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from django.conf import settings
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 from followups import clock, enqueue
 from followups.claims import SweepReport, claim_due_rows
@@ -86,7 +87,7 @@ def followups_sweep(*, now: datetime | None = None, batch_size: int | None = Non
         if fan_out:
             try:
                 report.deliveries_asked = checkins_fan_out(now=now or clock.database_now())
-            except OSError as error:  # kombu's connection errors are OSErrors
+            except (OSError, KombuOperationalError) as error:  # the broker is away
                 logger.warning("sweep: could not ask the workers (%s); delivering here",
                                type(error).__name__)
                 fan_out = False

@@ -283,3 +283,16 @@ def test_nothing_stays_claimed_when_redis_stops_under_a_worker_mid_sweep(
     ids = [message["Message-ID"] for message in mail_folder_messages(mail_dir)]
     assert sorted(ids) == sorted(checkin_message_id(c, reminder=False)
                                  for c in checkins + newcomer)
+
+
+def test_a_sweep_that_cannot_ask_the_workers_delivers_the_due_checkins_itself(
+        clinic, recorded_mail):
+    from tests.support.net import free_port
+
+    checkins = due_day2(clinic, 2)
+    # Nothing listens here: sending the delivery tasks fails as with Redis down.
+    with celery_producer_broker(f"redis://127.0.0.1:{free_port()}/0"):
+        report = followups_sweep(fan_out=True)
+
+    assert report.deliveries_asked == 0 and report.invitations_sent == 2
+    assert all_sent(checkins)
