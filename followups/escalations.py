@@ -39,15 +39,17 @@ def response_assess(*, response: CheckInResponse, now: datetime) -> rules.Assess
     checkin = response.checkin
     session = checkin.session
     allergies = session.patient.known_allergies or []
-    # The first check-in has nothing before it, and products only matter to a
-    # patient with known allergies: neither needs a query then.
+    answers = response_answers(response=response)
+    # Read only what the rules will look at: the earlier answers when these
+    # are compared with them (none come before the first check-in), the
+    # products when the patient has known allergies.
     previous = [
         response_answers(response=earlier)
         for earlier in checkin_earlier_responses(checkin=checkin)
-    ] if checkin.day > min(settings.CHECKIN_DAYS) else []
+    ] if checkin.day > min(settings.CHECKIN_DAYS) and rules.previous_needed(answers) else []
     ingredients = session_ingredients(session=session) if allergies else []
     return rules.assess_answers(
-        answers=response_answers(response=response), day=checkin.day, previous=previous,
+        answers=answers, day=checkin.day, previous=previous,
         known_allergies=allergies, product_ingredients=ingredients, now=now,
         comment=response.comments, language=getattr(session.patient, "language", "en") or "en",
     )

@@ -48,6 +48,7 @@ __all__ = [
     "assess_undelivered",
     "guidance_for_answers",
     "patient_guidance",
+    "previous_needed",
 ]
 
 RASH_DOCUMENT = "000_eb7b0212037e7f6e.txt"
@@ -622,6 +623,17 @@ def _listed(words: Sequence[str]) -> str:
     return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
 
 
+def previous_needed(answers: Answers) -> bool:
+    """Whether assessing ``answers`` reads the session's earlier answers at all.
+
+    Only a rash or breakouts rated above none are compared with the last
+    answer (a rating that rose since; breakouts improving by every signal).
+    With neither, ``assess_answers`` decides the same with or without them,
+    so they need not be read: most day-7 answers, when the skin has healed.
+    """
+    return answers.rash > Severity.NONE or answers.breakouts > Severity.NONE
+
+
 def assess_answers(
     *,
     answers: Answers,
@@ -637,8 +649,9 @@ def assess_answers(
 
     ``previous`` holds the earlier answers of the same session, oldest first;
     comparisons use the most recent of them (none: only the patient's own
-    trend counts). ``day`` is the check-in's day: before day 7 the early rules,
-    at day 7 the day-7 rules, after it (the watch check-in) the day-10 rules.
+    trend counts), and only when ``previous_needed(answers)``. ``day`` is the
+    check-in's day: before day 7 the early rules, at day 7 the day-7 rules,
+    after it (the watch check-in) the day-10 rules.
     ``product_ingredients`` are the session's, as recorded when it was saved.
     ``comment`` is read against the warning signs of ``language``. ``now`` is
     accepted so that every domain rule takes the clock as an argument.

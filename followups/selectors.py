@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -14,20 +13,18 @@ from followups.tokens import token_hash
 from patients.models import ProductApplication, TreatmentSession
 from patients.selectors import user_clinic_ids
 
-# Where the link lookup leaves the session's earlier answers on the check-in.
-_EARLIER = "_earlier_responses"
-
 
 def checkin_for_token(*, token: str, now: datetime | None = None) -> CheckIn | None:
     """The open check-in a live link points to, or None: unknown, expired, used alike.
 
-    It comes with its session, patient and clinic (one query) and, after the
-    first check-in, with the session's earlier answers (what the assessment
-    compares a later answer with: one more). Nothing is read afterwards.
+    One query, with its session, patient and clinic. The session's earlier
+    answers are read apart (``checkin_earlier_responses``), and only by an
+    assessment that compares with them (``rules.previous_needed``).
     """
     if not token or len(token) > 100:
         return None
-    # At most one row (token_hash is unique): no ordering to compile or sort.
+    # At most one row (token_hash is unique): no ordering to compile or sort,
+    # which first() would add.
     found = list(
         CheckIn.objects
         .filter(links__token_hash=token_hash(token), links__revoked_at__isnull=True,
@@ -36,25 +33,11 @@ def checkin_for_token(*, token: str, now: datetime | None = None) -> CheckIn | N
         .select_related("session__patient__clinic")
         .order_by()[:1]
     )
-    if not found:
-        return None
-    checkin = found[0]
-    # Nothing comes before the first check-in: no query for it.
-    checkin.__dict__[_EARLIER] = (_earlier_responses(checkin)
-                                  if checkin.day > min(settings.CHECKIN_DAYS) else [])
-    return checkin
+    return found[0] if found else None
 
 
 def checkin_earlier_responses(*, checkin: CheckIn) -> list[CheckInResponse]:
-    """The answers to the session's check-ins before this one, the earliest first.
-
-    Loaded with the check-in when it came from its link; read otherwise.
-    """
-    loaded = checkin.__dict__.get(_EARLIER)
-    return loaded if loaded is not None else _earlier_responses(checkin)
-
-
-def _earlier_responses(checkin: CheckIn) -> list[CheckInResponse]:
+    """The answers to the session's check-ins before this one, the earliest first."""
     return list(CheckInResponse.objects.filter(checkin__session_id=checkin.session_id,
                                                checkin__day__lt=checkin.day)
                 .order_by("checkin__day"))

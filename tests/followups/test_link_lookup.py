@@ -1,4 +1,4 @@
-"""The link lookup: the check-in behind a link, with what answering it needs, in two queries."""
+"""The link lookup: the check-in behind a link, with its session, patient and clinic: one query."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from followups.models import CheckIn, CheckInLink
@@ -150,7 +151,8 @@ def test_the_session_ingredients_come_back_in_the_order_applied(clinic):
         patient=PatientFactory(clinic=clinic))) == []
 
 
-def test_the_day_7_link_brings_the_day_2_answers_with_it(linked, django_assert_num_queries):
+def test_the_day_7_link_is_one_query_and_its_answers_read_day_2_only_to_compare(
+        linked, django_assert_num_queries):
     day_two, token = linked
     response_record(checkin=checkin_for_token(token=token),
                     answers={**NORMAL_ANSWERS, "rash": "moderate", "rash_trend": "same"},
@@ -160,26 +162,52 @@ def test_the_day_7_link_brings_the_day_2_answers_with_it(linked, django_assert_n
     CheckInLink.objects.create(checkin=day_seven, token_hash=hashed,
                                expires_at=timezone.now() + timedelta(hours=72))
 
-    # The check-in with its chain, then the session's answered check-ins.
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(1):
         found = checkin_for_token(token=token)
-    with django_assert_num_queries(0):
+    with django_assert_num_queries(1):
         earlier = checkin_earlier_responses(checkin=found)
 
-    read_apart = checkin_earlier_responses(checkin=CheckIn.objects.get(pk=day_seven.pk))
     assert _fields(found) == _fields(CheckIn.objects.get(pk=day_seven.pk))
-    assert earlier == read_apart
     assert [_fields(response) for response in earlier] == [
-        _fields(response) for response in read_apart]
+        _fields(response) for response in type(earlier[0]).objects.filter(checkin=day_two)]
     assert earlier[0].rash == "moderate"
-    # The rash has lasted to day 7: flagged by comparing with day 2's answers.
-    recorded = response_record(checkin=found, answers={**NORMAL_ANSWERS, "rash": "moderate",
-                                                        "rash_trend": "same"},
-                               channel="patient_link")
-    assert "RASH_PERSISTS" in {reason["code"] for reason in recorded.assessment_reasons}
+    # The rash rose since day 2: flagged by comparing with day 2's answers.
+    with CaptureQueriesContext(connection) as rising:
+        recorded = response_record(checkin=found, answers={**NORMAL_ANSWERS, "rash": "severe",
+                                                            "rash_trend": "same"},
+                                   channel="patient_link")
+    assert "RASH_WORSENING" in {reason["code"] for reason in recorded.assessment_reasons}
+    assert _earlier_reads(rising) == 1
 
 
-def test_a_link_with_no_earlier_answers_brings_none(linked, django_assert_num_queries):
+def test_healed_skin_at_day_7_is_answered_without_reading_day_2(linked):
+    day_two, token = linked
+    response_record(checkin=checkin_for_token(token=token),
+                    answers={**NORMAL_ANSWERS, "rash": "moderate", "rash_trend": "same"},
+                    channel="patient_link")
+    day_seven = day_two.session.checkins.get(day=7)
+    token, hashed = token_new()
+    CheckInLink.objects.create(checkin=day_seven, token_hash=hashed,
+                               expires_at=timezone.now() + timedelta(hours=72))
+
+    # No rash and no breakouts left: nothing to compare with day 2.
+    with CaptureQueriesContext(connection) as healed:
+        recorded = response_record(checkin=checkin_for_token(token=token),
+                                   answers={**NORMAL_ANSWERS, "rash": "none", "rash_trend": "",
+                                            "swelling": "none"},
+                                   channel="patient_link")
+
+    assert recorded.assessment_level == "none"
+    assert _earlier_reads(healed) == 0
+
+
+def _earlier_reads(queries: CaptureQueriesContext) -> int:
+    """The statements that read answers (the session's earlier ones), not write them."""
+    return sum(query["sql"].lstrip().upper().startswith("SELECT")
+               and "followups_checkinresponse" in query["sql"] for query in queries)
+
+
+def test_a_link_with_no_earlier_answers_brings_none(linked):
     day_two, _token = linked
     day_seven = day_two.session.checkins.get(day=7)  # day 2 never answered
     token, hashed = token_new()
@@ -187,6 +215,5 @@ def test_a_link_with_no_earlier_answers_brings_none(linked, django_assert_num_qu
                                expires_at=timezone.now() + timedelta(hours=72))
     found = checkin_for_token(token=token)
 
-    with django_assert_num_queries(0):
-        assert checkin_earlier_responses(checkin=found) == []
+    assert checkin_earlier_responses(checkin=found) == []
     assert checkin_earlier_responses(checkin=checkin_for_token(token=linked[1])) == []

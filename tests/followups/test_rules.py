@@ -935,6 +935,40 @@ def test_it_never_lowers_the_level_at_the_later_check_in(given_answers, previous
     )
 
 
+@settings(max_examples=600, deadline=None)
+@given(answer_sets, days, st.lists(answer_sets, min_size=1, max_size=2).map(tuple),
+       allergy_cases)
+def test_it_decides_alike_without_the_earlier_answers_when_it_does_not_need_them(
+    given_answers, day, previous, allergy_case
+):
+    # previous_needed lets the service skip reading the earlier answers: when it
+    # says no, they must change nothing, whatever they were.
+    allergies, ingredients = allergy_case
+    context = {"day": day, "known_allergies": allergies, "product_ingredients": ingredients}
+    if not rules.previous_needed(given_answers):
+        assert assess(given_answers, previous=previous, **context).as_dict() == (
+            assess(given_answers, previous=(), **context).as_dict())
+
+
+@pytest.mark.parametrize(("now", "before", "code"), [
+    (answers(rash=S.MODERATE, rash_trend=Trend.SAME), answers(rash=S.MILD), "RASH_WORSENING"),
+    (answers(breakouts=S.MODERATE, breakouts_trend=Trend.BETTER),
+     answers(breakouts=S.MODERATE, breakouts_trend=Trend.SAME), "BREAKOUTS_PERSIST"),
+])
+def test_it_needs_the_earlier_answers_for_a_rash_or_breakouts(now, before, code):
+    assert rules.previous_needed(now)
+    assert code in codes(assess(now, day=7, previous=(before,)))
+    assert code not in codes(assess(now, day=7))
+
+
+def test_it_does_not_need_the_earlier_answers_for_healed_skin():
+    assert not rules.previous_needed(QUIET)
+    assert not rules.previous_needed(answers(itching=S.MODERATE, swelling=S.MILD, pain=S.MILD,
+                                             fever=True))
+    assert rules.previous_needed(answers(rash=S.MILD))
+    assert rules.previous_needed(answers(breakouts=S.MILD))
+
+
 @settings(max_examples=300, deadline=None)
 @given(answer_sets, histories)
 def test_it_still_flags_at_day_10_what_day_7_flagged(given_answers, previous):
