@@ -42,7 +42,7 @@ test: $(BIN)/.installed $(MESSAGES) node_modules/.installed
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
-bench: $(BIN)/.installed
+bench: $(BIN)/.installed $(MESSAGES)
 	$(BIN)/python -m bench
 
 clean:
