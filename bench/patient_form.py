@@ -57,8 +57,9 @@ TARGET_RATIO = 0.3
 # COMMIT counted. Django's connection health check (one SELECT 1 at the start of
 # every request that reuses a connection, the bare view's too) is connection
 # upkeep, not the answer's work: it is shown, not counted. A flagged answer, a
-# patient with known allergies or a watch answer costs one statement more each
-# (the escalation, the session's ingredients, the day-10 check-in): shown too.
+# patient with known allergies, a watch answer or a later answer with a rash or
+# breakouts costs one statement more each (the escalation, the session's
+# ingredients, the day-10 check-in, the earlier answers): shown too.
 STATEMENT_CAP = 6
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CSRF_FIELD = re.compile(rb'name="csrfmiddlewaretoken"\s+value="([^"]+)"')
