@@ -47,8 +47,11 @@ def log_in(page, base_url: str, username: str) -> None:
     # user's authenticator app shows now.
     user = get_user_model().objects.get(username=username)
     page.fill("#id_otp_token", code_for(authenticator_for(user)))
-    page.click("input[type=submit]")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.click("input[type=submit]")
+    # Signed in with both factors: on the desk's home page, not back at the
+    # sign-in nor sent to enrol an authenticator.
+    assert page.url == f"{base_url}/admin/", f"{username} was not signed in: {page.url}"
 
 
 @pytest.fixture
