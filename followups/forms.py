@@ -86,7 +86,7 @@ class _CopiedShallow:
     its fields in place. This form changes none in place (``__init__`` only
     assigns the photo's help text, which a shallow copy keeps to itself), and
     those deep copies were the largest part of reading a patient's answers
-    that no query or rule accounts for (README, "Benchmarks").
+    that no query or rule accounts for (README, "Benchmark").
     """
 
     def __deepcopy__(self, memo):
