@@ -40,10 +40,26 @@ def linked(clinic):
     session = session_with_checkins(patient=patient,
                                     performed_at=timezone.now() - timedelta(days=2))
     checkin = session.checkins.get(day=2)
+    return checkin, _link_to(checkin)
+
+
+def _link_to(checkin) -> str:
+    """A live link to the check-in, as its email carries; the token it holds."""
     token, hashed = token_new()
     CheckInLink.objects.create(checkin=checkin, token_hash=hashed,
                                expires_at=timezone.now() + timedelta(hours=72))
-    return checkin, token
+    return token
+
+
+@pytest.fixture
+def day_seven_link(linked):
+    """Day 2 answered with a moderate rash; the day-7 check-in, and a link to it."""
+    day_two, token = linked
+    response_record(checkin=checkin_for_token(token=token),
+                    answers={**NORMAL_ANSWERS, "rash": "moderate", "rash_trend": "same"},
+                    channel="patient_link")
+    day_seven = day_two.session.checkins.get(day=7)
+    return day_two, day_seven, _link_to(day_seven)
 
 
 def test_it_loads_the_checkin_session_patient_and_clinic_in_one_query(
@@ -152,15 +168,8 @@ def test_the_session_ingredients_come_back_in_the_order_applied(clinic):
 
 
 def test_the_day_7_link_is_one_query_and_its_answers_read_day_2_only_to_compare(
-        linked, django_assert_num_queries):
-    day_two, token = linked
-    response_record(checkin=checkin_for_token(token=token),
-                    answers={**NORMAL_ANSWERS, "rash": "moderate", "rash_trend": "same"},
-                    channel="patient_link")
-    day_seven = day_two.session.checkins.get(day=7)
-    token, hashed = token_new()
-    CheckInLink.objects.create(checkin=day_seven, token_hash=hashed,
-                               expires_at=timezone.now() + timedelta(hours=72))
+        day_seven_link, django_assert_num_queries):
+    day_two, day_seven, token = day_seven_link
 
     with django_assert_num_queries(1):
         found = checkin_for_token(token=token)
@@ -180,15 +189,8 @@ def test_the_day_7_link_is_one_query_and_its_answers_read_day_2_only_to_compare(
     assert _earlier_reads(rising) == 1
 
 
-def test_healed_skin_at_day_7_is_answered_without_reading_day_2(linked):
-    day_two, token = linked
-    response_record(checkin=checkin_for_token(token=token),
-                    answers={**NORMAL_ANSWERS, "rash": "moderate", "rash_trend": "same"},
-                    channel="patient_link")
-    day_seven = day_two.session.checkins.get(day=7)
-    token, hashed = token_new()
-    CheckInLink.objects.create(checkin=day_seven, token_hash=hashed,
-                               expires_at=timezone.now() + timedelta(hours=72))
+def test_healed_skin_at_day_7_is_answered_without_reading_day_2(day_seven_link):
+    _day_two, _day_seven, token = day_seven_link
 
     # No rash and no breakouts left: nothing to compare with day 2.
     with CaptureQueriesContext(connection) as healed:
@@ -210,10 +212,7 @@ def _earlier_reads(queries: CaptureQueriesContext) -> int:
 def test_a_link_with_no_earlier_answers_brings_none(linked):
     day_two, _token = linked
     day_seven = day_two.session.checkins.get(day=7)  # day 2 never answered
-    token, hashed = token_new()
-    CheckInLink.objects.create(checkin=day_seven, token_hash=hashed,
-                               expires_at=timezone.now() + timedelta(hours=72))
-    found = checkin_for_token(token=token)
+    found = checkin_for_token(token=_link_to(day_seven))
 
     assert checkin_earlier_responses(checkin=found) == []
     assert checkin_earlier_responses(checkin=checkin_for_token(token=linked[1])) == []
