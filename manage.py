@@ -9,7 +9,7 @@ def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
     from django.core.management import execute_from_command_line
 
-    from clinic.env import ConfigurationError
+    from core.env import ConfigurationError
 
     try:
         execute_from_command_line(sys.argv)

@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     from bench.rules_engine import rules_bench
     from bench.session_create import session_create_bench
     from bench.sweep import WORKERS, SweepBench, SweepWorkers, checkins_reserve
-    from followups.clusters import escalation_clusters_process
+    from followups.escalations.clusters import escalation_clusters_process
 
     scale = SCALES[mode]
     rows: dict[str, list[Result]] = {}

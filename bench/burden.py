@@ -1,6 +1,6 @@
 """Alert burden: how many patients the rules put on a nurse's list, and whom they miss.
 
-A fixed-seed population goes through the real assessment (``followups.rules``:
+A fixed-seed population goes through the real assessment (``followups.assessment.rules``:
 ``assess_answers``, with the previous answer, the session's ingredients, the
 comment and the patient's language) at day 2 and day 7, and at day 10 when a
 watch finding at day 7 schedules it, exactly as ``response_record`` decides.
@@ -29,8 +29,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from followups import rules
-from followups.rules import Answers, Level, Severity, Trend
+from followups.assessment import rules
+from followups.assessment.rules import Answers, Level, Severity, Trend
 
 NORMAL_PATIENTS = 2000
 WORRYING_PATIENTS = 100

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from followups import rules
-from followups.schedule import checkin_due_at
+from followups.assessment import rules
+from followups.assessment.schedule import checkin_due_at
 
 DUE_MARGIN = timedelta(hours=3)
 LINK_TTL = timedelta(hours=72)

@@ -260,7 +260,7 @@ def _page_open(client: _Client, paths: list[str]) -> tuple[int, Csrf]:
 
 def links_issue(connection, checkin_ids: list[int]) -> list[str]:
     """Mark the check-ins sent and give each a fresh link; return the raw tokens."""
-    from followups.tokens import token_new
+    from followups.link.tokens import token_new
 
     pairs = [token_new() for _ in checkin_ids]
     connection.execute(

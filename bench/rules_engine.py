@@ -14,7 +14,7 @@ TARGET_MICROSECONDS = 50
 
 def _cases(count: int, seed: int) -> list[dict]:
     """Assessments as the service makes them: day 7 compares with day 2's answers."""
-    from followups import rules
+    from followups.assessment import rules
 
     rng = random.Random(seed)
     numbing = [ingredients for _, kind, ingredients in PRODUCTS if kind == "numbing_cream"]
@@ -40,7 +40,7 @@ def rules_bench(*, cases: int = 4000, repeats: int = 7, seed: int = 7) -> Result
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from followups.rules import assess_answers
+    from followups.assessment.rules import assess_answers
 
     prepared = _cases(cases, seed)
     timings = []

@@ -45,9 +45,9 @@ def session_create_bench(*, world: World, database_url: str, count: int) -> Resu
     from django.utils import timezone
 
     from bench.database import connect
-    from followups.schedule import checkin_due_at
+    from followups.assessment.schedule import checkin_due_at
+    from followups.sessions import session_create
     from patients.models import Patient, Product
-    from patients.services import session_create
 
     clinic_id = world.measured_clinic_id
     practitioner = get_user_model().objects.get(pk=world.practitioner_ids[clinic_id][0])
@@ -121,11 +121,11 @@ def session_create_bench(*, world: World, database_url: str, count: int) -> Resu
         baseline=f"{ms(raw_mean)}/session raw INSERTs (3 statements)",
         ratio=product_mean / raw_mean,
         target=Target("<=", TARGET_RATIO),
-        note=f"{len(product_times):,} calls of patients.services.session_create, one "
+        note=f"{len(product_times):,} calls of followups.sessions.session_create, one "
              f"transaction each, alternating with {len(raw_times):,} raw transactions "
              "inserting the same rows (session RETURNING id, 2 applications with their "
              "products' ingredients, 2 check-ins; due times from the same "
-             "followups.schedule) through psycopg, after "
+             "followups.assessment.schedule) through psycopg, after "
              f"{WARMUP_CALLS} untimed calls of each (both connections prepare a statement on "
              f"its 5th run). The queries of one call: {query_kinds}.",
     )

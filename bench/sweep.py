@@ -8,7 +8,7 @@ The baseline (``_raw_email_loop``) sends the same invitations by the most
 direct means: per batch, one ``SELECT … FOR UPDATE OF c SKIP LOCKED`` that
 also JOINs what the email needs, a fresh token per row whose SHA-256 goes in
 one raw INSERT into followups_checkinlink, the invitation built by the
-product's own ``followups.emails.checkin_email`` from the claimed row and
+product's own ``followups.delivery.emails.checkin_email`` from the claimed row and
 handed to the configured backend (Django's in-memory one here) in one
 ``send_messages``, and one raw UPDATE marking the batch sent. The older
 baseline, which only claimed rows and marked them sent (no link, no email),
@@ -58,7 +58,8 @@ RAW_CLAIM_FOR_EMAIL = """
     ORDER BY c.next_action_at LIMIT %s
     FOR UPDATE OF c SKIP LOCKED
 """
-# What followups.emails.checkin_email reads of a patient (language: once patients have one).
+# What followups.delivery.emails.checkin_email reads of a patient
+# (language: once patients have one).
 PATIENT_EMAIL_FIELDS = ("first_name", "email", "language")
 
 
@@ -123,13 +124,13 @@ def _raw_loop(connection) -> int:
 def raw_invitation(row: dict, token: str):
     """The invitation email for one row of ``RAW_CLAIM_FOR_EMAIL`` (a dict).
 
-    Built by the product's ``followups.emails.checkin_email(…, reminder=False)``
+    Built by the product's ``followups.delivery.emails.checkin_email(…, reminder=False)``
     itself, so both sides send the same message; the baseline only hands it
     the claimed row's values as plain objects with the attributes the builder
     reads, instead of model instances (tests/test_bench_smoke.py checks the
     message equals the one built from the product's models).
     """
-    from followups.emails import checkin_email
+    from followups.delivery.emails import checkin_email
 
     clinic = SimpleNamespace(name=row["clinic_name"], phone=row["clinic_phone"],
                              email=row["clinic_email"], timezone=row["clinic_timezone"])
@@ -194,7 +195,7 @@ def _worker_main(database_url: str, barrier, tasks, results) -> None:
     from django.core import mail
     from django.db import connection
 
-    from followups.sweep import followups_sweep
+    from followups.delivery.sweep import followups_sweep
 
     connection.ensure_connection()
     _templates_warm()
@@ -344,7 +345,7 @@ class SweepBench:
         from django.db import connection
         from django.test.utils import CaptureQueriesContext
 
-        from followups.sweep import followups_sweep
+        from followups.delivery.sweep import followups_sweep
 
         ids = self.due_ids[:sample]
         self._mark_due(ids)
@@ -443,7 +444,8 @@ class SweepBench:
                 f"of {batch}: SELECT … JOIN session, patient, clinic … FOR UPDATE OF c SKIP "
                 "LOCKED; a secrets.token_urlsafe(32) per row and one INSERT of their SHA-256 "
                 "into followups_checkinlink; the same email, built by the product's "
-                "followups.emails.checkin_email from the claimed row, to the same backend in "
+                "followups.delivery.emails.checkin_email from the claimed row, to the same "
+                "backend in "
                 "one send_messages; one UPDATE marking the batch sent. Both verified: every "
                 "row sent, one link and one email each. Alternating, fastest of "
                 f"{_seconds(runs)} (sweep) and {_seconds(raws)} (raw), after an untimed "

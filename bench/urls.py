@@ -35,7 +35,7 @@ from django.middleware.csrf import get_token
 from django.template import Context, Template
 from django.urls import include, path, reverse
 
-from followups.tokens import token_hash
+from followups.link.tokens import token_hash
 
 BASELINE_PREFIX = "bench/baseline/c/"
 QUEUE_BASELINE_PATH = "bench/baseline/escalations/queue/"
@@ -111,7 +111,7 @@ QUEUE_PAGE = ESCALATION_PAGE.format(
     joins="\n    JOIN followups_checkin c ON c.id = e.checkin_id"
           "\n    LEFT JOIN auth_user u ON u.id = e.acknowledged_by_id",
 )
-# The API's fields (followups.api.EscalationSerializer), under the API's names.
+# The API's fields (followups.api.checkins.EscalationSerializer), under the API's names.
 LIST_FIELDS = ("id", "patient", "session", "checkin", "level", "status", "reasons",
                "created_at", "acknowledged_by", "acknowledged_at", "resolved_by",
                "resolved_at", "resolution_note")

@@ -77,7 +77,7 @@ class ClinicAdminSite(admin.AdminSite):
 
     def get_urls(self):
         from accounts.views import enroll_view
-        from followups import admin_views
+        from followups.desk import views as admin_views
 
         return [
             path("otp/enroll/", enroll_view(self), name="otp_enroll"),
@@ -87,7 +87,7 @@ class ClinicAdminSite(admin.AdminSite):
         ]
 
     def index(self, request, extra_context=None):
-        from followups.dashboard import dashboard_for_user
+        from followups.desk.dashboard import dashboard_for_user
 
         extra_context = {
             **(extra_context or {}),

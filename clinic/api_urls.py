@@ -1,7 +1,7 @@
 from rest_framework.routers import DefaultRouter
 
-from followups.api import CheckInViewSet, EscalationViewSet
-from patients.api import ClinicViewSet, PatientViewSet, ProductViewSet, SessionViewSet
+from followups.api.checkins import CheckInViewSet, EscalationViewSet
+from followups.api.patients import ClinicViewSet, PatientViewSet, ProductViewSet, SessionViewSet
 
 router = DefaultRouter()
 router.register("clinics", ClinicViewSet, basename="clinic")

@@ -4,7 +4,7 @@ import os
 
 from celery import Celery
 
-from clinic.env import stop_on_configuration_error
+from core.env import stop_on_configuration_error
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
 

@@ -12,7 +12,7 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
-from clinic.env import (
+from core.env import (
     ConfigurationError,
     database_from_url,
     env_aws_credentials,
@@ -72,13 +72,13 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First: every log line of the request carries its id (clinic.logging).
-    "clinic.logging.RequestIdMiddleware",
+    # First: every log line of the request carries its id (core.logging).
+    "core.logging.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "clinic.middleware.RefuseNulInQueryMiddleware",
-    "clinic.middleware.ApiNoStoreMiddleware",
-    "clinic.middleware.AdminContentSecurityPolicyMiddleware",
+    "core.middleware.RefuseNulInQueryMiddleware",
+    "core.middleware.ApiNoStoreMiddleware",
+    "core.middleware.AdminContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -160,7 +160,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15, minimu
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
-AXES_CLIENT_IP_CALLABLE = "clinic.client_address.axes_client_ip"
+AXES_CLIENT_IP_CALLABLE = "core.client_address.axes_client_ip"
 AXES_SENSITIVE_PARAMETERS = ["password", "otp_token"]
 # Failures and lockouts are logged (WARNING) by django-axes with the username and
 # address; its start-up and per-success INFO lines are not wanted on stderr.
@@ -229,7 +229,7 @@ STORAGES = {
 # Uploads are held in memory up to the photo limit and never spooled to a
 # temporary file: an unverified patient photo touches no disk (a file over
 # the limit is counted, not kept, and the form refuses it as too large).
-FILE_UPLOAD_HANDLERS = ["followups.photos.BoundedMemoryUploadHandler"]
+FILE_UPLOAD_HANDLERS = ["followups.link.photos.BoundedMemoryUploadHandler"]
 WHITENOISE_USE_FINDERS = True
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
@@ -357,7 +357,7 @@ CACHES = {
         {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CELERY_BROKER_URL,
          "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}}
         if CELERY_BROKER_URL.startswith(("redis://", "rediss://"))
-        else {"BACKEND": "clinic.cache.SentinelRedisCache", "LOCATION": CELERY_BROKER_URL,
+        else {"BACKEND": "core.cache.SentinelRedisCache", "LOCATION": CELERY_BROKER_URL,
               "OPTIONS": {"master_name": CELERY_BROKER_SENTINEL_MASTER,
                           "socket_connect_timeout": 1, "socket_timeout": 1}}
         if BROKER_SENTINELS
@@ -376,7 +376,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": [],
-    "EXCEPTION_HANDLER": "clinic.api.exception_handler",
+    "EXCEPTION_HANDLER": "core.api.exception_handler",
 }
 REST_KNOX = {
     # A working day, then sign in again; the expiry is returned with the token.
@@ -397,7 +397,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "clinic.api.document_error_responses",
+        "core.api.document_error_responses",
     ],
     # One name per choice set, so the document has no duplicate enums.
     "ENUM_NAME_OVERRIDES": {
@@ -412,7 +412,7 @@ SPECTACULAR_SETTINGS = {
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
-# The admin's Content-Security-Policy (clinic.middleware, django-csp): Django's
+# The admin's Content-Security-Policy (core.middleware, django-csp): Django's
 # own admin scripts from this server and nothing from another host. Inline
 # <style> blocks of our admin templates need 'unsafe-inline' for styles only;
 # no inline script runs.
@@ -451,13 +451,13 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
-        "redact_tokens": {"()": "clinic.logging.RedactPatientLinks"},
-        "context": {"()": "clinic.logging.LogContext"},
+        "redact_tokens": {"()": "core.logging.RedactPatientLinks"},
+        "context": {"()": "core.logging.LogContext"},
     },
     "formatters": {
-        "plain": {"()": "clinic.logging.PlainFormatter",
+        "plain": {"()": "core.logging.PlainFormatter",
                   "format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-        "json": {"()": "clinic.logging.JsonFormatter"},
+        "json": {"()": "core.logging.JsonFormatter"},
     },
     "handlers": {
         "console": {

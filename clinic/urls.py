@@ -15,8 +15,8 @@ urlpatterns = [
     path("api/", include("clinic.api_urls")),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
-    path("", include("followups.urls")),
-    # An email provider's bounce and complaint events (followups.signals).
+    path("", include("followups.link.urls")),
+    # An email provider's bounce and complaint events (followups.delivery.bounces).
     *([path("anymail/", include("anymail.urls"))] if settings.ANYMAIL.get("WEBHOOK_SECRET")
       else []),
 ]

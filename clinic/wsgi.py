@@ -2,7 +2,7 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
-from clinic.env import stop_on_configuration_error
+from core.env import stop_on_configuration_error
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
 

@@ -6,4 +6,4 @@ class FollowupsConfig(AppConfig):
     verbose_name = "Follow-ups"
 
     def ready(self) -> None:
-        from followups import signals  # noqa: F401  (connects the provider's tracking events)
+        from followups.delivery import bounces as signals  # noqa: F401  (connects the provider's tracking events)

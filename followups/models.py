@@ -10,10 +10,10 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
-from followups.rules import ESCALATION_LEVELS, Level, Severity, Trend
+from followups.assessment.rules import ESCALATION_LEVELS, Level, Severity, Trend
 from patients.models import Clinic, Patient, Product, TreatmentSession
 
-# The answer scales are the rules' own (followups.rules): defined once there,
+# The answer scales are the rules' own (followups.assessment.rules): defined once there,
 # stored here as their interface strings.
 SEVERITY_CHOICES = Severity.choices()
 SEVERITY_VALUES = [value for value, _label in SEVERITY_CHOICES]
@@ -95,13 +95,14 @@ class CheckIn(Claimable):
             ),
         ]
         indexes = [
-            # Consumed by followups.claims.claim_due_rows, as the sweep claims due check-ins.
+            # Consumed by followups.delivery.claims.claim_due_rows, as the sweep claims
+            # due check-ins.
             models.Index(fields=["next_action_at"], name="checkin_next_action",
                          condition=Q(next_action_at__isnull=False)),
             models.Index(fields=["status", "due_at"], name="checkin_status_due"),
             # The admin's check-in list, newest due first.
             models.Index(fields=["due_at"], name="checkin_due"),
-            # Consumed by followups.signals, matching a provider's bounce to its check-in.
+            # Consumed by followups.delivery.bounces, matching a provider's bounce to its check-in.
             models.Index(fields=["provider_message_id"], name="checkin_provider_message",
                          condition=~Q(provider_message_id="")),
         ]
@@ -173,7 +174,7 @@ class CheckInResponse(models.Model):
     comment_read_at = models.DateTimeField(null=True, blank=True)
     # Set when the answers are stored: a non-empty comment that raised no
     # COMMENT_CONCERN (a flagged one is read with its escalation). Cleared by
-    # followups.comments.comment_mark_read.
+    # followups.escalations.comments.comment_mark_read.
     comment_waiting = models.BooleanField(default=False)
 
     class Meta:
@@ -326,14 +327,14 @@ class Escalation(Claimable):
             ),
         ]
         indexes = [
-            # Consumed by followups.claims.claim_due_rows, as
-            # followups.escalations.escalation_alerts_process claims urgent alerts.
+            # Consumed by followups.delivery.claims.claim_due_rows, as
+            # followups.escalations.services.escalation_alerts_process claims urgent alerts.
             models.Index(fields=["next_action_at"], name="escalation_next_alert",
                          condition=Q(next_action_at__isnull=False)),
             # The staff queue: unresolved, urgent first, then oldest.
             models.Index(fields=["status", "-level_rank", "created_at"],
                          name="escalation_queue"),
-            # Consumed by followups.clusters.escalation_clusters_process.
+            # Consumed by followups.escalations.clusters.escalation_clusters_process.
             models.Index(fields=["created_at"], name="escalation_clusters_pending",
                          condition=Q(clusters_checked_at__isnull=True)),
         ]

@@ -2,7 +2,7 @@
 
 Every change of state of a check-in goes through a function here; the API,
 the patient's form, the admin, the management command and the sweep all call
-these. The sweep (``followups.sweep``) claims the due rows and hands each
+these. The sweep (``followups.delivery.sweep``) claims the due rows and hands each
 claimed batch to ``checkins_process_claimed``.
 """
 
@@ -21,19 +21,25 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from followups import clock, emails, enqueue
+from followups.assessment.schedule import checkin_due_at
 from followups.audit import audit_record
-from followups.claims import LeaseKeeper, SweepReport, claim_finish, claim_record_failure
-from followups.escalations import (
+from followups.delivery import clock, emails, enqueue
+from followups.delivery.claims import LeaseKeeper, SweepReport, claim_finish, claim_record_failure
+from followups.delivery.mailing import (
+    Delivery,
+    MailSession,
+    Outcome,
+    UndeliverableAddress,
+    address_check,
+)
+from followups.escalations.services import (
     escalation_raise_for_assessment,
     escalation_raise_for_no_response,
     escalation_raise_for_undelivered,
     response_assess,
 )
-from followups.mailing import Delivery, MailSession, Outcome, UndeliverableAddress, address_check
+from followups.link.tokens import token_new
 from followups.models import AuditEvent, CheckIn, CheckInLink, CheckInResponse
-from followups.schedule import checkin_due_at
-from followups.tokens import token_new
 from patients.models import TreatmentSession
 
 logger = logging.getLogger(__name__)
@@ -428,7 +434,7 @@ def response_record(*, checkin: CheckIn, answers: Mapping, channel: str, entered
     response.assessment_level = assessment.level.label
     response.assessment_reasons = assessment.as_dict()["reasons"]
     # Every comment is read: a flagged one with its escalation, any other by a
-    # person who marks it read (followups.comments).
+    # person who marks it read (followups.escalations.comments).
     response.comment_waiting = bool(response.comments.strip()) and (
         "COMMENT_CONCERN" not in assessment.codes)
     try:

@@ -5,8 +5,8 @@ import logging
 from celery import shared_task
 from django.conf import settings
 
-from followups.enqueue import DELIVER_TASK, SWEEP_TASK
-from followups.sweep import checkins_deliver_due, followups_sweep
+from followups.delivery.enqueue import DELIVER_TASK, SWEEP_TASK
+from followups.delivery.sweep import checkins_deliver_due, followups_sweep
 
 logger = logging.getLogger(__name__)
 

@@ -39,7 +39,7 @@ class Sweeps(HealthCheck):
     last: datetime.datetime | None = dataclasses.field(default=None, repr=False)
 
     async def run(self) -> None:
-        from followups.heartbeat import sweep_heartbeat_last, sweep_is_stale
+        from followups.delivery.heartbeat import sweep_heartbeat_last, sweep_is_stale
 
         # On the request's own thread and database connection, not a pool thread's.
         self.last = last = await sync_to_async(sweep_heartbeat_last, thread_sensitive=True)()

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
-from clinic.validators import no_control_characters
+from core.validators import no_control_characters
 
 
 def validate_timezone(value: str) -> None:

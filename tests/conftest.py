@@ -46,7 +46,7 @@ def fresh_cache():
 
 @pytest.fixture(autouse=True)
 def database_clock_follows_the_test_clock(request, monkeypatch):
-    """The sweep reads the time from the database (followups.clock); tests travel in time.
+    """The sweep reads the time from the database (followups.delivery.clock); tests travel in time.
 
     time-machine moves this process's clock, not PostgreSQL's: here the
     database's clock is the test's, so a test that travels a day ahead sees
@@ -57,7 +57,7 @@ def database_clock_follows_the_test_clock(request, monkeypatch):
         return
     from django.utils import timezone
 
-    monkeypatch.setattr("followups.clock.database_now", timezone.now)
+    monkeypatch.setattr("followups.delivery.clock.database_now", timezone.now)
 
 
 @pytest.fixture

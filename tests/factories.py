@@ -105,7 +105,7 @@ class ApplicationFactory(factory.django.DjangoModelFactory):
 def session_with_checkins(*, patient=None, practitioner=None, performed_at=None,
                           products=()) -> TreatmentSession:
     """A session recorded through the service, as the API and admin do."""
-    from patients.services import session_create
+    from followups.sessions import session_create
 
     patient = patient or PatientFactory()
     practitioner = practitioner or UserFactory(clinics=[patient.clinic])

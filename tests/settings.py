@@ -22,8 +22,10 @@ STORAGES["staticfiles"] = {  # noqa: F405
 
 if CACHES["default"]["BACKEND"].endswith("RedisCache"):  # noqa: F405
     # Each test starts with an empty cache (tests/conftest.py): keep that
-    # clearing away from the broker's database.
+    # clearing away from the broker's database, on the one after it (so two
+    # suites pointed at different broker databases never clear each other's).
     from urllib.parse import urlsplit, urlunsplit
 
     _broker = urlsplit(CELERY_BROKER_URL)  # noqa: F405
-    CACHES["default"]["LOCATION"] = urlunsplit(_broker._replace(path="/1"))  # noqa: F405
+    _cache_db = int(_broker.path.strip("/") or 0) + 1
+    CACHES["default"]["LOCATION"] = urlunsplit(_broker._replace(path=f"/{_cache_db}"))  # noqa: F405

@@ -177,7 +177,7 @@ def test_the_raw_sweep_builds_the_same_invitation_as_the_product(settings, clini
                                                                  clinic_phone):
     """The sweep's baseline must do the same job: the same email, byte for byte but the token."""
     from bench.sweep import patient_email_fields, raw_invitation
-    from followups.emails import checkin_email
+    from followups.delivery.emails import checkin_email
     from followups.models import CheckIn
     from patients.models import Clinic, Patient, TreatmentSession
 
@@ -204,9 +204,12 @@ def test_the_raw_sweep_builds_the_same_invitation_as_the_product(settings, clini
 
 
 def test_the_raw_sweep_has_its_email_built_by_the_product(monkeypatch):
-    """The baseline never builds the message itself: it calls followups.emails.checkin_email."""
+    """The baseline never builds the message itself.
+
+    It calls followups.delivery.emails.checkin_email.
+    """
     from bench.sweep import raw_invitation
-    from followups import emails
+    from followups.delivery import emails
 
     calls = []
     monkeypatch.setattr(emails, "checkin_email",

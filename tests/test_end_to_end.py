@@ -10,8 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from followups.delivery.sweep import followups_sweep
 from followups.models import AuditEvent, Escalation
-from followups.sweep import followups_sweep
 from tests.factories import ProductFactory, session_with_checkins
 from tests.support.otp import VerifiedClient
 

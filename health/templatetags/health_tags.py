@@ -7,7 +7,7 @@ register = template.Library()
 @register.simple_tag
 def sweep_status() -> dict:
     """For the dashboard: when the last sweep finished, and whether that is too long ago."""
-    from followups.heartbeat import sweep_heartbeat_last, sweep_is_stale
+    from followups.delivery.heartbeat import sweep_heartbeat_last, sweep_is_stale
 
     last = sweep_heartbeat_last()
     return {"last": last, "stale": sweep_is_stale(last=last, now=timezone.now())}

@@ -11,7 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from followups.audit import audit_record
-from followups.clusters import escalation_clusters_process
+from followups.escalations.clusters import escalation_clusters_process
 from followups.models import (
     AuditEvent,
     CheckIn,

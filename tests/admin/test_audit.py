@@ -11,10 +11,10 @@ from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 
+from followups.delivery.sweep import followups_sweep
+from followups.link.tokens import token_new
 from followups.models import AuditEvent, CheckIn, CheckInLink, CheckInResponse
 from followups.selectors import checkin_for_token
-from followups.sweep import followups_sweep
-from followups.tokens import token_new
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ElementTree
 
-from followups.charts import SYMPTOMS, chart_description, symptom_chart_svg
+from followups.desk.charts import SYMPTOMS, chart_description, symptom_chart_svg
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -82,7 +82,7 @@ def test_it_draws_higher_severity_higher_and_days_to_scale():
 
 
 def test_the_symptom_lines_at_none_stay_apart_and_clear_of_the_axis_word():
-    from followups.charts import LEFT, symptom_chart_svg
+    from followups.desk.charts import LEFT, symptom_chart_svg
 
     svg = symptom_chart_svg(series={name: {0: 0, 2: 0, 7: 0} for name in
                                     ("rash", "breakouts", "itching", "swelling", "pain")},

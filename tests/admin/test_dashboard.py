@@ -8,8 +8,8 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from followups.delivery.sweep import followups_sweep
 from followups.models import CheckIn, ClusterSignal
-from followups.sweep import followups_sweep
 from tests.admin.builders import answer, flag_patient
 from tests.factories import PatientFactory, ProductFactory, session_with_checkins
 
@@ -137,7 +137,7 @@ def test_it_shows_a_superuser_every_clinic(superuser_client, now, clinic, staff,
 
 def test_it_drops_resolved_flags_from_the_urgent_count(staff_client, now, clinic, staff):
     escalation = flag_patient(clinic, staff, index=1)
-    from followups.escalations import escalation_resolve
+    from followups.escalations.services import escalation_resolve
 
     escalation_resolve(escalation=escalation, actor=staff, note="Seen.")
     answer(escalation.session.checkins.get(day=7))

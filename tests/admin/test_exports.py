@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from followups.exports import csv_safe
+from followups.desk.exports import csv_safe
 from followups.models import AuditEvent
 from tests.admin.builders import answer
 from tests.factories import PatientFactory, session_with_checkins

@@ -148,7 +148,7 @@ def test_it_lets_superusers_manage_clinics_and_members(superuser_client, staff):
 
 
 def test_it_keeps_a_cancelled_session_read_only(staff_client, staff, patient):
-    from patients.services import session_cancel
+    from followups.sessions import session_cancel
     from tests.factories import session_with_checkins
 
     product = ProductFactory(name="Serum X")

@@ -141,7 +141,7 @@ def test_it_never_counts_a_whole_table_for_the_queue(staff_client, clinic, staff
 
 
 def test_it_caps_the_paginators_count(clinic):
-    from clinic.pagination import CappedCountPaginator
+    from core.pagination import CappedCountPaginator
     from patients.models import Patient
 
     for _ in range(8):
@@ -161,7 +161,7 @@ def test_it_caps_the_paginators_count(clinic):
 
 
 def test_it_says_more_than_when_the_count_is_capped(staff_client, clinic, staff, monkeypatch):
-    from clinic.pagination import CappedCountPaginator
+    from core.pagination import CappedCountPaginator
 
     add_flagged(clinic, staff, 3)
     monkeypatch.setattr(CappedCountPaginator, "count_cap", 2)

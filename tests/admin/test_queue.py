@@ -55,7 +55,7 @@ def test_it_shows_what_each_flag_is_about_in_words(staff_client, flagged):
 def test_it_hides_resolved_flags_by_default_and_shows_them_on_request(staff_client, staff,
                                                                      flagged):
     review_oldest, urgent_newest, _ = flagged
-    from followups.escalations import escalation_acknowledge, escalation_resolve
+    from followups.escalations.services import escalation_acknowledge, escalation_resolve
 
     escalation_resolve(escalation=review_oldest, actor=staff, note="Called; healing normally.")
     escalation_acknowledge(escalation=urgent_newest, actor=staff)

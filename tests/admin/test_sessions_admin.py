@@ -9,7 +9,7 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.models import LogEntry
 from django.urls import reverse
 
-from followups.schedule import checkin_due_at
+from followups.assessment.schedule import checkin_due_at
 from patients.models import TreatmentSession
 from tests.factories import PatientFactory, ProductFactory, UserFactory, session_with_checkins
 

@@ -8,8 +8,8 @@ import pytest
 from django.core.mail.backends.base import BaseEmailBackend
 from django.utils import timezone
 
+from followups.delivery.sweep import followups_sweep
 from followups.models import CheckIn, Escalation
-from followups.sweep import followups_sweep
 from tests.admin.builders import flag_patient
 from tests.factories import PatientFactory, session_with_checkins
 

@@ -124,7 +124,7 @@ def queue(staff, clinic, other_clinic, urgent):
     review_session = session_with_checkins(patient=second, practitioner=staff)
     response_for(review_session.checkins.get(day=2), hives=True)
     review = Escalation.objects.get(level="review")
-    from followups.escalations import escalation_resolve
+    from followups.escalations.services import escalation_resolve
 
     escalation_resolve(escalation=review, actor=staff, note="Antihistamine advised.")
     theirs = session_with_checkins(patient=PatientFactory(clinic=other_clinic))

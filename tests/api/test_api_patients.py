@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from followups.escalations import escalation_acknowledge, escalation_resolve
+from followups.escalations.services import escalation_acknowledge, escalation_resolve
 from followups.models import Escalation
 from patients.models import Patient
 from tests.factories import PatientFactory, response_for, session_with_checkins

@@ -11,10 +11,10 @@ from django.core.mail.backends.base import BaseEmailBackend
 from django.test import override_settings
 from django.utils import timezone
 
+from followups.delivery.sweep import followups_sweep
+from followups.link.tokens import token_hash
 from followups.models import CheckIn, CheckInLink
 from followups.services import checkin_resend
-from followups.sweep import followups_sweep
-from followups.tokens import token_hash
 from tests.factories import ProductFactory, session_with_checkins
 
 pytestmark = pytest.mark.django_db

@@ -7,15 +7,15 @@ import time_machine
 from django.core import mail
 from django.utils import timezone
 
-from followups.clusters import escalation_clusters_process
-from followups.escalations import (
+from followups.delivery.sweep import followups_sweep
+from followups.escalations.clusters import escalation_clusters_process
+from followups.escalations.services import (
     escalation_acknowledge,
     escalation_raise_for_response,
     escalation_resolve,
 )
 from followups.models import ClusterSignal, Escalation
-from followups.sweep import followups_sweep
-from patients.selectors import patients_for_user
+from followups.selectors import patients_for_user
 from tests.factories import (
     PatientFactory,
     ProductFactory,
@@ -208,7 +208,7 @@ def test_an_open_signal_takes_in_later_escalations_and_keeps_the_earlier_ones(cl
 
 
 def test_a_closed_signal_is_not_extended_a_new_one_starts_at_the_threshold(clinic, staff):
-    from followups.clusters import cluster_signal_close
+    from followups.escalations.clusters import cluster_signal_close
 
     practitioner = UserFactory(username="pract", clinics=[clinic])
     for _ in range(3):
@@ -310,7 +310,7 @@ def test_the_sweep_looks_for_clusters_and_reports_how_many_it_checked(clinic):
 
 def test_a_failed_cluster_check_waits_for_the_next_sweep_and_the_others_go_on(
         clinic, monkeypatch, caplog):
-    from followups import clusters
+    from followups.escalations import clusters
 
     practitioner = UserFactory(username="pract", clinics=[clinic])
     for _ in range(3):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from followups.ingredients import SYNONYMS, allergy_matches, names_match
+from followups.assessment.ingredients import SYNONYMS, allergy_matches, names_match
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "ingredient-matching.md"
 

@@ -9,6 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from followups.link.tokens import token_new
 from followups.models import CheckIn, CheckInLink
 from followups.selectors import (
     checkin_earlier_responses,
@@ -16,7 +17,6 @@ from followups.selectors import (
     session_ingredients,
 )
 from followups.services import response_record
-from followups.tokens import token_new
 from patients.models import Clinic, Patient, TreatmentSession
 from tests.factories import (
     NORMAL_ANSWERS,

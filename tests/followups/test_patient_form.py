@@ -14,9 +14,9 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from followups.forms import CheckInForm
+from followups.delivery.sweep import followups_sweep
+from followups.link.forms import CheckInForm
 from followups.models import CheckIn, CheckInResponse, Escalation
-from followups.sweep import followups_sweep
 from tests.factories import NORMAL_ANSWERS, ClinicFactory, PatientFactory, session_with_checkins
 
 pytestmark = pytest.mark.django_db

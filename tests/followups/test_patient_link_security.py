@@ -134,11 +134,11 @@ def test_it_fails_open_with_a_warning_when_the_cache_is_down(settings, sent, cap
     }
     settings.PATIENT_LINK_RATE_LIMIT = (1, 60)
 
-    with caplog.at_level(logging.WARNING, logger="followups.ratelimit"):
+    with caplog.at_level(logging.WARNING, logger="followups.link.ratelimit"):
         statuses = [Client().get(link_url(sent[1])).status_code for _ in range(3)]
 
     assert statuses == [200, 200, 200]
-    warnings = [r for r in caplog.records if r.name == "followups.ratelimit"]
+    warnings = [r for r in caplog.records if r.name == "followups.link.ratelimit"]
     assert warnings and "cache unavailable" in warnings[0].getMessage()
 
 

@@ -8,8 +8,8 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from followups.link.tokens import token_new
 from followups.models import CheckIn, CheckInLink
-from followups.tokens import token_new
 from tests.factories import PatientFactory, session_with_checkins
 from tests.support.net import free_port
 

@@ -11,7 +11,7 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
-from followups import photos
+from followups.link import photos
 from followups.models import CheckIn, CheckInResponse
 from tests.followups.test_patient_form import FORM_ANSWERS, link_url, sent_checkin_with_link
 

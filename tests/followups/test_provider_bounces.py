@@ -16,9 +16,9 @@ import pytest
 from django.urls import clear_url_caches
 from django.utils import timezone
 
-from followups.emails import checkin_message_id
+from followups.delivery.emails import checkin_message_id
+from followups.delivery.sweep import followups_sweep
 from followups.models import CheckIn, Escalation
-from followups.sweep import followups_sweep
 from tests.factories import PatientFactory, session_with_checkins
 
 pytestmark = pytest.mark.django_db

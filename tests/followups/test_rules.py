@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from followups import rules
-from followups.rules import (
+from followups.assessment import rules
+from followups.assessment.rules import (
     Answers,
     Assessment,
     Level,

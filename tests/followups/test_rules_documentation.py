@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from followups import rules
+from followups.assessment import rules
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "escalation-rules.md"
 

@@ -7,10 +7,10 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from followups.assessment.schedule import checkin_due_at
+from followups.delivery.sweep import followups_sweep
 from followups.models import CheckIn
-from followups.schedule import checkin_due_at
-from followups.sweep import followups_sweep
-from patients.services import session_cancel, session_update
+from followups.sessions import session_cancel, session_update
 from tests.factories import ClinicFactory, PatientFactory, session_with_checkins
 
 LONDON = ZoneInfo("Europe/London")

@@ -5,8 +5,8 @@ import time_machine
 from django.core import mail
 from django.utils import timezone
 
+from followups.delivery.sweep import followups_sweep
 from followups.models import CheckIn
-from followups.sweep import followups_sweep
 from tests.factories import session_with_checkins
 
 pytestmark = pytest.mark.django_db

@@ -6,7 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from followups.warning_words import EMERGENCY_WORDS, LANGUAGES, WARNING_WORDS, comment_warnings
+from followups.assessment.comments import (
+    EMERGENCY_WORDS,
+    LANGUAGES,
+    WARNING_WORDS,
+    comment_warnings,
+)
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "escalation-rules.md"
 

@@ -9,9 +9,9 @@ import time_machine
 from django.core import mail
 from django.db import transaction
 
+from followups.delivery.sweep import followups_sweep
 from followups.models import CheckIn, CheckInResponse, Escalation
 from followups.services import response_record
-from followups.sweep import followups_sweep
 from tests.factories import NORMAL_ANSWERS, ClinicFactory, PatientFactory, session_with_checkins
 
 pytestmark = pytest.mark.django_db
@@ -148,7 +148,7 @@ def test_it_sends_reminds_and_flags_the_silent_day_10_checkin_like_the_others(se
 
 
 def test_it_moves_a_waiting_day_10_checkin_with_the_session(session):
-    from patients.services import session_update
+    from followups.sessions import session_update
 
     record(day(session, 7), MILD_RASH_BETTER)
 

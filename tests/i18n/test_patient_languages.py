@@ -14,8 +14,8 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
+from followups.delivery.sweep import followups_sweep
 from followups.models import CheckInResponse
-from followups.sweep import followups_sweep
 from patients.services import patient_create
 from tests.factories import ClinicFactory, PatientFactory, session_with_checkins
 from tests.followups.test_patient_form import FORM_ANSWERS, LINK, link_url

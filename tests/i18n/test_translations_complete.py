@@ -19,9 +19,9 @@ from django.conf import settings
 from django.core import mail
 from django.utils import timezone, translation
 
-from followups import rules
-from followups.patient_text import patient_text
-from followups.sweep import followups_sweep
+from followups.assessment import rules
+from followups.delivery.sweep import followups_sweep
+from followups.link.text import patient_text
 from tests.factories import PatientFactory, session_with_checkins
 from tests.followups.test_patient_form import FORM_ANSWERS, LINK, link_url
 

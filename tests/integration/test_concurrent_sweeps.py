@@ -19,9 +19,9 @@ from django.conf import settings
 from django.db import connections
 from django.utils import timezone
 
-from followups.emails import checkin_message_id, site_domain
+from followups.delivery.emails import checkin_message_id, site_domain
+from followups.delivery.sweep import followups_sweep
 from followups.models import CheckIn, Escalation
-from followups.sweep import followups_sweep
 from tests.factories import (
     PatientFactory,
     ProductFactory,
@@ -41,7 +41,7 @@ pytestmark = [
 @pytest.fixture
 def no_kicks(monkeypatch):
     """Urgent answers ask a worker for a sweep; these tests run the sweeps themselves."""
-    monkeypatch.setattr("followups.enqueue.sweep_enqueue", lambda: None)
+    monkeypatch.setattr("followups.delivery.enqueue.sweep_enqueue", lambda: None)
 
 
 def run_sweeps(count: int, *, batch_size: int = 5, pause: float = 0.002) -> list:

@@ -25,9 +25,9 @@ from django.db import connections
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from followups.emails import checkin_message_id
+from followups.delivery.emails import checkin_message_id
+from followups.delivery.sweep import followups_sweep
 from followups.models import CheckIn, Escalation
-from followups.sweep import followups_sweep
 from followups.tasks import sweep
 from tests.factories import PatientFactory, session_with_checkins
 from tests.support.broker import celery_producer_broker
@@ -117,7 +117,7 @@ def test_it_takes_sessions_and_answers_while_redis_is_down_then_sends_everything
         worker = start_worker(CELERY_BROKER_URL=url)
         api = APIClient()
         api.force_authenticate(staff)
-        caplog.set_level(logging.WARNING, logger="followups.enqueue")
+        caplog.set_level(logging.WARNING, logger="followups.delivery.enqueue")
 
         with celery_producer_broker(url):
             # Redis is down: the answers' "sweep now" hint cannot be enqueued.

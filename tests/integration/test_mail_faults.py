@@ -20,9 +20,9 @@ import time_machine
 from django.db import connections
 from django.utils import timezone
 
-from followups.emails import checkin_message_id
+from followups.delivery.emails import checkin_message_id
+from followups.delivery.sweep import followups_sweep
 from followups.models import CheckIn, Escalation
-from followups.sweep import followups_sweep
 from patients.models import Clinic
 from tests.factories import ClinicFactory, PatientFactory, session_with_checkins
 from tests.support.mail import FaultySMTPServer

@@ -15,8 +15,8 @@ import sys
 import pytest
 from django.core.cache.backends.redis import RedisCache
 
-from clinic.cache import SentinelRedisCache
-from followups.emails import checkin_message_id
+from core.cache import SentinelRedisCache
+from followups.delivery.emails import checkin_message_id
 from tests.integration.servers import sentinel_set_start
 from tests.integration.test_faults import all_sent, due_day2
 from tests.support import PROJECT_DIR

@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from followups import admin_views
+from followups.desk import views as admin_views
 from tests.admin.builders import answer, ensure_clinic_staff_group
 from tests.factories import session_with_checkins
 

@@ -11,8 +11,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from followups.models import CheckIn
+from followups.sessions import clinic_update, session_cancel
 from patients.models import Clinic
-from patients.services import clinic_update, session_cancel
 from tests.factories import ClinicFactory, PatientFactory, session_with_checkins
 
 pytestmark = pytest.mark.django_db
@@ -142,7 +142,7 @@ def test_it_changes_clinic_and_checkins_in_one_transaction(clinic, monkeypatch):
     def fails(*, session):
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr("patients.services.checkins_reschedule_for_session", fails)
+    monkeypatch.setattr("followups.sessions.checkins_reschedule_for_session", fails)
     with pytest.raises(RuntimeError):
         clinic_update(clinic=clinic, data={"send_hour": 16})
 

@@ -173,7 +173,7 @@ def test_celery_stops_with_one_line(base_env, command):
 
 
 def test_postgresql_connections_prepare_frequent_statements_unless_switched_off():
-    from clinic.env import database_from_url
+    from core.env import database_from_url
 
     url = "postgres://desk@db.internal:5432/aftercare"
 

@@ -93,5 +93,5 @@ def test_a_sentinel_broker_gives_the_broker_and_the_cache_its_primary(env):
                                    " settings.CACHES['default']['BACKEND'],"
                                    " settings.CACHES['default']['OPTIONS']['master_name']")
 
-    assert result.stdout.strip() == "aftercare clinic.cache.SentinelRedisCache aftercare", (
+    assert result.stdout.strip() == "aftercare core.cache.SentinelRedisCache aftercare", (
         result.stderr)

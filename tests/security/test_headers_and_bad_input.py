@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from PIL import Image, ImageCms
 
-from followups.photos import photo_reencode
+from followups.link.photos import photo_reencode
 from tests.factories import session_with_checkins
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from clinic.logging import JsonFormatter, LogContext, PlainFormatter, RedactPatientLinks
+from core.logging import JsonFormatter, LogContext, PlainFormatter, RedactPatientLinks
 
 TOKEN = "q6Vt1R0xq0mC3o4Yl8r2gqP5uQJ0bWk3dEw9Zx1yA7s"
 
@@ -16,7 +16,7 @@ TOKEN = "q6Vt1R0xq0mC3o4Yl8r2gqP5uQJ0bWk3dEw9Zx1yA7s"
 @pytest.fixture(autouse=True)
 def outside_any_request():
     """An earlier test's unclosed streaming response may have left its request id behind."""
-    from clinic import logging as clinic_logging
+    from core import logging as clinic_logging
 
     clinic_logging._request_id_forget()
 

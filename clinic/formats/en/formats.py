@@ -1,6 +1,6 @@
 """How staff pages write dates: one format everywhere, "1 Dec 2026, 08:02".
 
-The same as followups.admin_display.DESK_DATETIME, for the values Django's
+The same as followups.desk.display.DESK_DATETIME, for the values Django's
 admin formats itself (read-only fields, lists). Times are in the clinic's time
 zone, which the admin site activates. Patients' pages set their own formats
 per language (locale/).

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from followups.sweep import followups_sweep
+from followups.delivery.sweep import followups_sweep
 
 
 class Command(BaseCommand):

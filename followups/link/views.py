@@ -25,11 +25,12 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 from PIL import Image, ImageDraw
 
-from followups import ratelimit, rules
-from followups.escalations import response_answers
-from followups.forms import CheckInForm
+from followups.assessment import rules
+from followups.escalations.services import response_answers
+from followups.link import ratelimit
+from followups.link.forms import CheckInForm
+from followups.link.text import patient_text
 from followups.models import CheckInResponse
-from followups.patient_text import patient_text
 from followups.selectors import checkin_for_token
 from followups.services import CheckInClosed, response_record
 

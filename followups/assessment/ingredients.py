@@ -1,6 +1,6 @@
 """Matching a patient's known allergies against a product's ingredients, as clinicians name them.
 
-Pure: standard library only. The rules (``followups.rules``: ``ALLERGY``), the
+Pure: standard library only. The rules (``followups.assessment.rules``: ``ALLERGY``), the
 warning on a session before and after it is saved, the API and the admin all
 ask ``allergy_matches`` here, so they can never disagree.
 

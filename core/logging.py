@@ -69,7 +69,7 @@ def _request_id_forget(**_kwargs) -> None:
     _request_id.set(None)
 
 
-request_finished.connect(_request_id_forget, dispatch_uid="clinic.logging.request_id")
+request_finished.connect(_request_id_forget, dispatch_uid="core.logging.request_id")
 
 
 class LogContext(logging.Filter):

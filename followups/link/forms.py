@@ -11,9 +11,9 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from followups import photos
+from followups.assessment.rules import Severity, Trend
+from followups.link import photos
 from followups.models import SEVERITY_CHOICES, CheckInResponse
-from followups.rules import Severity, Trend
 
 COMMENTS_MAX_LENGTH = 2000
 

@@ -1,6 +1,6 @@
 """Warning signs in a patient's own words: the lists a comment is read against.
 
-Pure: standard library only. ``followups.rules`` (``COMMENT_CONCERN``) reads
+Pure: standard library only. ``followups.assessment.rules`` (``COMMENT_CONCERN``) reads
 every comment with ``comment_warnings``; the lists are data, reviewed like
 code and printed for clinicians in ``docs/escalation-rules.md``.
 

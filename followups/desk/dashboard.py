@@ -19,12 +19,12 @@ from django.db.models.functions import TruncDate
 from django.urls import reverse
 from django.utils import timezone
 
-from followups.charts import SYMPTOMS, activity_chart_svg
+from followups.assessment.rules import Level, Severity
+from followups.desk.charts import SYMPTOMS, activity_chart_svg
 from followups.models import CheckIn, CheckInResponse, ClusterSignal, Escalation
-from followups.rules import Level, Severity
-from followups.selectors import undelivered_alerts_q
+from followups.selectors import session_allergy_warnings, undelivered_alerts_q
 from patients.models import Clinic, Patient, ProductApplication, TreatmentSession
-from patients.selectors import clinics_for_user, session_allergy_warnings
+from patients.selectors import clinics_for_user
 
 MISSED_WINDOW = timedelta(days=7)
 RESPONSE_RATE_WINDOW = timedelta(days=30)

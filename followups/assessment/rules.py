@@ -19,8 +19,8 @@ from datetime import datetime, timedelta
 from enum import IntEnum, StrEnum
 from types import MappingProxyType
 
-from followups.ingredients import allergy_matches
-from followups.warning_words import comment_warnings
+from followups.assessment.comments import comment_warnings
+from followups.assessment.ingredients import allergy_matches
 
 __all__ = [
     "AFTERCARE",
@@ -463,8 +463,9 @@ _RULE_LIST = (
             "Hives alone flag, as a sign of an allergic reaction. A rash, itching, swelling or "
             "breakouts (mild or worse) flag when a product used in the session, as recorded "
             "when the session was saved, contains an ingredient the patient is known to react "
-            "to, matched as clinicians name things (followups.ingredients: normalised names, "
-            "whole-word containment ignoring salt and form words, a synonym table)."
+            "to, matched as clinicians name things (followups.assessment.ingredients: "
+            "normalised names, whole-word containment ignoring salt and form words, a synonym "
+            "table)."
         ),
     ),
     Rule(
@@ -504,7 +505,7 @@ _NO_RESPONSE = RULES["NO_RESPONSE"]
 # The codes that schedule the day-10 check-in when they match at day 7.
 WATCH_CODES = frozenset(rule.code for rule in _RULE_LIST if rule.level is Level.WATCH)
 
-# Clinic-level patterns, checked across patients (followups.clusters). RASH and
+# Clinic-level patterns, checked across patients (followups.escalations.clusters). RASH and
 # BREAKOUT documents: allergic reactions to the products used (numbing creams,
 # serums) point at a product lot; BREAKOUT: infection from equipment that is
 # not properly sterilised points at a practitioner.

@@ -12,9 +12,9 @@ from django.conf import settings
 from django.contrib import admin
 from django.utils import timezone
 
-from followups.dashboard import local_days_q
+from followups.assessment.rules import Level
+from followups.desk.dashboard import local_days_q
 from followups.models import Escalation
-from followups.rules import Level
 from followups.selectors import undelivered_alerts_q
 from patients.models import Product, ProductApplication
 from patients.selectors import clinics_for_user
@@ -160,7 +160,7 @@ class AssessmentFilter(admin.SimpleListFilter):
 
 
 class CommentFilter(admin.SimpleListFilter):
-    """Comments waiting for a person to read them (followups.comments)."""
+    """Comments waiting for a person to read them (followups.escalations.comments)."""
 
     title = "comment"
     parameter_name = "comment"

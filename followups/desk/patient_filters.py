@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from followups.admin_filters import ProductFilter
-from followups.rules import ESCALATION_LEVELS, Level
+from followups.assessment.rules import ESCALATION_LEVELS, Level
+from followups.desk.filters import ProductFilter
 
 
 class OpenLevelFilter(admin.SimpleListFilter):

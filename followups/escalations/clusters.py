@@ -17,9 +17,9 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from followups.assessment.rules import CLUSTER_CODES, LOT_CLUSTER_CODES, PRACTITIONER_CLUSTER_CODES
 from followups.audit import audit_record
 from followups.models import AuditEvent, ClusterSignal, Escalation
-from followups.rules import CLUSTER_CODES, LOT_CLUSTER_CODES, PRACTITIONER_CLUSTER_CODES
 
 __all__ = ["CLUSTER_CODES", "cluster_signal_close", "cluster_signals_update",
            "escalation_clusters_process", "reason_codes"]

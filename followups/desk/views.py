@@ -17,9 +17,9 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.views import View
 
-from followups import exports
 from followups.audit import audit_record
-from followups.dashboard import local_days_q
+from followups.desk import exports
+from followups.desk.dashboard import local_days_q
 from followups.models import AuditEvent, CheckInResponse, Escalation
 from patients.models import Clinic
 from patients.selectors import clinics_for_user, user_clinic_ids

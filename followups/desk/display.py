@@ -15,7 +15,7 @@ from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from followups.rules import BREAKOUT_DOCUMENT, RASH_DOCUMENT, Level
+from followups.assessment.rules import BREAKOUT_DOCUMENT, RASH_DOCUMENT, Level
 
 if TYPE_CHECKING:
     from followups.models import CheckInResponse

@@ -1,6 +1,6 @@
 """The rules' patient texts in the patient's language, translated at the edge.
 
-``followups.rules`` is pure and writes its guidance in English; its texts are
+``followups.assessment.rules`` is pure and writes its guidance in English; its texts are
 data here. A whole text is a msgid of the catalogue (locale/); the few that
 the rules build from parts ("You told us that … and …", "… on day 10") are
 matched by shape and translated part by part, so that a translation reads as

@@ -14,7 +14,7 @@ import time
 from django.conf import settings
 from django.core.cache import cache
 
-from clinic.client_address import client_address as _client_address
+from core.client_address import client_address as _client_address
 
 logger = logging.getLogger(__name__)
 
@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 def client_address(request) -> str:
     # REMOTE_ADDR, or behind our proxy the X-Real-IP it writes; never
     # X-Forwarded-For, which a client writes and would let anyone pick a
-    # fresh address for every guess (clinic.client_address).
+    # fresh address for every guess (core.client_address).
     return _client_address(request) or "unknown"
 
 

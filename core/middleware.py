@@ -8,7 +8,7 @@
   names, procedures and symptoms (``Cache-Control: no-store``).
 - The admin gets a Content-Security-Policy (django-csp): its own scripts and
   styles, nothing from another host, never framed. The patient's pages send
-  their own, stricter policy (followups.views).
+  their own, stricter policy (followups.link.views).
 """
 
 from __future__ import annotations

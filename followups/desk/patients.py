@@ -22,9 +22,13 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from clinic.pagination import CappedCountPaginator
-from clinic.validators import no_control_characters
-from followups.admin_display import (
+from core.pagination import CappedCountPaginator
+from core.validators import no_control_characters
+from followups.assessment.rules import WATCH_CODES
+from followups.audit import audit_record
+from followups.desk.charts import symptom_chart_svg
+from followups.desk.dashboard import patient_timeline
+from followups.desk.display import (
     desk_date,
     desk_time,
     level_badge,
@@ -33,12 +37,21 @@ from followups.admin_display import (
     photo_url,
     reasons_list,
 )
-from followups.audit import audit_record
-from followups.charts import symptom_chart_svg
-from followups.dashboard import patient_timeline
+from followups.desk.patient_filters import CancelledFilter, OpenLevelFilter, SessionProductFilter
 from followups.models import AuditEvent, CheckIn, Escalation
-from followups.rules import WATCH_CODES
-from patients.admin_filters import CancelledFilter, OpenLevelFilter, SessionProductFilter
+from followups.selectors import (
+    planned_allergy_warnings,
+    session_allergy_warnings,
+    with_open_escalation_level,
+)
+from followups.sessions import (
+    clinic_update,
+    product_create,
+    product_update,
+    session_cancel,
+    session_create,
+    session_update,
+)
 from patients.admin_scoping import (
     ClinicScopedAdminMixin,
     ScopedChoicesMixin,
@@ -52,26 +65,15 @@ from patients.models import (
     ProductApplication,
     TreatmentSession,
 )
-from patients.selectors import (
-    planned_allergy_warnings,
-    session_allergy_warnings,
-    with_open_escalation_level,
-)
 from patients.services import (
     CLINIC_FIELDS,
     PATIENT_FIELDS,
     SESSION_FIELDS,
     catalogue_may_change,
     clinic_create,
-    clinic_update,
     membership_add,
     patient_create,
     patient_update,
-    product_create,
-    product_update,
-    session_cancel,
-    session_create,
-    session_update,
     staff_create,
 )
 

@@ -16,9 +16,9 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from clinic.api_filters import choice, filter_by_params, id_filter, positive_int
-from followups.api_audit import AuditedReadMixin
-from followups.escalations import escalation_acknowledge, escalation_resolve
+from core.api_filters import choice, filter_by_params, id_filter, positive_int
+from followups.api.audit import AuditedReadMixin
+from followups.escalations.services import escalation_acknowledge, escalation_resolve
 from followups.models import (
     ASSESSMENT_LEVEL_CHOICES,
     ESCALATION_LEVEL_CHOICES,

@@ -1,7 +1,7 @@
 """Comments to read: every non-empty comment that raised no flag waits for a person.
 
 Clinical reference, "Comments: warning signs": free text is never ignored. A
-comment naming a warning sign raises COMMENT_CONCERN (followups.rules) and is
+comment naming a warning sign raises COMMENT_CONCERN (followups.assessment.rules) and is
 read with its escalation; every other one is shown to staff, on the dashboard
 and the patient's page, until a staff member marks it read (who and when are
 kept on the answers and in the audit trail).

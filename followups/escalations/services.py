@@ -1,8 +1,8 @@
 """Escalations: raising them from answers or silence, alerting, handling.
 
-The clinical decisions live in ``followups.rules`` (pure); this module stores
+The clinical decisions live in ``followups.assessment.rules`` (pure); this module stores
 their result, makes sure an urgent one reaches a person, and records who
-handled it. Cluster signals across patients are ``followups.clusters``.
+handled it. Cluster signals across patients are ``followups.escalations.clusters``.
 """
 
 from __future__ import annotations
@@ -16,12 +16,18 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from followups import emails, enqueue, rules
+from followups.assessment import rules
+from followups.assessment.rules import CLUSTER_CODES, Level
 from followups.audit import audit_record
-from followups.claims import SweepReport, claim_due_rows, claim_finish, claim_record_failure
-from followups.mailing import Delivery, MailSession, Outcome
+from followups.delivery import emails, enqueue
+from followups.delivery.claims import (
+    SweepReport,
+    claim_due_rows,
+    claim_finish,
+    claim_record_failure,
+)
+from followups.delivery.mailing import Delivery, MailSession, Outcome
 from followups.models import AuditEvent, CheckIn, CheckInResponse, Escalation
-from followups.rules import CLUSTER_CODES, Level
 from followups.selectors import checkin_earlier_responses, session_ingredients
 
 logger = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from followups import views
+from followups.link import views
 
 app_name = "followups"
 

@@ -17,19 +17,13 @@ from django.db import transaction
 from django.utils import timezone
 from PIL import Image, ImageDraw
 
-from followups import photos
-from followups.clusters import escalation_clusters_process
+from followups.escalations.clusters import escalation_clusters_process
+from followups.link import photos
 from followups.models import CheckIn, CheckInResponse
 from followups.services import response_record
+from followups.sessions import product_create, session_create
 from patients.models import Clinic, Patient, Product, TreatmentSession
-from patients.services import (
-    clinic_create,
-    membership_add,
-    patient_create,
-    product_create,
-    session_create,
-    staff_create,
-)
+from patients.services import clinic_create, membership_add, patient_create, staff_create
 
 CLINIC_NAME = "Demo Skin Clinic"
 STAFF_USERNAME = "demo"

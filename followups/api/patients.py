@@ -21,22 +21,22 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from clinic.api_filters import filter_by_params, id_filter, positive_int, search_term
-from followups.api import CheckInSerializer
-from followups.api_audit import AuditedReadMixin
-from followups.rules import ESCALATION_LEVELS, Level
-from patients import services
-from patients.api_history import ADDITION, CHANGE, DELETION, api_history_record, changed_fields
-from patients.models import Clinic, Patient, Product, ProductApplication, TreatmentSession
-from patients.permissions import CatalogueManagerOrReadOnly, IsClinicStaff
-from patients.selectors import (
-    clinics_for_user,
+from core.api_filters import filter_by_params, id_filter, positive_int, search_term
+from followups import sessions
+from followups.api.audit import AuditedReadMixin
+from followups.api.checkins import CheckInSerializer
+from followups.api.history import ADDITION, CHANGE, DELETION, api_history_record, changed_fields
+from followups.assessment.rules import ESCALATION_LEVELS, Level
+from followups.selectors import (
     patients_for_user,
     planned_allergy_warnings,
     session_allergy_warnings,
     sessions_for_user,
-    user_clinic_ids,
 )
+from patients import services
+from patients.models import Clinic, Patient, Product, ProductApplication, TreatmentSession
+from patients.permissions import CatalogueManagerOrReadOnly, IsClinicStaff
+from patients.selectors import clinics_for_user, user_clinic_ids
 
 
 class IngredientList(serializers.ListField):
@@ -152,13 +152,13 @@ class ProductViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin,
     def perform_create(self, serializer):
         data = serializer.validated_data
         # `ingredients` may be left out of the body: a product with none listed.
-        serializer.instance = services.product_create(
+        serializer.instance = sessions.product_create(
             name=data["name"], kind=data["kind"], ingredients=data.get("ingredients", []),
             actor=self.request.user,
         )
 
     def perform_update(self, serializer):
-        serializer.instance = services.product_update(product=serializer.instance,
+        serializer.instance = sessions.product_update(product=serializer.instance,
                                                       data=serializer.validated_data,
                                                       actor=self.request.user)
 
@@ -302,7 +302,7 @@ class SessionViewSet(AuditedReadMixin, mixins.CreateModelMixin, mixins.UpdateMod
 
     def perform_create(self, serializer):
         data = self._session_data(serializer.validated_data)
-        serializer.instance = services.session_create(
+        serializer.instance = sessions.session_create(
             actor=self.request.user, practitioner=self.request.user, **data
         )
         api_history_record(actor=self.request.user, obj=serializer.instance,
@@ -312,7 +312,7 @@ class SessionViewSet(AuditedReadMixin, mixins.CreateModelMixin, mixins.UpdateMod
         data = self._session_data(serializer.validated_data)
         scalars = [name for name in data if name != "products"]
         before = {name: getattr(serializer.instance, name) for name in scalars}
-        serializer.instance = services.session_update(
+        serializer.instance = sessions.session_update(
             actor=self.request.user, session=serializer.instance, data=data,
         )
         fields = changed_fields(before=before, after_obj=serializer.instance, names=scalars)
@@ -356,6 +356,6 @@ class SessionViewSet(AuditedReadMixin, mixins.CreateModelMixin, mixins.UpdateMod
     @extend_schema(responses={204: None})
     def destroy(self, request, *args, **kwargs):
         session = self.get_object()
-        services.session_cancel(actor=request.user, session=session)
+        sessions.session_cancel(actor=request.user, session=session)
         api_history_record(actor=request.user, obj=session, action_flag=DELETION)
         return Response(status=status.HTTP_204_NO_CONTENT)
