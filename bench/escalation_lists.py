@@ -71,7 +71,7 @@ def _admin_page() -> Page:
         pending = "Escalation is not registered in the admin."
     elif type(model_admin) is admin.ModelAdmin:
         pending = ("Escalation is registered with the default ModelAdmin: the staff queue "
-                   "(followups/admin.py) has not landed yet. Figure measured on the default "
+                   "(followups/desk/admin.py) has not landed yet. Figure measured on the default "
                    "change list, for reference only.")
     size = model_admin.list_per_page if model_admin is not None else 100
     return Page(operation="Admin escalation queue " + ADMIN_PATH, short="the admin queue",
