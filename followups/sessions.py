@@ -98,10 +98,16 @@ def _product_audit(*, actor, product: Product, before: dict | None) -> None:
 
 
 @transaction.atomic
-def product_create(*, name: str, kind: str, ingredients: Iterable[str], actor=None) -> Product:
-    """Add a catalogue product (catalogue managers only, when an actor is given); audited."""
+def product_create(*, name: str, kind: str, ingredients: Iterable[str], actor=None,
+                   instance: Product | None = None) -> Product:
+    """Add a catalogue product (catalogue managers only, when an actor is given); audited.
+
+    ``instance``: an unsaved product to become the new row (the admin's form's).
+    """
     _require_catalogue_rights(actor)
-    product = Product(name=name.strip(), kind=kind, ingredients=normalise_ingredients(ingredients))
+    product = instance if instance is not None else Product()
+    product.name, product.kind = name.strip(), kind
+    product.ingredients = normalise_ingredients(ingredients)
     product.full_clean()
     product.save()
     _product_audit(actor=actor, product=product, before=None)
@@ -159,16 +165,19 @@ def _applications_replace(*, session: TreatmentSession, products: Iterable[Mappi
 @transaction.atomic
 def session_create(*, actor, patient: Patient, practitioner, performed_at: datetime,
                    treatment_area: str, needle_depth_mm: Decimal, device: str = "",
-                   notes: str = "", products: Iterable[Mapping] = ()) -> TreatmentSession:
-    """Record a session, its products and its day-2/day-7 check-ins, all or nothing."""
+                   notes: str = "", products: Iterable[Mapping] = (),
+                   instance: TreatmentSession | None = None) -> TreatmentSession:
+    """Record a session, its products and its day-2/day-7 check-ins, all or nothing.
+
+    ``instance``: an unsaved session to become the new row (the admin's form's).
+    """
     _require_clinic_access(actor=actor, clinic=patient.clinic, field="patient")
     if timezone.is_naive(performed_at):
         raise ValidationError({"performed_at": "Give a time zone offset, e.g. +01:00."})
-    session = TreatmentSession(
-        patient=patient, practitioner=practitioner, performed_at=performed_at,
-        treatment_area=treatment_area, needle_depth_mm=needle_depth_mm, device=device,
-        notes=notes,
-    )
+    session = instance if instance is not None else TreatmentSession()
+    session.patient, session.practitioner = patient, practitioner
+    session.performed_at, session.treatment_area = performed_at, treatment_area
+    session.needle_depth_mm, session.device, session.notes = needle_depth_mm, device, notes
     # The patient and practitioner are objects already in hand, and the
     # table's constraints duplicate the field validators: skip both round trips.
     session.full_clean(exclude=["patient", "practitioner"], validate_constraints=False)
@@ -180,7 +189,10 @@ def session_create(*, actor, patient: Patient, practitioner, performed_at: datet
 
 @transaction.atomic
 def session_update(*, actor, session: TreatmentSession, data: Mapping) -> TreatmentSession:
-    session = TreatmentSession.objects.select_for_update().get(pk=session.pk)
+    """Change a session; new products replace its list, a new time moves its check-ins."""
+    session = TreatmentSession.objects.select_for_update().select_related("patient__clinic").get(
+        pk=session.pk)
+    _require_clinic_access(actor=actor, clinic=session.patient.clinic, field="session")
     if session.is_cancelled:
         raise ValidationError({"session": "A cancelled session cannot be changed."})
     if "patient" in data and data["patient"].pk != session.patient_id:
@@ -203,7 +215,9 @@ def session_update(*, actor, session: TreatmentSession, data: Mapping) -> Treatm
 @transaction.atomic
 def session_cancel(*, actor, session: TreatmentSession) -> TreatmentSession:
     """Cancel a session and its open check-ins; answers already given are kept."""
-    session = TreatmentSession.objects.select_for_update().get(pk=session.pk)
+    session = TreatmentSession.objects.select_for_update().select_related("patient__clinic").get(
+        pk=session.pk)
+    _require_clinic_access(actor=actor, clinic=session.patient.clinic, field="session")
     if session.cancelled_at is None:
         session.cancelled_at = timezone.now()
         session.save(update_fields=["cancelled_at"])

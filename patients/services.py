@@ -46,9 +46,13 @@ def normalise_ingredients(names: Iterable[str]) -> list[str]:
 
 
 def clinic_create(*, name: str, timezone_name: str, phone: str = "", email: str = "",
-                  send_hour: int = 10, default_language: str = "en") -> Clinic:
-    clinic = Clinic(name=name.strip(), timezone=timezone_name, phone=phone, email=email,
-                    send_hour=send_hour, default_language=default_language)
+                  send_hour: int = 10, default_language: str = "en",
+                  instance: Clinic | None = None) -> Clinic:
+    """A clinic; ``instance``: an unsaved clinic to become the new row (the admin's form's)."""
+    clinic = instance if instance is not None else Clinic()
+    clinic.name, clinic.timezone, clinic.phone, clinic.email = (
+        name.strip(), timezone_name, phone, email)
+    clinic.send_hour, clinic.default_language = send_hour, default_language
     clinic.full_clean()
     try:
         with transaction.atomic():
@@ -60,18 +64,21 @@ def clinic_create(*, name: str, timezone_name: str, phone: str = "", email: str 
 
 @transaction.atomic
 def staff_create(*, username: str, clinic: Clinic | None, password: str | None,
-                 email: str = "", superuser: bool = False):
+                 email: str = "", superuser: bool = False, instance=None):
     """A staff user (one who signs in to the admin), a member of ``clinic``.
 
     Staff who are not superusers join the "Clinic staff" group, which grants
     the clinic's workflow. ``password=None`` makes a user who cannot sign in
     with a password. ``clinic=None`` makes one who belongs to no clinic yet:
     ``membership_add`` adds them to clinics (the admin does, from its form).
+    ``instance``: an unsaved user to become the new row (the admin's form's).
     """
     User = get_user_model()
     if User.objects.filter(username=username).exists():
         raise ValidationError({"username": f"A user named '{username}' already exists."})
-    user = User(username=username, email=email, is_staff=True, is_superuser=superuser)
+    user = instance if instance is not None else User()
+    user.username, user.email = username, email
+    user.is_staff, user.is_superuser = True, superuser
     if password is None:
         user.set_unusable_password()
     else:
@@ -97,10 +104,14 @@ def membership_add(*, user, clinic: Clinic) -> ClinicMembership:
     return membership
 
 
-def patient_create(*, actor, data: Mapping) -> Patient:
+def patient_create(*, actor, data: Mapping, instance: Patient | None = None) -> Patient:
+    """A patient; ``instance``: an unsaved patient to become the new row (the admin's form's)."""
     clinic = data["clinic"]
     _require_clinic_access(actor=actor, clinic=clinic)
-    patient = Patient(**{key: data[key] for key in PATIENT_FIELDS if key in data})
+    patient = instance if instance is not None else Patient()
+    for key in PATIENT_FIELDS:
+        if key in data:
+            setattr(patient, key, data[key])
     if not data.get("language"):
         # Not chosen for this patient: the clinic's own language.
         patient.language = clinic.default_language

@@ -17,7 +17,8 @@ from django.contrib.admin.widgets import AdminSplitDateTime
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import UserChangeForm
-from django.db.models import Model, Prefetch
+from django.db.models import Prefetch
+from django.forms.formsets import DELETION_FIELD_NAME
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
@@ -79,18 +80,6 @@ from patients.services import (
 
 # Check-ins whose email a nurse may send again from the patient's page.
 RESENDABLE = (CheckIn.Status.SENT, CheckIn.Status.MISSED, CheckIn.Status.FAILED)
-
-
-def adopt(target: Model, saved: Model) -> None:
-    """Make the admin's unsaved instance the row a service just created.
-
-    The admin keeps using its own instance after ``save_model`` (to log the
-    addition and redirect to it); the service built and saved another.
-    """
-    for field in saved._meta.concrete_fields:
-        setattr(target, field.attname, getattr(saved, field.attname))
-    target._state.adding = False
-    target._state.db = saved._state.db
 
 
 class IngredientListField(forms.CharField):
@@ -167,13 +156,15 @@ class ClinicAdmin(SuperuserWritesMixin, ClinicScopedAdminMixin, admin.ModelAdmin
         data = form.cleaned_data
         if change:
             # A new send hour or time zone moves the clinic's waiting check-ins.
-            adopt(obj, clinic_update(actor=request.user, clinic=obj, data={
-                key: data[key] for key in CLINIC_FIELDS if key in data}))
+            clinic_update(actor=request.user, clinic=obj,
+                          data={key: data[key] for key in CLINIC_FIELDS if key in data})
+            obj.refresh_from_db()
             return
-        adopt(obj, clinic_create(name=data["name"], timezone_name=data["timezone"],
-                                 phone=data.get("phone", ""), email=data.get("email", ""),
-                                 send_hour=data.get("send_hour", 10),
-                                 default_language=data.get("default_language", "en")))
+        # The form's instance becomes the new row: the admin logs and shows it.
+        clinic_create(name=data["name"], timezone_name=data["timezone"],
+                      phone=data.get("phone", ""), email=data.get("email", ""),
+                      send_hour=data.get("send_hour", 10),
+                      default_language=data.get("default_language", "en"), instance=obj)
 
 
 class UserMembershipInline(admin.TabularInline):
@@ -243,10 +234,10 @@ class StaffUserAdmin(SuperuserWritesMixin, UserAdmin):
         # "Password-based authentication: disabled" on the form is no password.
         usable = data.get("set_usable_password", True)
         user = staff_create(username=data["username"], clinic=None,
-                            password=data["password1"] if usable else None)
+                            password=data["password1"] if usable else None,
+                            instance=form.instance)
         memberships = [membership_add(user=user, clinic=clinic)
                        for clinic in self._clinics(formsets)]
-        adopt(form.instance, user)
         for formset in formsets:
             # Read by construct_change_message; the services saved the rows.
             formset.new_objects = memberships if formset.model is ClinicMembership else []
@@ -262,7 +253,7 @@ class StaffUserAdmin(SuperuserWritesMixin, UserAdmin):
                 cleaned = getattr(form, "cleaned_data", None)
                 if not cleaned or not cleaned.get("clinic"):
                     continue
-                if formset.can_delete and formset._should_delete_form(form):
+                if cleaned.get(DELETION_FIELD_NAME):
                     continue
                 if cleaned["clinic"] not in clinics:
                     clinics.append(cleaned["clinic"])
@@ -310,11 +301,12 @@ class ProductAdmin(ScopedChoicesMixin, admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
         if change:
-            adopt(obj, product_update(product=obj, data=data, actor=request.user))
+            product_update(product=obj, data=data, actor=request.user)
+            obj.refresh_from_db()
         else:
-            adopt(obj, product_create(name=data["name"], kind=data["kind"],
-                                      ingredients=data.get("ingredients") or [],
-                                      actor=request.user))
+            product_create(name=data["name"], kind=data["kind"],
+                           ingredients=data.get("ingredients") or [], actor=request.user,
+                           instance=obj)
 
 
 # Patients ---------------------------------------------------------------------------------
@@ -423,7 +415,7 @@ class PatientAdmin(ClinicScopedAdminMixin, admin.ModelAdmin):
         if change:
             patient_update(actor=request.user, patient=obj, data=data)
         else:
-            adopt(obj, patient_create(actor=request.user, data=data))
+            patient_create(actor=request.user, data=data, instance=obj)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         patient = self.get_object(request, unquote(object_id))  # 404 outside the clinics
@@ -504,7 +496,7 @@ class AllergyCheckFormSet(forms.BaseInlineFormSet):
             raise forms.ValidationError("Allergy check (nothing saved): choose the patient first.")
         products = [form.cleaned_data for form in self.forms
                     if getattr(form, "cleaned_data", None) and form.cleaned_data.get("product")
-                    and not (self.can_delete and self._should_delete_form(form))]
+                    and not form.cleaned_data.get(DELETION_FIELD_NAME)]
         warnings = planned_allergy_warnings(patient=patient, products=products)
         if warnings:
             raise forms.ValidationError([f"Allergy check (nothing saved): {warning['message']}"
@@ -711,14 +703,14 @@ class TreatmentSessionAdmin(ClinicScopedAdminMixin, admin.ModelAdmin):
             if replaced:
                 update["products"] = products
             saved = session_update(actor=request.user, session=form.instance, data=update)
+            form.instance.refresh_from_db()
         else:
             saved = session_create(
                 actor=request.user, patient=data["patient"], practitioner=data["practitioner"],
                 performed_at=data["performed_at"], treatment_area=data["treatment_area"],
                 needle_depth_mm=data["needle_depth_mm"], device=data.get("device", ""),
-                notes=data.get("notes", ""), products=products,
+                notes=data.get("notes", ""), products=products, instance=form.instance,
             )
-        adopt(form.instance, saved)
         stored = list(saved.applications.select_related("product"))
         for formset in formsets:
             # Read by construct_change_message; the service saved the rows.
@@ -732,7 +724,7 @@ class TreatmentSessionAdmin(ClinicScopedAdminMixin, admin.ModelAdmin):
         products = []
         for form in formset.forms:
             cleaned = getattr(form, "cleaned_data", None)
-            if not cleaned or (formset.can_delete and formset._should_delete_form(form)):
+            if not cleaned or cleaned.get(DELETION_FIELD_NAME):
                 continue
             products.append({key: cleaned[key] for key in ("product", "phase", "lot_number")})
         return products
