@@ -8,7 +8,7 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-import followups.desk.patients
+import followups.desk.clinics
 from followups.models import CheckIn
 from patients.models import Clinic
 from tests.factories import ClinicFactory, PatientFactory, session_with_checkins
@@ -33,13 +33,13 @@ def change_form(clinic, **changes) -> dict:
 def test_it_saves_a_clinic_change_through_clinic_update(superuser_client, superuser,
                                                        quiet_clinic, monkeypatch):
     calls = []
-    real = followups.desk.patients.clinic_update
+    real = followups.desk.clinics.clinic_update
 
     def spy(**kwargs):
         calls.append(kwargs)
         return real(**kwargs)
 
-    monkeypatch.setattr(followups.desk.patients, "clinic_update", spy)
+    monkeypatch.setattr(followups.desk.clinics, "clinic_update", spy)
     response = superuser_client.post(
         reverse("admin:patients_clinic_change", args=[quiet_clinic.pk]),
         change_form(quiet_clinic, phone="+44 1273 000000"))

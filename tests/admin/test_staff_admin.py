@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.urls import reverse
 
-import followups.desk.patients
+import followups.desk.clinics
 from patients.models import ClinicMembership
 
 pytestmark = pytest.mark.django_db
@@ -29,13 +29,13 @@ def add_form(username: str, clinics=(), *, usable_password: bool = True) -> dict
 
 def test_it_adds_a_user_through_staff_create(superuser_client, clinic, monkeypatch):
     calls = []
-    real = followups.desk.patients.staff_create
+    real = followups.desk.clinics.staff_create
 
     def spy(**kwargs):
         calls.append(kwargs)
         return real(**kwargs)
 
-    monkeypatch.setattr(followups.desk.patients, "staff_create", spy)
+    monkeypatch.setattr(followups.desk.clinics, "staff_create", spy)
     response = superuser_client.post(reverse("admin:auth_user_add"),
                                      add_form("newnurse", [clinic]))
 

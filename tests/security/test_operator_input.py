@@ -128,7 +128,7 @@ def test_it_refuses_control_characters_in_a_patients_name_in_the_admin(superuser
 
 
 def test_it_refuses_control_characters_in_a_staff_members_name_in_the_admin(superuser):
-    from followups.desk.patients import StaffUserChangeForm
+    from followups.desk.clinics import StaffUserChangeForm
 
     form = StaffUserChangeForm(instance=superuser, data={
         "username": "root", "first_name": "Ro\not", "last_name": "Admin",
