@@ -183,8 +183,8 @@ class CheckInResponse(models.Model):
         ordering = ["-submitted_at"]
         indexes = [
             models.Index(fields=["submitted_at"], name="response_submitted"),
-            # Consumed by followups.selectors.comments_to_read: the dashboard's
-            # and the patient page's comments waiting for a person.
+            # Consumed by followups.escalations.comments.comments_to_read_for_user
+            # and the dashboard's count: the comments waiting for a person.
             models.Index(fields=["submitted_at"], name="response_comment_waiting",
                          condition=Q(comment_waiting=True)),
         ]

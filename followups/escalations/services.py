@@ -61,17 +61,6 @@ def response_assess(*, response: CheckInResponse, now: datetime) -> rules.Assess
     )
 
 
-def escalation_raise_for_response(*, response: CheckInResponse,
-                                  now: datetime | None = None) -> Escalation | None:
-    """Assess stored answers; flag the patient if they fall outside the normal range."""
-    now = now or timezone.now()
-    assessment = response_assess(response=response, now=now)
-    response.assessment_level = assessment.level.label
-    response.assessment_reasons = assessment.as_dict()["reasons"]
-    response.save(update_fields=["assessment_level", "assessment_reasons"])
-    return escalation_raise_for_assessment(response=response, assessment=assessment, now=now)
-
-
 def escalation_raise_for_assessment(*, response: CheckInResponse, assessment: rules.Assessment,
                                     now: datetime, answers_new: bool = False) -> Escalation | None:
     """Flag the patient for answers assessed outside the normal range.

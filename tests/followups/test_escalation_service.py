@@ -11,8 +11,9 @@ from followups.delivery.sweep import followups_sweep
 from followups.escalations.clusters import escalation_clusters_process
 from followups.escalations.services import (
     escalation_acknowledge,
-    escalation_raise_for_response,
+    escalation_raise_for_assessment,
     escalation_resolve,
+    response_assess,
 )
 from followups.models import ClusterSignal, Escalation
 from followups.selectors import patients_for_user
@@ -52,7 +53,10 @@ def test_it_raises_one_urgent_escalation_with_reasons_and_sources(patient):
 def test_evaluating_the_same_answers_again_never_raises_a_second(patient):
     response = answered(patient, pus=True)
 
-    assert escalation_raise_for_response(response=response) is None
+    now = timezone.now()
+    assessment = response_assess(response=response, now=now)
+    assert escalation_raise_for_assessment(response=response, assessment=assessment,
+                                           now=now) is None
     assert Escalation.objects.count() == 1
 
 
