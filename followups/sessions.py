@@ -12,7 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from followups.audit import audit_record
@@ -29,6 +29,7 @@ from patients.services import (
     SESSION_FIELDS,
     _require_catalogue_rights,
     _require_clinic_access,
+    clinic_save,
     normalise_ingredients,
 )
 
@@ -54,13 +55,7 @@ def clinic_update(*, actor=None, clinic: Clinic, data: Mapping) -> Clinic:
     for key in CLINIC_FIELDS:
         if key in data:
             setattr(stored, key, data[key])
-    stored.name = stored.name.strip()
-    stored.full_clean()
-    try:
-        with transaction.atomic():
-            stored.save()
-    except IntegrityError:
-        raise ValidationError({"name": f"A clinic named '{stored.name}' already exists."}) from None
+    clinic_save(stored)
     if (stored.timezone, stored.send_hour) != before:
         _checkins_follow_clinic(clinic=stored)
     return stored

@@ -53,13 +53,19 @@ def clinic_create(*, name: str, timezone_name: str, phone: str = "", email: str 
     clinic.name, clinic.timezone, clinic.phone, clinic.email = (
         name.strip(), timezone_name, phone, email)
     clinic.send_hour, clinic.default_language = send_hour, default_language
+    clinic_save(clinic)
+    return clinic
+
+
+def clinic_save(clinic: Clinic) -> None:
+    """Validate and store a clinic; a name another clinic has is refused, naming it."""
+    clinic.name = clinic.name.strip()
     clinic.full_clean()
     try:
         with transaction.atomic():
             clinic.save()
     except IntegrityError:
         raise ValidationError({"name": f"A clinic named '{clinic.name}' already exists."}) from None
-    return clinic
 
 
 @transaction.atomic
