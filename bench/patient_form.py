@@ -52,7 +52,7 @@ CLIENT_THREADS = 4
 # worker has then compiled its templates, imported what a POST imports and
 # prepared its statements, as a server in service has.
 FORM_WARMUP_POSTS = 4 * CLIENT_THREADS
-TARGET_RATIO = 0.3
+TARGET_RATIO = 0.2
 # The statements the typical POST (the median counted one) may send, BEGIN and
 # COMMIT counted. Django's connection health check (one SELECT 1 at the start of
 # every request that reuses a connection, the bare view's too) is connection
