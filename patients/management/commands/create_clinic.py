@@ -1,14 +1,8 @@
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
+from core.commands import command_error
 from patients.services import clinic_create
-
-
-def _first_error(error: ValidationError) -> str:
-    if hasattr(error, "message_dict"):
-        return "; ".join(f"{field}: {' '.join(messages)}"
-                         for field, messages in error.message_dict.items())
-    return " ".join(error.messages)
 
 
 class Command(BaseCommand):
@@ -27,7 +21,7 @@ class Command(BaseCommand):
             clinic = clinic_create(name=name, timezone_name=timezone, phone=phone, email=email,
                                    send_hour=send_hour)
         except ValidationError as error:
-            raise CommandError(_first_error(error)) from None
+            raise command_error(error) from None
         self.stdout.write(self.style.SUCCESS(
             f"Created clinic '{clinic.name}' (id {clinic.pk}, {clinic.timezone}, "
             f"check-ins at {clinic.send_hour:02d}:00)"

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from accounts.otp import recovery_codes_issue, totp_config_url, totp_enroll, totp_text_key
-from patients.management.commands.create_clinic import _first_error
+from core.commands import command_error
 from patients.models import Clinic
 from patients.services import staff_create
 
@@ -40,7 +40,7 @@ class Command(BaseCommand):
                 device = totp_enroll(user=user) if otp else None
                 codes = recovery_codes_issue(user=user) if otp else []
         except ValidationError as error:
-            raise CommandError(_first_error(error)) from None
+            raise command_error(error) from None
         role = "superuser" if superuser else "staff user"
         self.stdout.write(self.style.SUCCESS(
             f"Created {role} '{user.username}' in clinic '{clinic_obj.name}'"
