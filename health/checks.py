@@ -11,9 +11,12 @@ import dataclasses
 import datetime
 
 from asgiref.sync import sync_to_async
+from celery import current_app
 from django.utils import timezone
 from health_check.base import HealthCheck
 from health_check.exceptions import ServiceUnavailable
+
+from health.heartbeat import sweep_heartbeat_last, sweep_is_stale
 
 
 @dataclasses.dataclass
@@ -23,10 +26,9 @@ class Broker(HealthCheck):
     timeout = datetime.timedelta(seconds=3)
 
     def run(self) -> None:
-        from clinic.celery import app
-
+        # The project's Celery app (clinic/celery.py), without importing the wiring.
         try:
-            with app.connection_for_write() as connection:
+            with current_app.connection_for_write() as connection:
                 connection.ensure_connection(max_retries=1, interval_start=0, timeout=2)
         except Exception as error:
             raise ServiceUnavailable("the broker does not answer") from error
@@ -39,8 +41,6 @@ class Sweeps(HealthCheck):
     last: datetime.datetime | None = dataclasses.field(default=None, repr=False)
 
     async def run(self) -> None:
-        from followups.delivery.heartbeat import sweep_heartbeat_last, sweep_is_stale
-
         # On the request's own thread and database connection, not a pool thread's.
         self.last = last = await sync_to_async(sweep_heartbeat_last, thread_sensitive=True)()
         if sweep_is_stale(last=last, now=timezone.now()):

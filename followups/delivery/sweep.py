@@ -22,11 +22,11 @@ from kombu.exceptions import OperationalError as KombuOperationalError
 
 from followups.delivery import clock, enqueue
 from followups.delivery.claims import SweepReport, claim_due_rows
-from followups.delivery.heartbeat import sweep_heartbeat_record
 from followups.escalations.clusters import escalation_clusters_process
 from followups.escalations.services import escalation_alerts_process
 from followups.models import CheckIn
 from followups.services import checkins_process_claimed
+from health.heartbeat import sweep_heartbeat_record
 
 logger = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
-from followups.delivery.heartbeat import sweep_heartbeat_last, sweep_heartbeat_record
+from health.heartbeat import sweep_heartbeat_last, sweep_heartbeat_record
 from tests.support.net import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)

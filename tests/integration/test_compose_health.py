@@ -9,7 +9,7 @@ import pytest
 import yaml
 from django.utils import timezone
 
-from followups.delivery.heartbeat import sweep_heartbeat_record
+from health.heartbeat import sweep_heartbeat_record
 from tests.support import PROJECT_DIR
 from tests.support.processes import service_env
 

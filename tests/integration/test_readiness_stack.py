@@ -16,7 +16,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from followups.delivery.heartbeat import sweep_heartbeat_record
+from health.heartbeat import sweep_heartbeat_record
 from tests.integration.servers import object_store_start
 from tests.support.net import SwitchableTCPProxy, free_port
 from tests.support.processes import database_url_for, process_command, service_env
