@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from followups.models import CheckIn, CheckInResponse
-from tests.followups.test_patient_form import link_url, sent_checkin_with_link
+from tests.followups.link.test_patient_form import link_url, sent_checkin_with_link
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -11,7 +11,7 @@ from followups.models import CheckInResponse
 from tests.browser.axe import axe_violations
 from tests.browser.conftest import PHONE
 from tests.factories import PatientFactory
-from tests.followups.test_patient_form import link_url, sent_checkin_with_link
+from tests.followups.link.test_patient_form import link_url, sent_checkin_with_link
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -18,7 +18,7 @@ from followups.delivery.sweep import followups_sweep
 from followups.models import CheckInResponse
 from patients.services import patient_create
 from tests.factories import ClinicFactory, PatientFactory, session_with_checkins
-from tests.followups.test_patient_form import FORM_ANSWERS, LINK, link_url
+from tests.followups.link.test_patient_form import FORM_ANSWERS, LINK, link_url
 
 pytestmark = pytest.mark.django_db
 

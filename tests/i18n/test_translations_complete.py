@@ -23,7 +23,7 @@ from followups.assessment import rules
 from followups.delivery.sweep import followups_sweep
 from followups.link.text import patient_text
 from tests.factories import PatientFactory, session_with_checkins
-from tests.followups.test_patient_form import FORM_ANSWERS, LINK, link_url
+from tests.followups.link.test_patient_form import FORM_ANSWERS, LINK, link_url
 
 LOCALE = Path(settings.LOCALE_PATHS[0])
 LANGUAGES = ("fr", "es")

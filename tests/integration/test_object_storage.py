@@ -19,7 +19,7 @@ from django.urls import reverse
 from PIL import Image
 
 from followups.models import AuditEvent, CheckInResponse
-from tests.followups.test_patient_form import FORM_ANSWERS, link_url, sent_checkin_with_link
+from tests.followups.link.test_patient_form import FORM_ANSWERS, link_url, sent_checkin_with_link
 from tests.integration.servers import object_store_start
 from tests.support import PROJECT_DIR
 from tests.support.processes import ProcessGroup

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from tests.followups.test_patient_form import FORM_ANSWERS, link_url, sent_checkin_with_link
+from tests.followups.link.test_patient_form import FORM_ANSWERS, link_url, sent_checkin_with_link
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from PIL import Image
 
 from followups.link import photos
 from followups.models import CheckIn, CheckInResponse
-from tests.followups.test_patient_form import FORM_ANSWERS, link_url, sent_checkin_with_link
+from tests.followups.link.test_patient_form import FORM_ANSWERS, link_url, sent_checkin_with_link
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from followups.assessment.comments import (
     comment_warnings,
 )
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "escalation-rules.md"
+DOC = Path(__file__).resolve().parents[3] / "docs" / "escalation-rules.md"
 
 REFERENCE_MINIMUM = (
     "fever", "temperature", "chills", "hot to the touch", "pus", "discharge", "oozing",

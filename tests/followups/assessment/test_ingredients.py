@@ -9,7 +9,7 @@ import pytest
 
 from followups.assessment.ingredients import SYNONYMS, allergy_matches, names_match
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "ingredient-matching.md"
+DOC = Path(__file__).resolve().parents[3] / "docs" / "ingredient-matching.md"
 
 
 @pytest.mark.parametrize(

@@ -90,7 +90,7 @@ def test_a_resend_kills_the_old_link_and_sends_a_new_message(sent, staff):
 
 
 def test_a_failing_mail_server_is_retried_then_the_checkin_is_failed(patient, settings):
-    settings.EMAIL_BACKEND = "tests.followups.test_emails.BrokenBackend"
+    settings.EMAIL_BACKEND = "tests.followups.delivery.test_emails.BrokenBackend"
     session = session_with_checkins(patient=patient,
                                     performed_at=timezone.now() - timedelta(days=3))
     checkin = session.checkins.get(day=2)

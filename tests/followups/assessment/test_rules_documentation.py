@@ -8,7 +8,7 @@ import pytest
 
 from followups.assessment import rules
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "escalation-rules.md"
+DOC = Path(__file__).resolve().parents[3] / "docs" / "escalation-rules.md"
 
 
 def documented_rows() -> dict[str, list[str]]:
