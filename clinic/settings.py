@@ -57,6 +57,8 @@ INSTALLED_APPS = [
     "knox",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    # List filters (core.api_filters); its templates draw the browsable API's filter form.
+    "django_filters",
     "patients",
     "followups",
     "anymail",
@@ -375,7 +377,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_FILTER_BACKENDS": [],
+    # A view's filterset_class both filters its list and documents the parameters.
+    "DEFAULT_FILTER_BACKENDS": ["core.api_filters.FilterBackend"],
     "EXCEPTION_HANDLER": "core.api.exception_handler",
 }
 REST_KNOX = {

@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import (
-    OpenApiParameter,
-    extend_schema,
-    extend_schema_field,
-    extend_schema_view,
-)
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from core.api_filters import choice, filter_by_params, id_filter, positive_int
 from followups.api.audit import AuditedReadMixin
+from followups.api.filters import CheckInFilter, EscalationFilter
 from followups.escalations.services import escalation_acknowledge, escalation_resolve
 from followups.models import (
     ASSESSMENT_LEVEL_CHOICES,
-    ESCALATION_LEVEL_CHOICES,
     SEVERITY_CHOICES,
     TREND_CHOICES,
     CheckIn,
@@ -32,9 +24,6 @@ from followups.selectors import checkins_for_user, escalations_for_user
 from followups.services import CheckInClosed, response_record
 
 NOTE_REQUIRED = "Say what was done: a resolution note is required."
-# Day 2 and day 7, and the watch check-in's day (10): the days a check-in can have.
-CHECKIN_DAY_VALUES = [str(day) for day in (*settings.CHECKIN_DAYS, settings.CHECKIN_WATCH_DAY)]
-ESCALATION_LEVELS = [value for value, _label in ESCALATION_LEVEL_CHOICES]
 
 
 class ReasonSerializer(serializers.Serializer):
@@ -110,25 +99,13 @@ class CheckInSerializer(serializers.ModelSerializer):
         return ResponseSerializer(response, context=self.context).data
 
 
-@extend_schema_view(list=extend_schema(parameters=[
-    id_filter("patient", "Only this patient's check-ins."),
-    id_filter("session", "Only this session's check-ins."),
-    OpenApiParameter("day", OpenApiTypes.INT, enum=[*settings.CHECKIN_DAYS,
-                                                    settings.CHECKIN_WATCH_DAY],
-                     description="Day 2, day 7, or day 10 (the watch check-in)."),
-    OpenApiParameter("status", OpenApiTypes.STR, enum=CheckIn.Status.values),
-]))
 class CheckInViewSet(AuditedReadMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = CheckInSerializer
+    filterset_class = CheckInFilter
     audit_patient = "session.patient_id"
 
     def get_queryset(self):
-        return filter_by_params(self.request, checkins_for_user(self.request.user), {
-            "patient": ("session__patient_id", positive_int),
-            "session": ("session_id", positive_int),
-            "day": ("day", lambda raw: int(choice(*CHECKIN_DAY_VALUES)(raw))),
-            "status": ("status", choice(*CheckIn.Status.values)),
-        }).order_by("due_at", "id")
+        return checkins_for_user(self.request.user).order_by("due_at", "id")
 
     @extend_schema(request=ResponseSerializer, responses={201: ResponseSerializer, 409: None})
     @action(detail=True, methods=["post"])
@@ -175,22 +152,12 @@ class ResolveSerializer(serializers.Serializer):
     })
 
 
-@extend_schema_view(list=extend_schema(parameters=[
-    id_filter("patient", "Only this patient's escalations."),
-    OpenApiParameter("level", OpenApiTypes.STR, enum=ESCALATION_LEVELS),
-    OpenApiParameter("status", OpenApiTypes.STR, enum=Escalation.Status.values),
-    id_filter("clinic", "Only escalations of this clinic's patients."),
-]))
 class EscalationViewSet(AuditedReadMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = EscalationSerializer
+    filterset_class = EscalationFilter
 
     def get_queryset(self):
-        return filter_by_params(self.request, escalations_for_user(self.request.user), {
-            "patient": ("patient_id", positive_int),
-            "level": ("level", choice(*ESCALATION_LEVELS)),
-            "status": ("status", choice(*Escalation.Status.values)),
-            "clinic": ("patient__clinic_id", positive_int),
-        })
+        return escalations_for_user(self.request.user)
 
     def _handled(self, work):
         try:

@@ -6,25 +6,18 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import (
-    OpenApiParameter,
-    extend_schema,
-    extend_schema_field,
-    extend_schema_view,
-    inline_serializer,
-)
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from core.api_filters import filter_by_params, id_filter, positive_int, search_term
 from followups import sessions
 from followups.api.audit import AuditedReadMixin
 from followups.api.checkins import CheckInSerializer
+from followups.api.filters import PatientFilter, SessionFilter
 from followups.api.history import ADDITION, CHANGE, DELETION, api_history_record, changed_fields
 from followups.assessment.rules import ESCALATION_LEVELS, Level
 from followups.selectors import (
@@ -92,25 +85,14 @@ class PatientSerializer(serializers.ModelSerializer):
         return getattr(patient, "open_escalation_level", Level.NONE.label)
 
 
-@extend_schema_view(list=extend_schema(parameters=[
-    id_filter("clinic", "Only this clinic's patients."),
-    OpenApiParameter("search", OpenApiTypes.STR,
-                     description="Part of the first name, last name or email."),
-]))
 class PatientViewSet(AuditedReadMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin,
                      viewsets.ReadOnlyModelViewSet):
     serializer_class = PatientSerializer
+    filterset_class = PatientFilter
     audit_patient = "pk"
 
     def get_queryset(self):
-        queryset = filter_by_params(self.request, patients_for_user(self.request.user),
-                                    {"clinic": ("clinic_id", positive_int)})
-        search = search_term(self.request)
-        if search:
-            queryset = queryset.filter(Q(first_name__icontains=search)
-                                       | Q(last_name__icontains=search)
-                                       | Q(email__icontains=search))
-        return queryset.order_by("last_name", "first_name", "id")
+        return patients_for_user(self.request.user).order_by("last_name", "first_name", "id")
 
     def perform_create(self, serializer):
         serializer.instance = services.patient_create(actor=self.request.user,
@@ -277,22 +259,15 @@ class SessionSerializer(serializers.ModelSerializer):
         return CheckInSerializer(session.checkins.all(), many=True, context=self.context).data
 
 
-@extend_schema_view(list=extend_schema(parameters=[
-    id_filter("patient", "Only this patient's sessions."),
-    id_filter("clinic", "Only this clinic's sessions."),
-]))
 class SessionViewSet(AuditedReadMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin,
                      mixins.DestroyModelMixin, viewsets.ReadOnlyModelViewSet):
     """Microneedling sessions. DELETE cancels a session and its open check-ins."""
 
     serializer_class = SessionSerializer
+    filterset_class = SessionFilter
 
     def get_queryset(self):
-        return filter_by_params(
-            self.request, sessions_for_user(self.request.user),
-            {"patient": ("patient_id", positive_int),
-             "clinic": ("patient__clinic_id", positive_int)},
-        ).order_by("-performed_at", "-id")
+        return sessions_for_user(self.request.user).order_by("-performed_at", "-id")
 
     def _session_data(self, validated: dict) -> dict:
         data = dict(validated)

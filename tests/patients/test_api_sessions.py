@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from followups.models import CheckIn
 from patients.models import Product, ProductApplication, TreatmentSession
-from tests.factories import PatientFactory, ProductFactory
+from tests.factories import PatientFactory, ProductFactory, session_with_checkins
 
 pytestmark = pytest.mark.django_db
 
@@ -100,3 +100,47 @@ def test_it_refuses_a_session_for_another_clinics_patient(outsider_api, patient,
 
     assert response.status_code == 400
     assert "patient" in response.json()
+
+
+# Filters ------------------------------------------------------------------------------
+
+
+def test_it_filters_sessions_by_patient_and_clinic(superuser, clinic, other_clinic, patient):
+    from rest_framework.test import APIClient
+
+    ours = session_with_checkins(patient=patient)
+    neighbour = session_with_checkins(patient=PatientFactory(clinic=clinic))
+    theirs = session_with_checkins(patient=PatientFactory(clinic=other_clinic))
+    client = APIClient()
+    client.force_authenticate(superuser)
+
+    def listed(query: str) -> set[int]:
+        response = client.get(f"/api/sessions/?{query}")
+        assert response.status_code == 200, response.json()
+        return {s["id"] for s in response.json()["results"]}
+
+    assert listed(f"patient={patient.pk}") == {ours.pk}
+    assert listed(f"clinic={clinic.pk}") == {ours.pk, neighbour.pk}
+    assert listed(f"clinic={other_clinic.pk}") == {theirs.pk}
+    assert listed(f"clinic={other_clinic.pk}&patient={patient.pk}") == set()
+
+
+def test_it_finds_no_session_of_someone_elses_clinic_by_filtering(api, other_clinic):
+    theirs = session_with_checkins(patient=PatientFactory(clinic=other_clinic))
+
+    by_patient = api.get("/api/sessions/", {"patient": theirs.patient_id})
+    by_clinic = api.get("/api/sessions/", {"clinic": other_clinic.pk})
+
+    assert (by_patient.status_code, by_patient.json()["count"]) == (200, 0)
+    assert (by_clinic.status_code, by_clinic.json()["count"]) == (200, 0)
+
+
+@pytest.mark.parametrize(("param", "value"), [
+    ("patient", "abc"), ("patient", "0"), ("patient", "1.0"), ("clinic", "-1"),
+    ("clinic", "9223372036854775808"),
+])
+def test_it_refuses_a_bad_session_filter_naming_it(api, patient, param, value):
+    response = api.get("/api/sessions/", {param: value})
+
+    assert response.status_code == 400
+    assert param in response.json()

@@ -82,18 +82,3 @@ def test_the_openapi_document_is_valid_and_free_of_warnings():
     from django.core.management import call_command
 
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", os.devnull)
-
-
-@pytest.mark.parametrize(("path", "filters"), [
-    ("/api/patients/", {"clinic", "search"}),
-    ("/api/checkins/", {"patient", "session", "day", "status"}),
-    ("/api/escalations/", {"patient", "level", "status", "clinic"}),
-])
-def test_the_openapi_document_lists_each_filter(path, filters):
-    from drf_spectacular.generators import SchemaGenerator
-
-    document = SchemaGenerator().get_schema(public=True)
-    operation = document["paths"][path]["get"]
-
-    assert filters <= {parameter["name"] for parameter in operation["parameters"]}
-    assert {"200", "400", "401", "403", "404"} <= set(operation["responses"])
