@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.exceptions import ValidationError
 
 
-def filter_by_params(request, queryset, spec: dict[str, tuple[str, object]]):
+def filter_by_params(request, queryset, spec: dict[str, tuple[str, Callable[[str], object]]]):
     """Apply ``?name=value`` filters; ``spec`` maps a parameter to (lookup, parser)."""
     for param, (lookup, parse) in spec.items():
         raw = request.query_params.get(param)

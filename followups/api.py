@@ -40,7 +40,9 @@ ESCALATION_LEVELS = [value for value, _label in ESCALATION_LEVEL_CHOICES]
 class ReasonSerializer(serializers.Serializer):
     code = serializers.CharField()
     message = serializers.CharField()
-    source = serializers.CharField()
+    # A declared field: DRF's metaclass takes it out of the class, so it never
+    # replaces Field.source, as the stubs take it to.
+    source = serializers.CharField()  # type: ignore[assignment]
 
 
 class AssessmentSerializer(serializers.Serializer):
@@ -130,9 +132,11 @@ class CheckInViewSet(AuditedReadMixin, viewsets.ReadOnlyModelViewSet):
             "status": ("status", choice(*CheckIn.Status.values)),
         }).order_by("due_at", "id")
 
+    # The action's name is its URL. DRF's dispatch() sets self.response (a class
+    # attribute in the stubs) only once the action has returned.
     @extend_schema(request=ResponseSerializer, responses={201: ResponseSerializer, 409: None})
     @action(detail=True, methods=["post"])
-    def response(self, request, pk=None):
+    def response(self, request, pk=None):  # type: ignore[override]
         """Record answers a patient gave by phone; returns them with their assessment."""
         checkin = self.get_object()
         serializer = ResponseSerializer(data=request.data, context={"request": request})

@@ -8,6 +8,7 @@ transaction as the API's; a patient is cleaned by the same function.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from django import forms
 from django.conf import settings
@@ -102,7 +103,7 @@ class IngredientListField(forms.CharField):
         return value
 
     def to_python(self, value):
-        text = super().to_python(value)
+        text = super().to_python(value) or ""  # None only with empty_value=None
         return [name.strip() for name in re.split(r"[,\n]", text) if name.strip()]
 
 
@@ -400,7 +401,8 @@ class PatientAdmin(ClinicScopedAdminMixin, admin.ModelAdmin):
         """A member of one clinic adds patients to it, in its language, without choosing."""
         from patients.selectors import user_clinic_ids
 
-        initial = super().get_changeform_initial_data(request)
+        # Initial values need not be strings (a pk here), whatever the stubs say.
+        initial: dict[str, Any] = super().get_changeform_initial_data(request)
         if "clinic" not in initial:
             clinics = list(Clinic.objects.filter(pk__in=user_clinic_ids(request.user))[:2])
             if len(clinics) == 1:
@@ -502,7 +504,9 @@ class AllergyCheckFormSet(forms.BaseInlineFormSet):
             raise forms.ValidationError("Allergy check (nothing saved): choose the patient first.")
         products = [form.cleaned_data for form in self.forms
                     if getattr(form, "cleaned_data", None) and form.cleaned_data.get("product")
-                    and not (self.can_delete and self._should_delete_form(form))]
+                    # Django's own formsets call _should_delete_form; the stubs omit it.
+                    and not (self.can_delete
+                             and self._should_delete_form(form))]  # type: ignore[attr-defined]
         warnings = planned_allergy_warnings(patient=patient, products=products)
         if warnings:
             raise forms.ValidationError([f"Allergy check (nothing saved): {warning['message']}"
@@ -528,12 +532,14 @@ class ProductApplicationInline(ScopedChoicesMixin, admin.TabularInline):
         field = super().formfield_for_dbfield(db_field, request, **kwargs)
         if field is not None and db_field.name in self.fields:
             # Each row's controls are named: a table header alone is no label.
-            widget = getattr(field.widget, "widget", field.widget)
+            inner = getattr(field.widget, "widget", None)  # a related-field wrapper's own
+            widget = inner if inner is not None else field.widget
             widget.attrs["aria-label"] = f"Product applied: {db_field.verbose_name}"
         return field
 
     def get_formset(self, request, obj=None, **kwargs):
-        formset = super().get_formset(request, obj, **kwargs)
+        # A class built at run time (inlineformset_factory), so a base mypy takes as Any.
+        formset: Any = super().get_formset(request, obj, **kwargs)
 
         class LabelledDelete(formset):
             def add_fields(self, form, index):
@@ -594,7 +600,7 @@ class TreatmentSessionAdmin(ClinicScopedAdminMixin, admin.ModelAdmin):
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         field = super().formfield_for_dbfield(db_field, request, **kwargs)
-        if db_field.name == "performed_at":
+        if db_field.name == "performed_at" and field is not None:
             # The date and the time inputs each say what they are.
             field.widget = LabelledSplitDateTime(label="Performed")
         return field
