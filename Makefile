@@ -40,10 +40,11 @@ demo: $(BIN)/.installed $(MESSAGES)
 
 test: $(BIN)/.installed $(MESSAGES) node_modules/.installed
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 bench: $(BIN)/.installed $(MESSAGES)
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf var .pytest_cache
+	rm -rf var .pytest_cache .mypy_cache

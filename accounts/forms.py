@@ -55,8 +55,9 @@ class StaffLoginForm(AdminAuthenticationForm):
             )
             self.user_cache = None
             raise self.get_invalid_login_error()
-        # django-otp's user_logged_in receiver marks the session verified.
-        user.otp_device = device
+        # django-otp's user_logged_in receiver marks the session verified. The
+        # attribute is django-otp's own, which the user model's stubs cannot know.
+        user.otp_device = device  # type: ignore[attr-defined]
         return cleaned
 
 

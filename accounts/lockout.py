@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 
 from django.conf import settings
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.template.response import TemplateResponse
 
 
@@ -21,6 +21,7 @@ def lockout_minutes() -> int:
 
 def lockout_response(request, original_response=None, credentials=None):
     minutes = lockout_minutes()
+    response: HttpResponse
     if request.path.startswith("/api/"):
         response = JsonResponse(
             {"detail": f"Too many failed sign-ins: locked for {minutes} minutes."}, status=429

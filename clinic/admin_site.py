@@ -39,11 +39,11 @@ class ClinicAdminSite(admin.AdminSite):
     # Username, password and the authenticator's code in one form (accounts.forms).
     login_template = "otp/login.html"
 
-    @property
-    def login_form(self):
+    def __init__(self, name: str = "admin") -> None:
+        super().__init__(name)
         from accounts.forms import StaffLoginForm
 
-        return StaffLoginForm
+        self.login_form = StaffLoginForm
 
     def has_permission(self, request):
         """Active staff, and with OTP_REQUIRED only once the session gave its second factor."""

@@ -9,6 +9,7 @@ breaks, asks again.
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
@@ -21,7 +22,7 @@ class SentinelCacheClient(RedisCacheClient):
         super().__init__(servers, **options)
         first = urlsplit(servers[0])
         self._master_name = master_name
-        self._connection = {
+        self._connection: dict[str, Any] = {
             "db": int(first.path.lstrip("/") or 0),
             "password": unquote(first.password) if first.password else None,
             "socket_timeout": socket_timeout,

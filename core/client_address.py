@@ -40,6 +40,8 @@ def axes_client_ip(request) -> str | None:
     sign-in) has none to lock out; the username still counts.
     """
     address = client_address(request)
+    if address is None:
+        return None
     try:
         return str(ipaddress.ip_address(address))
     except ValueError:

@@ -184,6 +184,7 @@ def database_from_url(name: str, url: str, *, prepared_statements: bool = True,
                 "DATABASE_PREPARED_STATEMENTS=true cannot be used with "
                 "DATABASE_TRANSACTION_POOLING=true (the pooler cannot keep them)"
             )
+        options: dict[str, bool | int | None]
         if transaction_pooling:
             # Client-side binding, and psycopg never prepares (a statement prepared
             # on one server connection is unknown on the next).

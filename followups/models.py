@@ -297,6 +297,10 @@ class Escalation(Claimable):
     # When the sweep looked for a cluster around this escalation; None while
     # it has yet to (only escalations with a cluster reason ever wait).
     clusters_checked_at = models.DateTimeField(null=True, blank=True)
+    # Not columns: set on the escalations an admin page lists, for its template
+    # (the patient's page, the resolve page).
+    badge: str
+    reasons_html: str
 
     class Meta:
         ordering = ["-level_rank", "created_at", "id"]

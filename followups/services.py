@@ -215,20 +215,33 @@ def checkin_process_claimed(checkin: CheckIn, *, token: uuid.UUID, now: datetime
         report.failed += 1
         return
     # Sent and waiting for the patient: a reminder, a non-response flag, expiry.
-    reminder_due = checkin.sent_at + settings.CHECKIN_REMINDER_AFTER
-    no_response_due = checkin.sent_at + settings.CHECKIN_NO_RESPONSE_AFTER
-    if checkin.reminder_sent_at is None and now < checkin.expires_at and now >= reminder_due:
+    sent_at, expires_at = _sent_window(checkin)
+    reminder_due = sent_at + settings.CHECKIN_REMINDER_AFTER
+    no_response_due = sent_at + settings.CHECKIN_NO_RESPONSE_AFTER
+    if checkin.reminder_sent_at is None and now < expires_at and now >= reminder_due:
         _send_reminder(checkin, token=token, now=now, report=report, mailer=mailer)
         return
     if checkin.reminder_sent_at is not None and now >= no_response_due:
         if escalation_raise_for_no_response(checkin=checkin, now=now):
             report.no_response_flags += 1
-    if now >= checkin.expires_at:
+    if now >= expires_at:
         CheckInLink.objects.filter(checkin=checkin, revoked_at__isnull=True).update(revoked_at=now)
         if finish(status=CheckIn.Status.MISSED, next_action_at=None, attempts=0):
             report.missed += 1
         return
     finish(attempts=0, next_action_at=_next_waiting_action(checkin, now))
+
+
+def _sent_window(checkin: CheckIn) -> tuple[datetime, datetime]:
+    """A sent check-in's ``sent_at`` and ``expires_at``.
+
+    Marking a check-in sent sets both (``_send_invitations``); one without
+    them is a broken row, named as such rather than failing on the arithmetic.
+    """
+    if checkin.sent_at is None or checkin.expires_at is None:
+        raise ValueError(f"check-in #{checkin.pk} is {checkin.status!r} but has no "
+                         "sent_at or expires_at: it was never marked sent")
+    return checkin.sent_at, checkin.expires_at
 
 
 def _invitation_due(checkin: CheckIn, *, now: datetime) -> bool:
@@ -339,11 +352,12 @@ def _record_send_failure(checkin: CheckIn, token: uuid.UUID, *, now: datetime,
 
 
 def _next_waiting_action(checkin: CheckIn, now: datetime) -> datetime:
-    milestones = [checkin.expires_at]
+    sent_at, expires_at = _sent_window(checkin)
+    milestones = [expires_at]
     if checkin.reminder_sent_at is None:
-        milestones.append(checkin.sent_at + settings.CHECKIN_REMINDER_AFTER)
+        milestones.append(sent_at + settings.CHECKIN_REMINDER_AFTER)
     else:
-        milestones.append(checkin.sent_at + settings.CHECKIN_NO_RESPONSE_AFTER)
+        milestones.append(sent_at + settings.CHECKIN_NO_RESPONSE_AFTER)
     upcoming = [moment for moment in milestones if moment > now]
     return min(upcoming) if upcoming else now
 
@@ -351,6 +365,7 @@ def _next_waiting_action(checkin: CheckIn, now: datetime) -> datetime:
 def _send_reminder(checkin: CheckIn, *, token: uuid.UUID, now: datetime,
                    report: SweepReport, mailer: MailSession) -> None:
     finish = partial(claim_finish, instance=checkin, token=token)
+    sent_at, expires_at = _sent_window(checkin)
     if checkin.attempts >= settings.DELIVERY_MAX_ATTEMPTS:
         finish(status=CheckIn.Status.FAILED, next_action_at=None)
         report.failed += 1
@@ -358,8 +373,7 @@ def _send_reminder(checkin: CheckIn, *, token: uuid.UUID, now: datetime,
     try:
         message, hashed = _message_build(checkin, reminder=True)
         # The reminder carries a link of its own, valid to the same deadline.
-        CheckInLink.objects.create(checkin=checkin, token_hash=hashed,
-                                   expires_at=checkin.expires_at)
+        CheckInLink.objects.create(checkin=checkin, token_hash=hashed, expires_at=expires_at)
     except Exception as error:
         _record_send_failure(checkin, token, now=now, report=report,
                              delivery=_build_failure(error))
@@ -369,8 +383,7 @@ def _send_reminder(checkin: CheckIn, *, token: uuid.UUID, now: datetime,
         _record_send_failure(checkin, token, now=now, report=report, delivery=delivery)
         return
     done = finish(reminder_sent_at=now, attempts=0, last_error="",
-                  next_action_at=min(checkin.sent_at + settings.CHECKIN_NO_RESPONSE_AFTER,
-                                     checkin.expires_at),
+                  next_action_at=min(sent_at + settings.CHECKIN_NO_RESPONSE_AFTER, expires_at),
                   provider_message_id=delivery.provider_message_id or checkin.provider_message_id)
     report.reminders_sent += done
     if not done:

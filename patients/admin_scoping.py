@@ -19,6 +19,8 @@ exceptions.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.db.models import Model, QuerySet
@@ -30,6 +32,16 @@ from patients.selectors import user_clinic_ids
 # Shared by every clinic on purpose: the product catalogue (ingredients are a
 # fact about the product, not about a clinic).
 UNSCOPED_MODELS: frozenset[type[Model]] = frozenset({Product})
+
+if TYPE_CHECKING:
+    from django.contrib.admin.options import BaseModelAdmin
+
+    # What the mixins' super() calls reach: the admin class they are mixed into
+    # (a ModelAdmin, or for the choices alone an inline too).
+    _AdminBase = BaseModelAdmin
+    _ModelAdminBase = admin.ModelAdmin
+else:
+    _AdminBase = _ModelAdminBase = object
 
 
 def clinic_ids_for(request) -> frozenset[int] | None:
@@ -71,7 +83,7 @@ def scoped_choices(request, admin_site, model: type[Model],
     return scope_to_clinics(queryset, request, lookup)
 
 
-class ScopedChoicesMixin:
+class ScopedChoicesMixin(_AdminBase):
     """Foreign-key and many-to-many choices limited to the user's clinics.
 
     Works for ModelAdmin and InlineModelAdmin alike: both build their choice
@@ -86,7 +98,7 @@ class ScopedChoicesMixin:
         return scoped_choices(request, self.admin_site, model, queryset)
 
 
-class ClinicScopedAdminMixin(ScopedChoicesMixin):
+class ClinicScopedAdminMixin(ScopedChoicesMixin, _ModelAdminBase):
     """Put first in the bases of a ModelAdmin whose rows belong to a clinic."""
 
     #: Path from the model to its Clinic, e.g. ``"patient__clinic"``; ``"pk"``

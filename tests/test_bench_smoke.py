@@ -90,7 +90,7 @@ def test_the_form_row_fails_on_its_query_cap_even_when_the_ratio_is_met():
         return Result("form", "x", ratio=0.9, target=Target(">=", TARGET_RATIO),
                       checks=[(f"≤ {STATEMENT_CAP} queries/POST", most <= STATEMENT_CAP)])
 
-    assert (TARGET_RATIO, STATEMENT_CAP) == (0.3, 6)
+    assert (TARGET_RATIO, STATEMENT_CAP) == (0.2, 6)
     assert row(6).verdict == PASS
     assert row(7).verdict == FAIL
     assert row(7).target_text == "≥ 0.3×, ≤ 6 queries/POST"

@@ -11,9 +11,18 @@ the patients' clinics and one insert, whatever the page's length.
 from __future__ import annotations
 
 from operator import attrgetter
+from typing import TYPE_CHECKING
 
 from followups.models import AuditEvent
 from patients.models import Patient
+
+if TYPE_CHECKING:
+    from rest_framework.generics import GenericAPIView
+
+    # What the mixin's super() calls reach: the viewset it is mixed into.
+    _ViewSetBase = GenericAPIView
+else:
+    _ViewSetBase = object
 
 
 def audit_api_read(*, actor, patient_ids, target: str) -> int:
@@ -29,7 +38,7 @@ def audit_api_read(*, actor, patient_ids, target: str) -> int:
     return len(ids)
 
 
-class AuditedReadMixin:
+class AuditedReadMixin(_ViewSetBase):
     """For a DRF viewset: audit each successful GET of its objects.
 
     ``audit_patient`` is the dotted path from an object to its patient's id.

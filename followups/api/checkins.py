@@ -29,7 +29,9 @@ NOTE_REQUIRED = "Say what was done: a resolution note is required."
 class ReasonSerializer(serializers.Serializer):
     code = serializers.CharField()
     message = serializers.CharField()
-    source = serializers.CharField()
+    # A declared field: DRF's metaclass takes it out of the class, so it never
+    # replaces Field.source, as the stubs take it to.
+    source = serializers.CharField()  # type: ignore[assignment]
 
 
 class AssessmentSerializer(serializers.Serializer):
@@ -107,9 +109,11 @@ class CheckInViewSet(AuditedReadMixin, viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         return checkins_for_user(self.request.user).order_by("due_at", "id")
 
+    # The action's name is its URL. DRF's dispatch() sets self.response (a class
+    # attribute in the stubs) only once the action has returned.
     @extend_schema(request=ResponseSerializer, responses={201: ResponseSerializer, 409: None})
     @action(detail=True, methods=["post"])
-    def response(self, request, pk=None):
+    def response(self, request, pk=None):  # type: ignore[override]
         """Record answers a patient gave by phone; returns them with their assessment."""
         checkin = self.get_object()
         serializer = ResponseSerializer(data=request.data, context={"request": request})

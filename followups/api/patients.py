@@ -6,6 +6,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
@@ -218,7 +219,10 @@ class AwareDateTimeField(serializers.DateTimeField):
 class SessionSerializer(serializers.ModelSerializer):
     patient = PatientOfUserField()
     performed_at = AwareDateTimeField()
-    practitioner = serializers.PrimaryKeyRelatedField(read_only=True)
+    # Read only, so no queryset says what it points to: a staff user.
+    practitioner: serializers.PrimaryKeyRelatedField[User] = (
+        serializers.PrimaryKeyRelatedField(read_only=True)
+    )
     products = ProductApplicationSerializer(many=True, source="applications", required=False)
     needle_depth_mm = serializers.DecimalField(max_digits=3, decimal_places=2,
                                                min_value=Decimal("0.01"),
@@ -256,7 +260,10 @@ class SessionSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(CheckInSerializer(many=True))
     def get_checkins(self, session) -> list[dict]:
-        return CheckInSerializer(session.checkins.all(), many=True, context=self.context).data
+        # many=True makes a ListSerializer, whose data is a list; the stubs keep the
+        # one serializer's dict.
+        return CheckInSerializer(session.checkins.all(), many=True,
+                                 context=self.context).data  # type: ignore[return-value]
 
 
 class SessionViewSet(AuditedReadMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin,
@@ -294,11 +301,17 @@ class SessionViewSet(AuditedReadMixin, mixins.CreateModelMixin, mixins.UpdateMod
         api_history_record(actor=self.request.user, obj=serializer.instance, action_flag=CHANGE,
                            fields=fields + (["products"] if "products" in data else []))
 
+    def _saved(self, serializer: serializers.BaseSerializer) -> TreatmentSession:
+        """The session perform_create or perform_update saved, read as the list reads it."""
+        if serializer.instance is None:
+            raise RuntimeError("the session was not saved")
+        return self.get_queryset().get(pk=serializer.instance.pk)
+
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         self.perform_create(serializer)
-        session = self.get_queryset().get(pk=serializer.instance.pk)
+        session = self._saved(serializer)
         return Response(self.get_serializer(session).data, status=status.HTTP_201_CREATED)
 
     def update(self, request, *args, **kwargs):
@@ -306,7 +319,7 @@ class SessionViewSet(AuditedReadMixin, mixins.CreateModelMixin, mixins.UpdateMod
         serializer = self.get_serializer(self.get_object(), data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
         self.perform_update(serializer)
-        session = self.get_queryset().get(pk=serializer.instance.pk)
+        session = self._saved(serializer)
         return Response(self.get_serializer(session).data)
 
     @extend_schema(

@@ -14,10 +14,14 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Model, QuerySet
+from django.db.models import QuerySet
+
+if TYPE_CHECKING:
+    from followups.models import Claimable
 
 logger = logging.getLogger(__name__)
 
@@ -78,14 +82,14 @@ def claim_due_rows(*, queryset: QuerySet, now: datetime, limit: int) -> tuple[uu
     return token, list(queryset.filter(id__in=ids, claim_token=token))
 
 
-def claim_finish(*, instance: Model, token: uuid.UUID, **changes) -> bool:
+def claim_finish(*, instance: Claimable, token: uuid.UUID, **changes) -> bool:
     """Apply ``changes`` and release the claim, only if ``token`` still holds it.
 
     Returns whether it did: False means the lease ran out and another sweep
     took the row over.
     """
     changes.setdefault("claim_token", None)
-    return bool(type(instance).objects.filter(pk=instance.pk, claim_token=token)
+    return bool(type(instance)._default_manager.filter(pk=instance.pk, claim_token=token)
                 .update(**changes))
 
 
@@ -125,7 +129,7 @@ class LeaseKeeper:
         return held
 
 
-def claim_record_failure(*, instance: Model, token: uuid.UUID, now: datetime, reason: str,
+def claim_record_failure(*, instance: Claimable, token: uuid.UUID, now: datetime, reason: str,
                          failed_status: str | None, permanent: bool = False) -> bool:
     """Count a failed attempt: retry after a backoff, or give up.
 

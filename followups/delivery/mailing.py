@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from django.core import mail
 from django.core.exceptions import ValidationError
+from django.core.mail.backends.base import BaseEmailBackend
 from django.core.validators import validate_email
 
 logger = logging.getLogger(__name__)
@@ -125,7 +126,7 @@ class MailSession:
     """One connection for a batch of messages, opened again when the server drops it."""
 
     def __init__(self) -> None:
-        self._connection = None
+        self._connection: BaseEmailBackend | None = None
 
     def send(self, message) -> Delivery:
         for attempt in (1, 2):

@@ -8,6 +8,8 @@ them directly (``ServiceWrittenAdminMixin``).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
@@ -61,6 +63,12 @@ from patients.models import Patient
 
 # Shared admin behaviour -------------------------------------------------------------
 
+if TYPE_CHECKING:
+    # What the mixin's super() calls reach: the ModelAdmin it is mixed into.
+    _ModelAdminBase = admin.ModelAdmin
+else:
+    _ModelAdminBase = object
+
 
 # What "Recent actions" says of the desk's own work (the note stays on the escalation).
 ACKNOWLEDGED = "Acknowledged: being handled"
@@ -68,7 +76,7 @@ RESOLVED = "Resolved, with a note of what was done"
 CLOSED = "Closed (investigated)"
 
 
-class ServiceWrittenAdminMixin:
+class ServiceWrittenAdminMixin(_ModelAdminBase):
     """Rows written only by services: no add, no delete, no edit form.
 
     A POST to the change page is refused: saving the form would write the
@@ -82,7 +90,12 @@ class ServiceWrittenAdminMixin:
         return False
 
     def get_readonly_fields(self, request, obj=None):
-        return flatten_fieldsets(self.fieldsets) if self.fieldsets else list(self.fields)
+        if self.fieldsets:
+            return flatten_fieldsets(self.fieldsets)
+        if self.fields is None:
+            # Every field is read-only, so each one must be named.
+            raise TypeError(f"{type(self).__name__} must declare fields or fieldsets")
+        return list(self.fields)
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         if request.method == "POST":

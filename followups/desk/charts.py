@@ -133,13 +133,13 @@ def symptom_chart_svg(*, series: Mapping[str, Mapping[int, int | None]], chart_i
         segments: list[list[tuple[float, float]]] = []
         markers = []
         for day in days:
-            severity = points.get(day)
-            if severity is None:
+            answered = points.get(day)
+            if answered is None:
                 if run:
                     segments.append(run)
                 run = []
                 continue
-            severity = max(0, min(4, int(severity)))
+            severity = max(0, min(4, int(answered)))
             xy = (_x(day, days) + nudge, _y(severity) + lift)
             run.append(xy)
             markers.append(_marker(shape, *xy, colour,

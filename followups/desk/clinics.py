@@ -49,7 +49,7 @@ class IngredientListField(forms.CharField):
         return value
 
     def to_python(self, value):
-        text = super().to_python(value)
+        text = super().to_python(value) or ""  # None only with empty_value=None
         return [name.strip() for name in re.split(r"[,\n]", text) if name.strip()]
 
 

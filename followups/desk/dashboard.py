@@ -54,8 +54,12 @@ def local_days_q(clinics: Iterable[Clinic], *, clinic_field: str, time_field: st
     """
     condition = Q(pk__in=[])
     for clinic in clinics:
-        zone = ZoneInfo(clinic.timezone)
-        start_day = first or now.astimezone(zone).date()
+        if first is not None:
+            start_day = first
+        elif now is not None:
+            start_day = now.astimezone(ZoneInfo(clinic.timezone)).date()
+        else:
+            raise TypeError("local_days_q needs the first day or now")
         end_day = last or start_day
         start, _ = local_day_bounds(clinic.timezone, start_day)
         _, end = local_day_bounds(clinic.timezone, end_day)
@@ -296,6 +300,10 @@ class SessionView:
     escalations: list[Escalation]
     severities: dict[str, dict[int, int | None]]
     photos: list[CheckInResponse]
+    # Filled in by the patient's page (patients.admin) for its template.
+    chart_svg: str = ""
+    photo_urls: list[tuple[int, str]] = field(default_factory=list)
+    resendable: list[CheckIn] = field(default_factory=list)
 
     @property
     def has_answers(self) -> bool:

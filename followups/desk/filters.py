@@ -95,8 +95,9 @@ class DayFilter(admin.SimpleListFilter):
                  else f"Day {day}") for day in self._days()]
 
     def queryset(self, request, queryset):
-        if self.value() in {str(day) for day in self._days()}:
-            return queryset.filter(**{self.field_path: int(self.value())})
+        value = self.value()
+        if value in {str(day) for day in self._days()}:
+            return queryset.filter(**{self.field_path: int(value)})
         return queryset
 
 

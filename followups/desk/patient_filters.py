@@ -22,7 +22,9 @@ class OpenLevelFilter(admin.SimpleListFilter):
         return [(level.label, level.label.capitalize()) for level in self.LEVELS]
 
     def queryset(self, request, queryset):
-        chosen = {level.label: level for level in self.LEVELS}.get(self.value())
+        value = self.value()
+        chosen = (None if value is None
+                  else {level.label: level for level in self.LEVELS}.get(value))
         if chosen is not None:
             return queryset.filter(open_escalation_rank=chosen.escalation_rank)
         return queryset

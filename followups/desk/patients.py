@@ -7,6 +7,8 @@ as the API's; a patient is cleaned by the same function.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
@@ -152,7 +154,8 @@ class PatientAdmin(ClinicScopedAdminMixin, admin.ModelAdmin):
         """A member of one clinic adds patients to it, in its language, without choosing."""
         from patients.selectors import user_clinic_ids
 
-        initial = super().get_changeform_initial_data(request)
+        # Initial values need not be strings (a pk here), whatever the stubs say.
+        initial: dict[str, Any] = super().get_changeform_initial_data(request)
         if "clinic" not in initial:
             clinics = list(Clinic.objects.filter(pk__in=user_clinic_ids(request.user))[:2])
             if len(clinics) == 1:
@@ -280,12 +283,14 @@ class ProductApplicationInline(ScopedChoicesMixin, admin.TabularInline):
         field = super().formfield_for_dbfield(db_field, request, **kwargs)
         if field is not None and db_field.name in self.fields:
             # Each row's controls are named: a table header alone is no label.
-            widget = getattr(field.widget, "widget", field.widget)
+            inner = getattr(field.widget, "widget", None)  # a related-field wrapper's own
+            widget = inner if inner is not None else field.widget
             widget.attrs["aria-label"] = f"Product applied: {db_field.verbose_name}"
         return field
 
     def get_formset(self, request, obj=None, **kwargs):
-        formset = super().get_formset(request, obj, **kwargs)
+        # A class built at run time (inlineformset_factory), so a base mypy takes as Any.
+        formset: Any = super().get_formset(request, obj, **kwargs)
 
         class LabelledDelete(formset):
             def add_fields(self, form, index):
@@ -346,7 +351,7 @@ class TreatmentSessionAdmin(ClinicScopedAdminMixin, admin.ModelAdmin):
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         field = super().formfield_for_dbfield(db_field, request, **kwargs)
-        if db_field.name == "performed_at":
+        if db_field.name == "performed_at" and field is not None:
             # The date and the time inputs each say what they are.
             field.widget = LabelledSplitDateTime(label="Performed")
         return field

@@ -8,10 +8,12 @@ another clinic's photo is a 404, an export never holds another clinic's rows.
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import cast
 
 from django import forms
+from django.contrib.admin import AdminSite
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
@@ -90,10 +92,11 @@ class ExportForm(forms.Form):
 
     def __init__(self, *args, clinics, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["clinic"].queryset = clinics
+        cast(forms.ModelChoiceField, self.fields["clinic"]).queryset = clinics
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         start, end = cleaned.get("start"), cleaned.get("end")
         if start and end:
             if end < start:
@@ -106,13 +109,18 @@ class ExportForm(forms.Form):
 class ExportView(View):
     """A small date-range form; posting it downloads the CSV and writes an EXPORT event."""
 
-    site = None
+    site: AdminSite | None = None  # as_view(site=…), by the admin site that serves it
     http_method_names = ["get", "post"]
     template_name = "admin/followups/export.html"
 
+    def _site(self) -> AdminSite:
+        if self.site is None:
+            raise ImproperlyConfigured("ExportView is served by an admin site: as_view(site=…)")
+        return self.site
+
     def _render(self, request, form):
         context = {
-            **self.site.each_context(request),
+            **self._site().each_context(request),
             "title": "Export CSV",
             "form": form,
         }
@@ -135,7 +143,7 @@ class ExportView(View):
             return self._render(request, form)
         what = form.cleaned_data["what"]
         model = Escalation if what == "queue" else CheckInResponse
-        model_admin = self.site._registry[model]
+        model_admin = self._site()._registry[model]
         if not model_admin.has_view_permission(request):
             raise PermissionDenied
         chosen = form.cleaned_data["clinic"]
@@ -151,6 +159,7 @@ class ExportView(View):
             response.status_code = 400
             return response
         queryset = model_admin.get_queryset(request)
+        header: tuple[str, ...]
         if what == "queue":
             in_range = local_days_q(clinics, clinic_field="patient__clinic",
                                     time_field="created_at", first=start, last=end)

@@ -63,7 +63,8 @@ def escalation_clusters_process(*, now: datetime | None = None) -> int:
     its escalation waiting for the next sweep.
     """
     now = now or timezone.now()
-    checked, failed = 0, []
+    checked = 0
+    failed: list[int] = []  # ids of the escalations whose check failed this sweep
     while True:
         escalation = None
         try:

@@ -76,6 +76,8 @@ def escalation_raise_for_assessment(*, response: CheckInResponse, assessment: ru
 
 
 def escalation_raise_for_no_response(*, checkin: CheckIn, now: datetime) -> Escalation | None:
+    if checkin.sent_at is None:
+        raise ValueError(f"check-in #{checkin.pk} was never sent: it cannot be unanswered")
     assessment = rules.assess_non_response(
         day=checkin.day, sent_at=checkin.sent_at, reminder_sent_at=checkin.reminder_sent_at,
         now=now, window=settings.CHECKIN_NO_RESPONSE_AFTER,

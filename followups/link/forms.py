@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.datastructures import MultiValueDict
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -149,6 +151,10 @@ class CommentsField(_CopiedShallow, forms.CharField):
 class CheckInForm(forms.Form):
     """Validates the patient's answers; ``answers()`` is what ``response_record`` takes."""
 
+    # request.POST (a QueryDict), Django's empty MultiValueDict when unbound, or
+    # a dict: each can be copied and changed, as clean() does.
+    data: MultiValueDict[str, Any] | dict[str, Any]
+
     rash = _severity_field(SEVERITY_QUESTIONS["rash"])
     rash_trend = _trend_field(TREND_QUESTIONS["rash_trend"][1], TREND_QUESTIONS["rash_trend"][2])
     breakouts = _severity_field(SEVERITY_QUESTIONS["breakouts"])
@@ -218,7 +224,8 @@ class CheckInForm(forms.Form):
         return settings.PHOTO_MAX_BYTES // (1024 * 1024)
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         # Whether a trend is needed, or refused for a symptom rated "None", is
         # the answers' own rule (the staff API gives the same error): shown
         # here as the model words it, for the symptoms answered without an error.

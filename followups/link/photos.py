@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import warnings
+from typing import cast
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -126,7 +127,8 @@ def _as_rgb(image: Image.Image) -> Image.Image:
         return background
     if image.mode == "I" or image.mode.startswith("I;16"):
         # 16-bit greyscale: scale to 8 bits, or every pixel would clip to white.
-        _low, high = image.getextrema()
+        # A single band: one (lowest, highest) pair, not one pair per band.
+        _low, high = cast("tuple[float, float]", image.getextrema())
         if high > 255:
             image = image.point(lambda value: value / 256)
         image = image.convert("L")

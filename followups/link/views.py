@@ -140,7 +140,7 @@ def _calm_when_down(view):
     def calm(request, token: str):
         try:
             return view(request, token)
-        except (DatabaseError, OSError, *_storage_errors()) as error:
+        except (DatabaseError, OSError) + _storage_errors() as error:
             logger.error("patient link unavailable: %s", type(error).__name__)
             response = _patient_page(request, "followups/link_unavailable.html",
                                      {"down": True}, status=503)
@@ -165,14 +165,16 @@ def _tel_href(phone: str) -> str:
     return f"tel:{digits}" if digits else ""
 
 
-def _guidance_blocks(guidance: rules.GuidanceText) -> list[tuple[str, object]]:
+def _guidance_blocks(guidance: rules.GuidanceText) -> list[tuple[str, str | list[str]]]:
     """Paragraphs, with the run of aftercare tips turned into one list."""
-    blocks: list[tuple[str, object]] = []
+    blocks: list[tuple[str, str | list[str]]] = []
+    tips: list[str] = []  # the list block last added
     for paragraph in guidance.paragraphs:
         if paragraph in rules.AFTERCARE:
             if not blocks or blocks[-1][0] != "list":
-                blocks.append(("list", []))
-            blocks[-1][1].append(paragraph)
+                tips = []
+                blocks.append(("list", tips))
+            tips.append(paragraph)
         else:
             blocks.append(("paragraph", paragraph))
     return blocks
@@ -190,7 +192,7 @@ def _guidance_page(request, *, clinic, response: CheckInResponse, language: str)
     )
     with translation.override(language):
         headline = patient_text(guidance.headline)
-        blocks = [(kind, [patient_text(item) for item in content] if kind == "list"
+        blocks = [(kind, [patient_text(item) for item in content] if isinstance(content, list)
                    else patient_text(content))
                   for kind, content in _guidance_blocks(guidance)]
     return _patient_page(request, "followups/checkin_done.html", {

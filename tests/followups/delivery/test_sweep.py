@@ -46,3 +46,18 @@ def test_it_reminds_once_then_flags_no_response_then_marks_missed(patient):
     assert day2.status == CheckIn.Status.MISSED
     assert day2.escalations.get().reasons[0]["code"] == "NO_RESPONSE"
     assert len(mail.outbox) == 2
+
+
+def test_it_names_a_sent_checkin_without_its_send_time_as_broken(patient, caplog):
+    session = session_with_checkins(patient=patient,
+                                    performed_at=timezone.now() - timedelta(days=3))
+    followups_sweep()
+    day2 = session.checkins.get(day=2)
+    CheckIn.objects.filter(pk=day2.pk).update(sent_at=None, next_action_at=timezone.now())
+
+    report = followups_sweep()
+
+    assert report.errors == ["ValueError"]
+    assert "was never marked sent" in caplog.text
+    day2.refresh_from_db()
+    assert day2.status == CheckIn.Status.SENT  # tried again once its lease runs out
