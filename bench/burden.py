@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 
 from followups.assessment import rules
 from followups.assessment.rules import Answers, Level, Severity, Trend
+from followups.assessment.symptoms import calm_answers, symptoms_with_trend
 
 NORMAL_PATIENTS = 2000
 WORRYING_PATIENTS = 100
@@ -66,14 +67,17 @@ class Patient:
     comments: dict[int, str] = field(default_factory=dict)
 
 
-def _answers(*, rash=S.NONE, rash_trend=None, breakouts=S.NONE, breakouts_trend=None,
-             itching=S.NONE, swelling=S.NONE, pain=S.NONE, fever=False, pus=False,
-             hives=False) -> Answers:
+CALM = Answers.from_mapping(calm_answers())
+
+
+def _answers(**given: object) -> Answers:
+    """Calm answers (none, no) but for ``given``."""
+    answers = {**CALM.values, **given}
     # A trend is only given for a symptom that is present (CheckInResponse.clean).
-    return Answers(rash=rash, breakouts=breakouts, itching=itching, swelling=swelling,
-                   pain=pain, rash_trend=rash_trend if rash else None,
-                   breakouts_trend=breakouts_trend if breakouts else None,
-                   fever=fever, pus=pus, hives=hives)
+    for symptom in symptoms_with_trend():
+        if not answers[symptom.name]:
+            answers[symptom.trend_name] = None
+    return Answers(**answers)
 
 
 def _normal(rng: random.Random) -> Patient:

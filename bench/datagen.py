@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from followups.assessment import rules
+from followups.assessment import rules, symptoms
 from followups.assessment.schedule import checkin_due_at
 
 DUE_MARGIN = timedelta(hours=3)
@@ -69,8 +69,11 @@ class World:
 
 # Answers ----------------------------------------------------------------------------
 
-SEVERITIES = ("none", "mild", "moderate", "severe", "very_severe")
-TRENDS = ("better", "same", "worse")
+SEVERITIES = tuple(step.value_name for step in symptoms.Severity)
+TRENDS = tuple(trend.value for trend in symptoms.Trend)
+# The answers' columns as the table has them: the severities, their trends, the yes/no answers.
+ANSWER_COLUMNS = (*symptoms.severity_names(), *symptoms.trend_names(),
+                  *symptoms.yes_no_names())
 
 # Weights over SEVERITIES. Day 2: redness, swelling and a few bumps are the
 # expected course of healing; by day 7 almost everyone is clear.
@@ -92,9 +95,10 @@ def answers_draw(rng: random.Random, day: int) -> dict[str, object]:
     answers: dict[str, object] = {}
     for name, weights in SEVERITY_WEIGHTS[day].items():
         answers[name] = rng.choices(SEVERITIES, weights)[0]
-    for symptom in ("rash", "breakouts"):
-        answers[f"{symptom}_trend"] = (
-            "" if answers[symptom] == "none" else rng.choices(TRENDS, TREND_WEIGHTS[day])[0]
+    for symptom in symptoms.symptoms_with_trend():
+        answers[symptom.trend_name] = (
+            "" if answers[symptom.name] == "none"
+            else rng.choices(TRENDS, TREND_WEIGHTS[day])[0]
         )
     for name, rate in YES_RATES[day].items():
         answers[name] = rng.random() < rate
@@ -209,11 +213,9 @@ COLUMNS = {
                           "created_at"),
     "followups_checkinlink": ("id", "checkin_id", "token_hash", "created_at", "expires_at",
                               "revoked_at"),
-    "followups_checkinresponse": ("id", "checkin_id", "rash", "breakouts", "itching",
-                                  "swelling", "pain", "rash_trend", "breakouts_trend", "fever",
-                                  "pus", "hives", "comments", "photo", "channel",
-                                  "entered_by_id", "submitted_at", "assessment_level",
-                                  "assessment_reasons"),
+    "followups_checkinresponse": ("id", "checkin_id", *ANSWER_COLUMNS, "comments", "photo",
+                                  "channel", "entered_by_id", "submitted_at",
+                                  "assessment_level", "assessment_reasons"),
     "followups_escalation": ("id", "patient_id", "session_id", "checkin_id", "response_id",
                              "trigger", "level", "level_rank", "status", "reasons",
                              "created_at", "acknowledged_by_id", "acknowledged_at",
@@ -476,10 +478,9 @@ class _Generator:
             reasons = json.dumps(assessment.as_dict()["reasons"]) if assessment.flagged else "[]"
             by_staff = rng.random() < 0.03
             response_id = loader.add("followups_checkinresponse", (
-                loader.counts["followups_checkinresponse"] + 1, checkin_id, raw["rash"],
-                raw["breakouts"], raw["itching"], raw["swelling"], raw["pain"],
-                raw["rash_trend"], raw["breakouts_trend"], raw["fever"], raw["pus"],
-                raw["hives"], "", None, "staff" if by_staff else "patient_link",
+                loader.counts["followups_checkinresponse"] + 1, checkin_id,
+                *(raw[name] for name in ANSWER_COLUMNS), "", None,
+                "staff" if by_staff else "patient_link",
                 self.world.staff_ids[clinic_id] if by_staff else None, completed_at,
                 assessment.level.label, reasons,
             ))

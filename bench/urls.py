@@ -35,6 +35,7 @@ from django.middleware.csrf import get_token
 from django.template import Context, Template
 from django.urls import include, path, reverse
 
+from followups.assessment.symptoms import severity_names, trend_names, yes_no_names
 from followups.link.tokens import token_hash
 
 BASELINE_PREFIX = "bench/baseline/c/"
@@ -42,9 +43,8 @@ QUEUE_BASELINE_PATH = "bench/baseline/escalations/queue/"
 LIST_BASELINE_PATH = "bench/baseline/escalations/list/"
 QUEUE_STATUSES = ("open", "acknowledged")  # the admin queue's default: not resolved
 
-_ANSWER_COLUMNS = ("rash", "breakouts", "itching", "swelling", "pain", "rash_trend",
-                   "breakouts_trend", "comments")
-_YES_NO_COLUMNS = ("fever", "pus", "hives")
+_ANSWER_COLUMNS = (*severity_names(), *trend_names(), "comments")
+_YES_NO_COLUMNS = yes_no_names()
 
 
 def baseline_checkin(request, token: str):

@@ -10,11 +10,19 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
-from followups.assessment.rules import ESCALATION_LEVELS, Level, Severity, Trend
+from followups.assessment.rules import ESCALATION_LEVELS, Level
+from followups.assessment.symptoms import (
+    Severity,
+    Trend,
+    severity_names,
+    symptoms_with_trend,
+    trend_names,
+    yes_no_names,
+)
 from patients.models import Clinic, Patient, Product, TreatmentSession
 
-# The answer scales are the rules' own (followups.assessment.rules): defined once there,
-# stored here as their interface strings.
+# The answer scales are the symptom catalogue's (followups.assessment.symptoms):
+# defined once there, stored here as their interface strings.
 SEVERITY_CHOICES = Severity.choices()
 SEVERITY_VALUES = [value for value, _label in SEVERITY_CHOICES]
 TREND_CHOICES = Trend.choices()
@@ -132,6 +140,17 @@ class CheckInLink(models.Model):
         return f"Link for check-in #{self.checkin_id}"
 
 
+def _answer_columns(severities: tuple[str, ...], trends: tuple[str, ...],
+                    yes_no: tuple[str, ...]) -> dict[str, models.Field]:
+    """A column for each answer field, in the order given (the table's, as migrated)."""
+    return {
+        **{name: models.CharField(max_length=12, choices=SEVERITY_CHOICES) for name in severities},
+        **{name: models.CharField(max_length=6, choices=TREND_CHOICES, blank=True)
+           for name in trends},
+        **{name: models.BooleanField() for name in yes_no},
+    }
+
+
 def photo_upload_to(instance: CheckInResponse, filename: str) -> str:
     import secrets
 
@@ -144,21 +163,17 @@ class CheckInResponse(models.Model):
         PATIENT_LINK = "patient_link", "Patient (emailed link)"
         STAFF = "staff", "Staff (by phone)"
 
-    SEVERITY_FIELDS = ("rash", "breakouts", "itching", "swelling", "pain")
-    TREND_FIELDS = ("rash_trend", "breakouts_trend")
-    YES_NO_FIELDS = ("fever", "pus", "hives")
+    # The answers' columns, one per answer field of the symptom catalogue, in
+    # the table's order: the severities, their trends, the yes/no answers.
+    SEVERITY_FIELDS = severity_names()
+    TREND_FIELDS = trend_names()
+    YES_NO_FIELDS = yes_no_names()
 
     checkin = models.OneToOneField(CheckIn, on_delete=models.PROTECT, related_name="response")
-    rash = models.CharField(max_length=12, choices=SEVERITY_CHOICES)
-    breakouts = models.CharField(max_length=12, choices=SEVERITY_CHOICES)
-    itching = models.CharField(max_length=12, choices=SEVERITY_CHOICES)
-    swelling = models.CharField(max_length=12, choices=SEVERITY_CHOICES)
-    pain = models.CharField(max_length=12, choices=SEVERITY_CHOICES)
-    rash_trend = models.CharField(max_length=6, choices=TREND_CHOICES, blank=True)
-    breakouts_trend = models.CharField(max_length=6, choices=TREND_CHOICES, blank=True)
-    fever = models.BooleanField()
-    pus = models.BooleanField()
-    hives = models.BooleanField()
+    # locals() in a class body is the namespace the class is made from (so the
+    # Python 3.13 documentation says; CPython has always done it): the columns
+    # are declared here, in this order, as if written out one by one.
+    locals().update(_answer_columns(SEVERITY_FIELDS, TREND_FIELDS, YES_NO_FIELDS))
     comments = models.TextField(max_length=2000, blank=True)
     photo = models.ImageField(upload_to=photo_upload_to, null=True, blank=True)
     channel = models.CharField(max_length=12, choices=Channel.choices)
@@ -194,22 +209,24 @@ class CheckInResponse(models.Model):
                     condition=Q(**{f"{name}__in": SEVERITY_VALUES}),
                     name=f"response_{name}_valid",
                 )
-                for name in ("rash", "breakouts", "itching", "swelling", "pain")
+                for name in severity_names()
             ],
             *[
                 models.CheckConstraint(
                     condition=Q(**{f"{name}__in": ["", *TREND_VALUES]}),
                     name=f"response_{name}_valid",
                 )
-                for name in ("rash_trend", "breakouts_trend")
+                for name in trend_names()
             ],
-            models.CheckConstraint(
-                condition=Q(rash="none") | ~Q(rash_trend=""), name="response_rash_trend_given"
-            ),
-            models.CheckConstraint(
-                condition=Q(breakouts="none") | ~Q(breakouts_trend=""),
-                name="response_breakouts_trend_given",
-            ),
+            # A trend is given for a symptom that is present (clean() says so in words).
+            *[
+                models.CheckConstraint(
+                    condition=(Q(**{symptom.name: Severity.NONE.value_name})
+                               | ~Q(**{symptom.trend_name: ""})),
+                    name=f"response_{symptom.name}_trend_given",
+                )
+                for symptom in symptoms_with_trend()
+            ],
             models.CheckConstraint(
                 condition=Q(channel="patient_link") | Q(entered_by__isnull=False),
                 name="response_staff_entry_has_author",
@@ -220,9 +237,8 @@ class CheckInResponse(models.Model):
             ),
         ]
 
-    # A trend is asked about a symptom the patient has: (symptom, how it is named).
-    TREND_OF = {"rash_trend": ("rash", "a rash or redness"),
-                "breakouts_trend": ("breakouts", "breakouts or pimples")}
+    # A trend is asked about a symptom the patient has: its field's symptom.
+    TREND_OF = {symptom.trend_name: symptom for symptom in symptoms_with_trend()}
 
     def __str__(self) -> str:
         return f"Answers to check-in #{self.checkin_id}"
@@ -234,20 +250,21 @@ class CheckInResponse(models.Model):
         the table's constraints (response_*_trend_given) back it up.
         """
         errors = {}
-        for trend, (symptom, words) in self.TREND_OF.items():
-            present = getattr(self, symptom) != Severity.NONE.value_name
+        for trend, symptom in self.TREND_OF.items():
+            assert symptom.trend is not None
+            present = getattr(self, symptom.name) != Severity.NONE.value_name
             if present and not getattr(self, trend):
                 errors[trend] = ValidationError(
-                    f"You said you have {words}: choose whether it is getting better, "
-                    "about the same, or getting worse.",
+                    f"You said you have {symptom.trend.words.msgid}: choose whether it is "
+                    "getting better, about the same, or getting worse.",
                     code="trend_required",
                 )
             elif not present and getattr(self, trend):
                 # A trend is an answer about a symptom that is present: one given
                 # for "none" would read as worsening (clinical-reference).
                 errors[trend] = ValidationError(
-                    f"You said you have no {words.removeprefix('a ')}: leave whether it is "
-                    "getting better or worse empty.",
+                    f"You said you have no {symptom.trend.absent_words.msgid}: leave whether "
+                    "it is getting better or worse empty.",
                     code="trend_without_symptom",
                 )
         if errors:

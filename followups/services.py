@@ -435,8 +435,7 @@ def response_record(*, checkin: CheckIn, answers: Mapping, channel: str, entered
         checkin=checkin, channel=channel, entered_by=entered_by, submitted_at=now,
         **{key: answers[key] for key in (*CheckInResponse.SEVERITY_FIELDS,
                                          *CheckInResponse.YES_NO_FIELDS)},
-        rash_trend=answers.get("rash_trend") or "",
-        breakouts_trend=answers.get("breakouts_trend") or "",
+        **{key: answers.get(key) or "" for key in CheckInResponse.TREND_FIELDS},
         comments=answers.get("comments") or "",
     )
     # Field by field, then the model's own rules (a trend for a present

@@ -93,7 +93,7 @@ def test_the_form_row_fails_on_its_query_cap_even_when_the_ratio_is_met():
     assert (TARGET_RATIO, STATEMENT_CAP) == (0.2, 6)
     assert row(6).verdict == PASS
     assert row(7).verdict == FAIL
-    assert row(7).target_text == "≥ 0.3×, ≤ 6 queries/POST"
+    assert row(7).target_text == "≥ 0.2×, ≤ 6 queries/POST"
 
 
 # A libpq trace (PQTRACE_SUPPRESS_TIMESTAMPS | PQTRACE_REGRESS_MODE) of: Django's health

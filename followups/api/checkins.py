@@ -11,6 +11,8 @@ from rest_framework.response import Response
 
 from followups.api.audit import AuditedReadMixin
 from followups.api.filters import CheckInFilter, EscalationFilter
+from followups.assessment import symptoms
+from followups.assessment.symptoms import Scale
 from followups.escalations.services import escalation_acknowledge, escalation_resolve
 from followups.models import (
     ASSESSMENT_LEVEL_CHOICES,
@@ -39,6 +41,19 @@ class AssessmentSerializer(serializers.Serializer):
     reasons = ReasonSerializer(many=True)
 
 
+def answer_fields() -> dict[str, serializers.Field]:
+    """A field for each question of the symptom catalogue, in the order asked."""
+    fields: dict[str, serializers.Field] = {}
+    for symptom in symptoms.SYMPTOMS:
+        fields[symptom.name] = (serializers.ChoiceField(choices=SEVERITY_CHOICES)
+                                if symptom.scale is Scale.SEVERITY
+                                else serializers.BooleanField())
+        if symptom.trend is not None:
+            fields[symptom.trend_name] = serializers.ChoiceField(
+                choices=TREND_CHOICES, required=False, allow_null=True, allow_blank=True)
+    return fields
+
+
 class ResponseSerializer(serializers.ModelSerializer):
     """The answer fields: the same names as the patient's form and the database.
 
@@ -46,28 +61,18 @@ class ResponseSerializer(serializers.ModelSerializer):
     checked by ``response_record``: its error is a 400 naming the field.
     """
 
-    rash = serializers.ChoiceField(choices=SEVERITY_CHOICES)
-    breakouts = serializers.ChoiceField(choices=SEVERITY_CHOICES)
-    itching = serializers.ChoiceField(choices=SEVERITY_CHOICES)
-    swelling = serializers.ChoiceField(choices=SEVERITY_CHOICES)
-    pain = serializers.ChoiceField(choices=SEVERITY_CHOICES)
-    rash_trend = serializers.ChoiceField(choices=TREND_CHOICES, required=False, allow_null=True,
-                                         allow_blank=True)
-    breakouts_trend = serializers.ChoiceField(choices=TREND_CHOICES, required=False,
-                                              allow_null=True, allow_blank=True)
-    fever = serializers.BooleanField()
-    pus = serializers.BooleanField()
-    hives = serializers.BooleanField()
     comments = serializers.CharField(max_length=2000, required=False, allow_blank=True)
     assessment = serializers.SerializerMethodField()
     has_photo = serializers.SerializerMethodField()
 
     class Meta:
         model = CheckInResponse
-        fields = ["rash", "rash_trend", "breakouts", "breakouts_trend", "itching", "swelling",
-                  "pain", "fever", "pus", "hives", "comments", "channel", "entered_by",
-                  "submitted_at", "has_photo", "assessment"]
+        fields = ["comments", "channel", "entered_by", "submitted_at", "has_photo", "assessment"]
         read_only_fields = ["channel", "entered_by", "submitted_at"]
+
+    def get_fields(self):
+        # The answer fields first, one per question of the symptom catalogue.
+        return {**answer_fields(), **super().get_fields()}
 
     @extend_schema_field(AssessmentSerializer)
     def get_assessment(self, response) -> dict:

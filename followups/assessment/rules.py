@@ -16,11 +16,20 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import IntEnum, StrEnum
+from enum import IntEnum
 from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
 
 from followups.assessment.comments import comment_warnings
 from followups.assessment.ingredients import allergy_matches
+from followups.assessment.symptoms import (
+    Severity,
+    Trend,
+    reaction_names,
+    severity_names,
+    trend_names,
+    yes_no_names,
+)
 
 __all__ = [
     "AFTERCARE",
@@ -57,61 +66,8 @@ BREAKOUT_DOCUMENT = "004_c61f5d8783ebbe28.txt"
 
 # --------------------------------------------------------------------------- scales
 
-
-class Severity(IntEnum):
-    """The five-step PRO-CTCAE symptom scale; the order is the clinical order."""
-
-    NONE = 0
-    MILD = 1
-    MODERATE = 2
-    SEVERE = 3
-    VERY_SEVERE = 4
-
-    @classmethod
-    def from_value(cls, value: object) -> Severity:
-        """``"none"`` … ``"very_severe"`` (or a Severity) to a Severity; anything else raises."""
-        if isinstance(value, Severity):
-            return value
-        if isinstance(value, str):
-            found = _SEVERITY_BY_NAME.get(value.strip().lower())
-            if found is not None:
-                return found
-        raise ValueError(f"unknown severity {value!r}; expected one of {list(_SEVERITY_BY_NAME)}")
-
-    @property
-    def value_name(self) -> str:
-        """The interface's string for this step, e.g. ``"very_severe"``."""
-        return self.name.lower()
-
-    @property
-    def words(self) -> str:
-        """The step as staff read it in a message, e.g. ``"very severe"``."""
-        return _SEVERITY_WORDS[self]
-
-    @classmethod
-    def choices(cls) -> list[tuple[str, str]]:
-        """(stored value, label) pairs, mildest first: the models' and forms' choices."""
-        return [(step.value_name, step.words.capitalize()) for step in cls]
-
-
-_SEVERITY_BY_NAME: dict[str, Severity] = {s.name.lower(): s for s in Severity}
-_SEVERITY_WORDS: dict[Severity, str] = {s: s.name.lower().replace("_", " ") for s in Severity}
-
-
-class Trend(StrEnum):
-    """The patient's own view of a symptom since the previous check-in."""
-
-    BETTER = "better"
-    SAME = "same"
-    WORSE = "worse"
-
-    @classmethod
-    def choices(cls) -> list[tuple[str, str]]:
-        """(stored value, label) pairs: the models' and the API's choices."""
-        return [(trend.value, _TREND_LABELS[trend]) for trend in cls]
-
-
-_TREND_LABELS = {Trend.BETTER: "Better", Trend.SAME: "About the same", Trend.WORSE: "Worse"}
+# The answer scales (Severity, Trend) live with the symptoms they rate, in
+# followups.assessment.symptoms; the rules read them from there.
 
 
 class Level(IntEnum):
@@ -160,67 +116,93 @@ ESCALATION_LEVELS = (Level.REVIEW, Level.URGENT)
 # --------------------------------------------------------------------------- answers
 
 
-_SEVERITY_FIELDS = ("rash", "breakouts", "itching", "swelling", "pain")
-_TREND_FIELDS = ("rash_trend", "breakouts_trend")
-_BOOL_FIELDS = ("fever", "pus", "hives")
 _TRUE_WORDS = frozenset({"yes", "true", "1", "on"})
 _FALSE_WORDS = frozenset({"no", "false", "0", "off"})
+_NO_VALUES: Mapping[str, object] = MappingProxyType({})
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, init=False, repr=False)
 class Answers:
-    """One check-in's answers, whichever channel they came by (link or phone)."""
+    """One check-in's answers, whichever channel they came by (link or phone).
 
-    rash: Severity
-    breakouts: Severity
-    itching: Severity
-    swelling: Severity
-    pain: Severity
-    rash_trend: Trend | None
-    breakouts_trend: Trend | None
-    fever: bool
-    pus: bool
-    hives: bool
+    One value for every answer field of the symptom catalogue
+    (``followups.assessment.symptoms``), made with keywords and read by name:
+    ``answers.rash`` is a Severity, ``answers.rash_trend`` a Trend or None,
+    ``answers.fever`` a bool. ``values`` holds them all, by field name.
+    """
 
-    def __post_init__(self) -> None:
+    values: Mapping[str, Severity | Trend | bool | None]
+
+    def __init__(self, values: Mapping[str, object] = _NO_VALUES, **answers: object) -> None:
+        # ``values`` first, then the keywords: dataclasses.replace(answers, rash=…) works.
+        given = {**values, **answers}
+        checked: dict[str, Severity | Trend | bool | None] = {}
         # Refuse raw strings here: comparing "severe" with Severity.SEVERE would
         # raise deep inside a rule instead of at the boundary where it is fixable.
-        for name in _SEVERITY_FIELDS:
-            if not isinstance(getattr(self, name), Severity):
-                raise TypeError(f"{name} must be a Severity, got {getattr(self, name)!r}")
-        for name in _TREND_FIELDS:
-            value = getattr(self, name)
+        for name in severity_names():
+            value = _given(given, name)
+            if not isinstance(value, Severity):
+                raise TypeError(f"{name} must be a Severity, got {value!r}")
+            checked[name] = value
+        for name in trend_names():
+            value = _given(given, name)
             if value is not None and not isinstance(value, Trend):
                 raise TypeError(f"{name} must be a Trend or None, got {value!r}")
-        for name in _BOOL_FIELDS:
-            if not isinstance(getattr(self, name), bool):
-                raise TypeError(f"{name} must be a bool, got {getattr(self, name)!r}")
+            checked[name] = value
+        for name in yes_no_names():
+            value = _given(given, name)
+            if not isinstance(value, bool):
+                raise TypeError(f"{name} must be a bool, got {value!r}")
+            checked[name] = value
+        if given:
+            raise TypeError(f"not answer fields: {', '.join(sorted(given))}")
+        object.__setattr__(self, "values", MappingProxyType(checked))
+        # Each answer an attribute of its own too: the rules read them by name, often.
+        for name, value in checked.items():
+            object.__setattr__(self, name, value)
+
+    if TYPE_CHECKING:
+        def __getattr__(self, name: str) -> Any: ...
+
+    def __hash__(self) -> int:
+        return hash(tuple(self.values.items()))
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={value!r}" for name, value in self.values.items())
+        return f"{type(self).__name__}({shown})"
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, object]) -> Answers:
         """Build from the interface's answer fields; unknown keys (photo, comments) are ignored.
 
         Severities are ``"none"`` … ``"very_severe"``; trends ``"better"``/``"same"``/
-        ``"worse"``, or ``None``/``""`` when not asked; fever, pus and hives are
-        bools or ``"yes"``/``"no"`` (also ``"true"``/``"false"``). A missing or
-        unknown value raises ``ValueError`` naming the field: a missing answer is
-        never read as "no".
+        ``"worse"``, or ``None``/``""`` when not asked; yes/no answers (fever,
+        pus, hives) are bools or ``"yes"``/``"no"`` (also ``"true"``/``"false"``).
+        A missing or unknown value raises ``ValueError`` naming the field: a
+        missing answer is never read as "no".
         """
         values: dict[str, object] = {}
-        for name in _SEVERITY_FIELDS:
+        for name in severity_names():
             if name not in data:
                 raise ValueError(f"{name}: missing")
             try:
                 values[name] = Severity.from_value(data[name])
             except ValueError as exc:
                 raise ValueError(f"{name}: {exc}") from None
-        for name in _TREND_FIELDS:
+        for name in trend_names():
             values[name] = _trend_from_value(name, data.get(name))
-        for name in _BOOL_FIELDS:
+        for name in yes_no_names():
             if name not in data:
                 raise ValueError(f"{name}: missing")
             values[name] = _bool_from_value(name, data[name])
-        return cls(**values)  # type: ignore[arg-type]
+        return cls(values)
+
+
+def _given(given: dict[str, object], name: str) -> object:
+    try:
+        return given.pop(name)
+    except KeyError:
+        raise TypeError(f"Answers needs {name}") from None
 
 
 def _trend_from_value(name: str, value: object) -> Trend | None:
@@ -744,9 +726,7 @@ def assess_answers(
 
     # Hives alone suggest an allergic reaction; a skin reaction does when the
     # session used an ingredient the patient is known to react to.
-    reacting = [name for name, severity in (("rash", rash), ("itching", answers.itching),
-                                            ("swelling", swelling), ("breakouts", breakouts))
-                if severity > Severity.NONE]
+    reacting = [name for name in reaction_names() if getattr(answers, name) > Severity.NONE]
     matched = allergy_matches(known_allergies, product_ingredients) if reacting else ()
     if answers.hives or matched:
         symptoms = ["hives"] if answers.hives else []
@@ -956,8 +936,7 @@ def guidance_for_answers(
     level = assessment.level
     told = _told_us(code for code in assessment.codes
                     if level is not Level.WATCH or code in WATCH_CODES)
-    reported = {name for name in ("rash", "breakouts", "itching", "swelling")
-                if getattr(answers, name) > Severity.NONE}
+    reported = {name for name in severity_names() if getattr(answers, name) > Severity.NONE}
     aftercare = [tip for tip, symptoms in _AFTERCARE_FOR if symptoms is None or symptoms & reported]
     airway = (
         (answers.hives and answers.swelling > Severity.NONE)

@@ -13,18 +13,25 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from html import escape
+from itertools import cycle
 
-SYMPTOMS = ("rash", "breakouts", "itching", "swelling", "pain")
-SEVERITY_WORDS = ("none", "mild", "moderate", "severe", "very severe")
+from followups.assessment.symptoms import Scale, Severity, symptoms_on
 
-# colour, dash pattern, marker shape: three cues per symptom.
-STYLES = {
-    "rash": ("#b03a2e", "", "circle"),
-    "breakouts": ("#6c3483", "7 3", "square"),
-    "itching": ("#1f618d", "2 3", "triangle"),
-    "swelling": ("#9a6400", "9 3 2 3", "diamond"),
-    "pain": ("#196f3d", "4 2", "cross"),
-}
+# One line per symptom rated on the severity scale, in the order asked.
+SYMPTOMS = tuple(symptom.name for symptom in symptoms_on(Scale.SEVERITY))
+LABELS = {symptom.name: symptom.label for symptom in symptoms_on(Scale.SEVERITY)}
+SEVERITY_WORDS = tuple(step.words for step in Severity)
+
+# colour, dash pattern, marker shape: three cues per symptom, given in the
+# symptoms' order (a sixth symptom would start again with the first style).
+PALETTE = (
+    ("#b03a2e", "", "circle"),
+    ("#6c3483", "7 3", "square"),
+    ("#1f618d", "2 3", "triangle"),
+    ("#9a6400", "9 3 2 3", "diamond"),
+    ("#196f3d", "4 2", "cross"),
+)
+STYLES = dict(zip(SYMPTOMS, cycle(PALETTE)))
 
 WIDTH, HEIGHT = 520, 250
 LEFT, RIGHT, TOP, BOTTOM = 92, 120, 34, 44
@@ -69,7 +76,7 @@ def _marker(shape: str, x: float, y: float, colour: str, label: str) -> str:
 
 
 def _label(symptom: str) -> str:
-    return symptom.capitalize()
+    return LABELS[symptom]
 
 
 def _word(severity: int | None) -> str:
@@ -125,9 +132,10 @@ def symptom_chart_svg(*, series: Mapping[str, Mapping[int, int | None]], chart_i
 
     # One line per symptom, nudged sideways and up or down so that equal values
     # (four symptoms at "none") stay distinguishable lines, not one.
+    middle = (len(SYMPTOMS) - 1) / 2
     for index, symptom in enumerate(SYMPTOMS):
         colour, dash, shape = STYLES[symptom]
-        nudge, lift = (index - 2) * SPREAD_X, (index - 2) * SPREAD_Y
+        nudge, lift = (index - middle) * SPREAD_X, (index - middle) * SPREAD_Y
         points = series.get(symptom, {})
         run: list[tuple[float, float]] = []
         segments: list[list[tuple[float, float]]] = []

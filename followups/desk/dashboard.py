@@ -19,6 +19,7 @@ from django.db.models.functions import TruncDate
 from django.urls import reverse
 from django.utils import timezone
 
+from followups.assessment import symptoms
 from followups.assessment.rules import Level, Severity
 from followups.desk.charts import SYMPTOMS, activity_chart_svg
 from followups.models import CheckIn, CheckInResponse, ClusterSignal, Escalation
@@ -320,13 +321,17 @@ class SessionView:
         return rows
 
 
-ANSWER_ROWS = (
-    ("Rash", "rash"), ("Rash compared with before", "rash_trend"),
-    ("Breakouts", "breakouts"), ("Breakouts compared with before", "breakouts_trend"),
-    ("Itching", "itching"), ("Swelling", "swelling"), ("Pain", "pain"),
-    ("Fever", "fever"), ("Pus or discharge", "pus"), ("Hives", "hives"),
-    ("Comments", "comments"),
-)
+def _answer_rows() -> tuple[tuple[str, str], ...]:
+    """(label, answer field): each symptom in the order asked, its trend right after it."""
+    rows = []
+    for symptom in symptoms.SYMPTOMS:
+        rows.append((symptom.label, symptom.name))
+        if symptom.trend is not None:
+            rows.append((f"{symptom.label} compared with before", symptom.trend_name))
+    return (*rows, ("Comments", "comments"))
+
+
+ANSWER_ROWS = _answer_rows()
 
 
 def _answer_text(response: CheckInResponse | None, name: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 from typing import Any
 
 from django import forms
@@ -13,59 +14,31 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from followups.assessment.rules import Severity, Trend
+from followups.assessment import symptoms
+from followups.assessment.symptoms import Scale, Severity, Symptom, Text, Trend
 from followups.link import photos
-from followups.models import SEVERITY_CHOICES, CheckInResponse
+from followups.models import CheckInResponse
 
 COMMENTS_MAX_LENGTH = 2000
 
-# The five PRO-CTCAE steps (SEVERITY_CHOICES) are worded as the scale words
-# them; the trends as a patient would say them.
-# Every text here is the patient's, in their language (locale/): lazy, so it
-# is translated when the page is rendered, not when this module is imported.
-SEVERITY_LABELS = {
-    "none": pgettext_lazy("how bad a symptom is", "None"),
-    "mild": pgettext_lazy("how bad a symptom is", "Mild"),
-    "moderate": pgettext_lazy("how bad a symptom is", "Moderate"),
-    "severe": pgettext_lazy("how bad a symptom is", "Severe"),
-    "very_severe": pgettext_lazy("how bad a symptom is", "Very severe"),
-}
-PATIENT_SEVERITY_CHOICES = [(value, SEVERITY_LABELS[value]) for value, _label in SEVERITY_CHOICES]
-TREND_CHOICES = [
-    (Trend.BETTER.value, _("Getting better")),
-    (Trend.SAME.value, _("About the same")),
-    (Trend.WORSE.value, _("Getting worse")),
-]
-YES_NO_CHOICES = [("yes", _("Yes")), ("no", _("No"))]
 
-SEVERITY_QUESTIONS = {
-    "rash": _("Rash or redness"),
-    "breakouts": _("Breakouts or pimples"),
-    "itching": _("Itching"),
-    "swelling": _("Swelling"),
-    "pain": _("Pain"),
-}
-# Asked only about a symptom the patient has: (symptom, question, words for the message).
-TREND_QUESTIONS = {
-    "rash_trend": ("rash", _("Is the rash or redness getting better or worse?"),
-                   _("a rash or redness")),
-    "breakouts_trend": (
-        "breakouts",
-        _("Are the breakouts or pimples getting better or worse?"),
-        _("breakouts or pimples"),
-    ),
-}
-# ...and the same symptoms after "You said you have no".
-TREND_ABSENT_WORDS = {
-    "rash_trend": pgettext_lazy("symptoms the patient said they do not have", "rash or redness"),
-    "breakouts_trend": pgettext_lazy("symptoms the patient said they do not have",
-                                     "breakouts or pimples"),
-}
-YES_NO_QUESTIONS = {
-    "fever": _("Fever (feeling hot, shivery, or a temperature)"),
-    "pus": _("Pus or fluid from the treated skin or spots"),
-    "hives": _("Hives (raised, itchy welts)"),
-}
+def patient_words(text: Text):
+    """A text of the symptom catalogue in the patient's language.
+
+    Lazy, as every text here: translated when the page is rendered, in the
+    patient's language (locale/), not when this module is imported.
+    """
+    if text.context:
+        return pgettext_lazy(text.context, text.msgid)
+    return _(text.msgid)
+
+
+# The five PRO-CTCAE steps are worded as the scale words them; the trends as a
+# patient would say them (followups.assessment.symptoms).
+PATIENT_SEVERITY_CHOICES = [(step.value_name, patient_words(step.patient_label))
+                            for step in Severity]
+TREND_CHOICES = [(trend.value, patient_words(trend.patient_label)) for trend in Trend]
+YES_NO_CHOICES = [("yes", _("Yes")), ("no", _("No"))]
 
 PHOTO_MESSAGES = {
     "too_large": _("The photo is too big. Choose a photo smaller than {mb} MB."),
@@ -148,24 +121,34 @@ class CommentsField(_CopiedShallow, forms.CharField):
         return value.replace("\r\n", "\n") if isinstance(value, str) else value
 
 
+@functools.cache
+def _question_fields(catalogue: tuple[Symptom, ...]) -> dict[str, forms.Field]:
+    """A field for each question of the catalogue, in the order asked: a symptom, then its trend.
+
+    Made once per catalogue; each form gets shallow copies (``_CopiedShallow``).
+    """
+    fields: dict[str, forms.Field] = {}
+    for symptom in catalogue:
+        question = patient_words(symptom.question)
+        fields[symptom.name] = (_severity_field(question) if symptom.scale is Scale.SEVERITY
+                                else _yes_no_field(question))
+        if symptom.trend is not None:
+            fields[symptom.trend_name] = _trend_field(patient_words(symptom.trend.question),
+                                                      patient_words(symptom.trend.words))
+    return fields
+
+
 class CheckInForm(forms.Form):
-    """Validates the patient's answers; ``answers()`` is what ``response_record`` takes."""
+    """Validates the patient's answers; ``answers()`` is what ``response_record`` takes.
+
+    Its questions are the symptom catalogue's (followups.assessment.symptoms),
+    asked before the comments and the photo declared here.
+    """
 
     # request.POST (a QueryDict), Django's empty MultiValueDict when unbound, or
     # a dict: each can be copied and changed, as clean() does.
     data: MultiValueDict[str, Any] | dict[str, Any]
 
-    rash = _severity_field(SEVERITY_QUESTIONS["rash"])
-    rash_trend = _trend_field(TREND_QUESTIONS["rash_trend"][1], TREND_QUESTIONS["rash_trend"][2])
-    breakouts = _severity_field(SEVERITY_QUESTIONS["breakouts"])
-    breakouts_trend = _trend_field(TREND_QUESTIONS["breakouts_trend"][1],
-                                   TREND_QUESTIONS["breakouts_trend"][2])
-    itching = _severity_field(SEVERITY_QUESTIONS["itching"])
-    swelling = _severity_field(SEVERITY_QUESTIONS["swelling"])
-    pain = _severity_field(SEVERITY_QUESTIONS["pain"])
-    fever = _yes_no_field(YES_NO_QUESTIONS["fever"])
-    pus = _yes_no_field(YES_NO_QUESTIONS["pus"])
-    hives = _yes_no_field(YES_NO_QUESTIONS["hives"])
     comments = CommentsField(
         label=_("Anything else you want to tell your clinic? (optional)"),
         required=False, max_length=COMMENTS_MAX_LENGTH, strip=True,
@@ -190,19 +173,20 @@ class CheckInForm(forms.Form):
         },
     )
 
-    # The page's headings: (heading, intro, field names), in the order asked.
-    SECTIONS = (
-        (_("How much of each do you have today?"),
-         _("For each one, choose how bad it is at its worst today."),
-         ("rash", "rash_trend", "breakouts", "breakouts_trend", "itching", "swelling", "pain")),
-        (_("Do you have any of these today?"), "", ("fever", "pus", "hives")),
-        (_("Anything else?"), "", ("comments", "photo")),
-    )
-    # Shown (CSS :has()) only once their symptom is answered as present.
-    TREND_NAMES = tuple(TREND_QUESTIONS)
+    # The page's headings of each scale's questions: (heading, intro), in the order asked.
+    SCALE_HEADINGS = {
+        Scale.SEVERITY: (_("How much of each do you have today?"),
+                         _("For each one, choose how bad it is at its worst today.")),
+        Scale.YES_NO: (_("Do you have any of these today?"), ""),
+    }
+    LAST_SECTION = (_("Anything else?"), "", ("comments", "photo"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.symptoms = symptoms.SYMPTOMS
+        self.fields = {**{name: copy.deepcopy(field)
+                          for name, field in _question_fields(self.symptoms).items()},
+                       **self.fields}
         self.fields["photo"].help_text = format_lazy(
             _("A JPEG, PNG or WebP photo, up to {mb} MB. Only your clinic will see it."),
             mb=self._photo_max_megabytes(),
@@ -229,10 +213,11 @@ class CheckInForm(forms.Form):
         # Whether a trend is needed, or refused for a symptom rated "None", is
         # the answers' own rule (the staff API gives the same error): shown
         # here as the model words it, for the symptoms answered without an error.
-        answers = CheckInResponse(**{name: cleaned.get(name) or Severity.NONE.value_name
-                                     for name in ("rash", "breakouts")},
-                                  **{name: cleaned.get(name) or ""
-                                     for name in CheckInResponse.TREND_OF})
+        trend_of = CheckInResponse.TREND_OF
+        answers = CheckInResponse(**{symptom.name: cleaned.get(symptom.name)
+                                     or Severity.NONE.value_name
+                                     for symptom in trend_of.values()},
+                                  **{name: cleaned.get(name) or "" for name in trend_of})
         try:
             answers.clean()
         except ValidationError as error:
@@ -247,24 +232,41 @@ class CheckInForm(forms.Form):
                     self.data.pop(trend_name, None)
         return cleaned
 
+    @property
+    def trend_names(self) -> tuple[str, ...]:
+        """The trend questions, shown (CSS :has()) once their symptom is answered as present."""
+        return tuple(symptom.trend_name for symptom in self.symptoms if symptom.trend is not None)
+
     def sections(self):
-        """(heading, intro, bound fields) for the template, in the order asked."""
+        """(heading, intro, bound fields) for the template, in the order asked.
+
+        One section per scale, in the order its first symptom is asked; each
+        symptom's trend question right after it.
+        """
+        names_on: dict[Scale, list[str]] = {}
+        for symptom in self.symptoms:
+            names = names_on.setdefault(symptom.scale, [])
+            names.append(symptom.name)
+            if symptom.trend is not None:
+                names.append(symptom.trend_name)
+        sections = [(*self.SCALE_HEADINGS[scale], names) for scale, names in names_on.items()]
         return [(heading, intro, [self[name] for name in names])
-                for heading, intro, names in self.SECTIONS]
+                for heading, intro, names in (*sections, self.LAST_SECTION)]
 
     def answers(self) -> dict:
         """The answers as ``response_record`` expects them (the photo goes separately)."""
-        fields = (*CheckInResponse.SEVERITY_FIELDS, *CheckInResponse.TREND_FIELDS,
-                  *CheckInResponse.YES_NO_FIELDS, "comments")
-        return {name: self.cleaned_data[name] for name in fields}
+        return {name: self.cleaned_data[name] for name in self.fields if name != "photo"}
 
 
 def _patient_words(trend_name: str, message: ValidationError) -> ValidationError:
     """The model's message about a trend, in the patient's words and language."""
-    words = TREND_QUESTIONS[trend_name][2]
+    trend = CheckInResponse.TREND_OF[trend_name].trend
+    assert trend is not None
     if message.code == "trend_required":
-        return ValidationError(format_lazy(TREND_REQUIRED, words=words), code=message.code)
+        return ValidationError(format_lazy(TREND_REQUIRED, words=patient_words(trend.words)),
+                               code=message.code)
     if message.code == "trend_without_symptom":
-        return ValidationError(format_lazy(TREND_NOT_ASKED, words=TREND_ABSENT_WORDS[trend_name]),
+        return ValidationError(format_lazy(TREND_NOT_ASKED,
+                                           words=patient_words(trend.absent_words)),
                                code=message.code)
     return message

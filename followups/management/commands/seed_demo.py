@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 from PIL import Image, ImageDraw
 
+from followups.assessment.symptoms import calm_answers
 from followups.escalations.clusters import escalation_clusters_process
 from followups.link import photos
 from followups.models import CheckIn, CheckInResponse
@@ -63,9 +64,8 @@ LANGUAGES = {"Fernandez": "es", "Rossi": "fr", "Martin": "fr"}
 # Daniel Kowalski sent a photo with each answered check-in: side by side on his page.
 PHOTO_PATIENT = "Kowalski"
 
-NORMAL = {"rash": "mild", "rash_trend": "better", "breakouts": "none", "breakouts_trend": "",
-          "itching": "none", "swelling": "mild", "pain": "none", "fever": False, "pus": False,
-          "hives": False, "comments": ""}
+NORMAL = {**calm_answers(), "rash": "mild", "rash_trend": "better", "swelling": "mild",
+          "comments": ""}
 
 
 class Command(BaseCommand):
