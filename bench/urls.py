@@ -11,7 +11,8 @@ server, middleware and session sign-in:
   no template.
 - ``baseline_escalation_queue`` (the admin's escalation queue): one SQL query
   for the same page of the same rows, rendered as an HTML table of the same
-  columns by a small inline template compiled once.
+  columns by a small inline template compiled once (each reason's message
+  written from its code, as every page writes it).
 - ``baseline_escalation_list`` (``GET /api/escalations/?status=open``): the
   same query's page as a JsonResponse of dicts with the API's fields.
 
@@ -36,6 +37,7 @@ from django.template import Context, Template
 from django.urls import include, path, reverse
 
 from followups.assessment.symptoms import severity_names, trend_names, yes_no_names
+from followups.escalations.messages import reasons_with_messages
 from followups.link.tokens import token_hash
 
 BASELINE_PREFIX = "bench/baseline/c/"
@@ -169,7 +171,9 @@ def baseline_escalation_queue(request):
     rows = []
     for row in _page(request, QUEUE_PAGE, list(QUEUE_STATUSES), _page_size(request, 50)):
         values = dict(zip(_QUEUE_COLUMNS, row, strict=True))
-        values["reasons"] = json.loads(values["reasons"])  # jsonb arrives as text, as for the ORM
+        # jsonb arrives as text, as for the ORM; each message is written from its code, as
+        # the product writes it.
+        values["reasons"] = reasons_with_messages(json.loads(values["reasons"]))
         rows.append(values)
     html = _queue_template().render(Context({"rows": rows,
                                              "patient_prefix": _patient_change_prefix()}))
@@ -185,7 +189,7 @@ def baseline_escalation_list(request):
     results = []
     for row in _page(request, LIST_PAGE, statuses, _page_size(request, 50)):
         values = dict(zip(LIST_FIELDS, row, strict=True))
-        values["reasons"] = json.loads(values["reasons"])
+        values["reasons"] = reasons_with_messages(json.loads(values["reasons"]))
         results.append(values)
     return JsonResponse({"results": results})
 

@@ -13,6 +13,7 @@ from followups.api.audit import AuditedReadMixin
 from followups.api.filters import CheckInFilter, EscalationFilter
 from followups.assessment import symptoms
 from followups.assessment.symptoms import Scale
+from followups.escalations.messages import reasons_with_messages
 from followups.escalations.services import escalation_acknowledge, escalation_resolve
 from followups.models import (
     ASSESSMENT_LEVEL_CHOICES,
@@ -76,7 +77,8 @@ class ResponseSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(AssessmentSerializer)
     def get_assessment(self, response) -> dict:
-        return {"level": response.assessment_level, "reasons": response.assessment_reasons}
+        return {"level": response.assessment_level,
+                "reasons": reasons_with_messages(response.assessment_reasons)}
 
     def get_has_photo(self, response) -> bool:
         return bool(response.photo)
@@ -139,7 +141,10 @@ class CheckInViewSet(AuditedReadMixin, viewsets.ReadOnlyModelViewSet):
 
 @extend_schema_field(ReasonSerializer(many=True))
 class ReasonsField(serializers.JSONField):
-    """Reasons are stored as the rules wrote them; no per-item serializer needed."""
+    """Reasons are stored as codes and parameters; each message is written as it is read."""
+
+    def to_representation(self, value):
+        return reasons_with_messages(value)
 
 
 class EscalationSerializer(serializers.ModelSerializer):

@@ -1,6 +1,9 @@
 """Escalation rules for the day-2, day-7 and watch (day-10) check-ins after microneedling.
 
 Pure domain code: standard library only, no Django, no I/O, the clock passed in.
+The rules return codes and parameters, never sentences: a reason's message is
+written where it is read (``followups.escalations.messages``), and what the
+patient reads is chosen as codes by ``followups.assessment.guidance``.
 Every rule cites the fact of the source documents it rests on (see
 ``docs/escalation-rules.md``); where the documents are vague the safer reading
 is taken and written down in ``Rule.policy``, so it can be changed in one place.
@@ -18,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import IntEnum
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from followups.assessment.comments import comment_warnings
 from followups.assessment.ingredients import allergy_matches
@@ -32,16 +35,12 @@ from followups.assessment.symptoms import (
 )
 
 __all__ = [
-    "AFTERCARE",
-    "COMMENT_LINE",
-    "EMERGENCY_LINE",
     "Answers",
     "Assessment",
     "CLUSTER_CODES",
     "ESCALATION_LEVELS",
     "LOT_CLUSTER_CODES",
     "PRACTITIONER_CLUSTER_CODES",
-    "GuidanceText",
     "Level",
     "RASH_DOCUMENT",
     "BREAKOUT_DOCUMENT",
@@ -55,8 +54,6 @@ __all__ = [
     "assess_answers",
     "assess_non_response",
     "assess_undelivered",
-    "guidance_for_answers",
-    "patient_guidance",
     "previous_needed",
 ]
 
@@ -504,20 +501,23 @@ _ORDER = {rule.code: position for position, rule in enumerate(_RULE_LIST)}
 
 @dataclass(frozen=True, slots=True)
 class Reason:
-    """Why one rule matched, written for clinic staff."""
+    """Why one rule matched: its code and the facts staff are shown, as parameters.
+
+    No words: ``params`` holds what the message says (the check-in's day, a
+    rating as its stored value, the previous rating, the comment's matched
+    entries, the matched ingredients…), JSON values only, and the message is
+    written from them where it is read (``followups.escalations.messages``),
+    in the reader's language.
+    """
 
     code: str
     level: Level
-    message: str
     source: str
+    params: Mapping[str, object]
 
-    def as_dict(self) -> dict[str, str]:
-        return {
-            "code": self.code,
-            "level": self.level.label,
-            "message": self.message,
-            "source": self.source,
-        }
+    def as_dict(self) -> dict[str, object]:
+        """The stored form: code, parameters and the rule's source."""
+        return {"code": self.code, "params": dict(self.params), "source": self.source}
 
 
 @dataclass(frozen=True, slots=True)
@@ -542,21 +542,26 @@ class Assessment:
         return tuple(reason.code for reason in self.reasons)
 
     def as_dict(self) -> dict[str, object]:
-        return {
-            "level": self.level.label,
-            "reasons": [
-                {"code": r.code, "message": r.message, "source": r.source} for r in self.reasons
-            ],
-        }
+        """The stored form: the level, and each reason as ``Reason.as_dict``."""
+        return {"level": self.level.label, "reasons": [r.as_dict() for r in self.reasons]}
 
     @classmethod
-    def from_stored(cls, *, level: str, reasons: Sequence[Mapping[str, str]]) -> Assessment:
-        """An assessment as ``as_dict`` stored it (each reason at its rule's level)."""
+    def from_stored(cls, *, level: str, reasons: Sequence[Mapping[str, object]]) -> Assessment:
+        """An assessment as ``as_dict`` stored it (each reason at its rule's level).
+
+        A reason stored before reasons had parameters (``{code, message,
+        source}``) comes back with none.
+        """
         return cls(level=Level.from_label(level), reasons=tuple(
-            Reason(code=reason["code"], level=RULES[reason["code"]].level,
-                   message=reason.get("message", ""), source=reason.get("source", ""))
-            for reason in reasons if reason.get("code") in RULES
+            _stored_reason(reason) for reason in reasons if reason.get("code") in RULES
         ))
+
+
+def _stored_reason(reason: Mapping[str, object]) -> Reason:
+    rule = RULES[str(reason["code"])]
+    params = reason.get("params")
+    return Reason(code=rule.code, level=rule.level, source=str(reason.get("source", "")),
+                  params=dict(params) if isinstance(params, Mapping) else {})
 
 
 _NOTHING = Assessment(level=Level.NONE, reasons=())
@@ -565,9 +570,9 @@ _NOTHING = Assessment(level=Level.NONE, reasons=())
 _SOURCES = {rule.code: rule.source for rule in _RULE_LIST}
 
 
-def _reason(rule: Rule, message: str, *, level: Level | None = None) -> Reason:
-    return Reason(code=rule.code, level=level or rule.level, message=message,
-                  source=_SOURCES[rule.code])
+def _reason(rule: Rule, *, level: Level | None = None, **params: object) -> Reason:
+    return Reason(code=rule.code, level=level or rule.level, source=_SOURCES[rule.code],
+                  params=params)
 
 
 def _decide(reasons: list[Reason]) -> Assessment:
@@ -585,25 +590,18 @@ def _decide(reasons: list[Reason]) -> Assessment:
 LATE_DAY = 7
 
 
-def _at(day: int) -> str:
-    return f"at the day-{day} check-in"
+class _Worsening(TypedDict):
+    rating: str
+    previous_rating: str | None
+    said_worse: bool
 
 
-def _worsening_message(
-    symptom: str, now: Severity, before: Severity | None, said_worse: bool, at: str
-) -> str:
-    if before is not None and now > before:
-        message = (
-            f"{symptom} rated {now.words} {at}, up from {before.words} at the previous check-in"
-        )
-        if said_worse:
-            message += ", and reported as getting worse"
-        return message
-    return f"{symptom} reported as getting worse (rated {now.words}) {at}"
-
-
-def _listed(words: Sequence[str]) -> str:
-    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+def _worsening(now: Severity, before: Severity | None, said_worse: bool) -> _Worsening:
+    """A worsening reason's parameters: the rating, and what it rose from when it rose."""
+    rose = before is not None and now > before
+    return {"rating": now.value_name,
+            "previous_rating": before.value_name if rose and before is not None else None,
+            "said_worse": said_worse}
 
 
 def previous_needed(answers: Answers) -> bool:
@@ -644,48 +642,41 @@ def assess_answers(
     last = previous[-1] if previous else None
     at_day_7 = day == LATE_DAY
     after_day_7 = day > LATE_DAY
-    at = _at(day)
 
     # -- urgent: signs of infection or a serious reaction (RASH, BREAKOUT)
     if answers.fever:
-        add(_reason(_FEVER, f"Fever reported {at}"))
+        add(_reason(_FEVER, day=day))
     if answers.pus:
-        add(_reason(_PUS, f"Pus or discharge reported {at}"))
+        add(_reason(_PUS, day=day))
     if answers.pain >= Severity.SEVERE:
-        add(_reason(_SEVERE_PAIN, f"Pain rated {answers.pain.words} {at}"))
+        add(_reason(_SEVERE_PAIN, day=day, rating=answers.pain.value_name))
     rash = answers.rash
     if rash >= Severity.SEVERE:
-        add(_reason(_SEVERE_RASH, f"Rash rated {rash.words} {at}"))
+        add(_reason(_SEVERE_RASH, day=day, rating=rash.value_name))
     swelling = answers.swelling
     if swelling == Severity.VERY_SEVERE:
-        add(_reason(_SEVERE_SWELLING, f"Swelling rated very severe {at}"))
+        add(_reason(_SEVERE_SWELLING, day=day, rating=swelling.value_name))
     elif answers.hives and swelling >= Severity.MODERATE:
-        add(_reason(_SEVERE_SWELLING,
-                    f"Hives with swelling rated {swelling.words} {at}: possibly the start of "
-                    "a severe allergic reaction"))
+        # Possibly the start of a severe allergic reaction (the rule's policy).
+        add(_reason(_SEVERE_SWELLING, day=day, rating=swelling.value_name, with_hives=True))
 
     # -- the patient's own words: read whatever the ratings say
     found = comment_warnings(comment, language=language)
     if found:
         level = Level.URGENT if found.emergency else _COMMENT_CONCERN.level
-        quoted = ", ".join(f'"{entry}"' for entry in found.matched)
-        message = f"The patient's comment {at} mentions {quoted}"
-        if found.emergency:
-            message += " (breathing, swallowing, throat or tongue: urgent)"
-        add(_reason(_COMMENT_CONCERN, message, level=level))
+        add(_reason(_COMMENT_CONCERN, level=level, day=day, words=list(found.matched),
+                    emergency=bool(found.emergency)))
 
     # -- rash: review when outside the expected course, watch when it may still be
     rash_before = last.rash if last is not None else None
     rash_said_worse = answers.rash_trend is Trend.WORSE
     rash_rose = rash_before is not None and rash > rash_before
     if (at_day_7 and rash >= Severity.MODERATE) or (after_day_7 and rash > Severity.NONE):
-        add(_reason(_RASH_PERSISTS, f"Rash still present (rated {rash.words}) {at}"))
+        add(_reason(_RASH_PERSISTS, day=day, rating=rash.value_name))
     if rash_said_worse or rash_rose:
-        add(_reason(_RASH_WORSENING,
-                    _worsening_message("Rash", rash, rash_before, rash_said_worse, at)))
+        add(_reason(_RASH_WORSENING, day=day, **_worsening(rash, rash_before, rash_said_worse)))
     if at_day_7 and rash == Severity.MILD and not (rash_said_worse or rash_rose):
-        add(_reason(_RASH_LINGERING,
-                    f"Mild rash still present, not getting worse, {at}: checked again later"))
+        add(_reason(_RASH_LINGERING, day=day, rating=rash.value_name))
 
     # -- breakouts
     breakouts = answers.breakouts
@@ -698,31 +689,27 @@ def assess_answers(
     )
     if not improving and ((at_day_7 and breakouts >= Severity.MODERATE)
                           or (after_day_7 and breakouts > Severity.NONE)):
-        add(_reason(_BREAKOUTS_PERSIST,
-                    f"Breakouts still present (rated {breakouts.words}) and not improving {at}"))
+        add(_reason(_BREAKOUTS_PERSIST, day=day, rating=breakouts.value_name))
     if breakouts_said_worse or breakouts_rose:
-        add(_reason(_BREAKOUTS_WORSENING,
-                    _worsening_message("Breakouts", breakouts, breakouts_before,
-                                       breakouts_said_worse, at)))
+        add(_reason(_BREAKOUTS_WORSENING, day=day,
+                    **_worsening(breakouts, breakouts_before, breakouts_said_worse)))
     if breakouts >= Severity.SEVERE:
-        add(_reason(_BREAKOUTS_SEVERE, f"Breakouts rated {breakouts.words} {at}"))
+        add(_reason(_BREAKOUTS_SEVERE, day=day, rating=breakouts.value_name))
     if at_day_7 and (
         (breakouts == Severity.MILD and not (breakouts_said_worse or breakouts_rose))
         or (breakouts == Severity.MODERATE and improving)
     ):
-        add(_reason(_BREAKOUTS_LINGERING,
-                    f"Breakouts rated {breakouts.words}, not getting worse, {at}: "
-                    "checked again later"))
+        add(_reason(_BREAKOUTS_LINGERING, day=day, rating=breakouts.value_name))
 
     # -- swelling (very severe is SEVERE_SWELLING above)
     if swelling == Severity.SEVERE:
-        add(_reason(_SWELLING, f"Swelling rated severe {at}"))
+        add(_reason(_SWELLING, day=day, rating=swelling.value_name))
     elif (at_day_7 and swelling == Severity.MODERATE) or (
         after_day_7 and Severity.NONE < swelling < Severity.VERY_SEVERE
     ):
-        add(_reason(_SWELLING, f"Swelling still present (rated {swelling.words}) {at}"))
+        add(_reason(_SWELLING, day=day, rating=swelling.value_name, still_present=True))
     if at_day_7 and swelling == Severity.MILD:
-        add(_reason(_SWELLING_LINGERING, f"Mild swelling still present {at}: checked again later"))
+        add(_reason(_SWELLING_LINGERING, day=day, rating=swelling.value_name))
 
     # Hives alone suggest an allergic reaction; a skin reaction does when the
     # session used an ingredient the patient is known to react to.
@@ -732,12 +719,7 @@ def assess_answers(
         symptoms = ["hives"] if answers.hives else []
         if matched:
             symptoms.extend(reacting)
-        message = f"{_listed(symptoms).capitalize()} reported {at}"
-        if matched:
-            message += (
-                f"; the session used {', '.join(matched)}, which the patient is known to react to"
-            )
-        add(_reason(_ALLERGY, message))
+        add(_reason(_ALLERGY, day=day, symptoms=symptoms, ingredients=list(matched)))
 
     return _decide(reasons)
 
@@ -754,11 +736,8 @@ def assess_non_response(
     if reminder_sent_at is None or now < sent_at + window:
         return _NOTHING
     hours = window / timedelta(hours=1)
-    shown = f"{hours:g} hours"
-    reason = _reason(
-        _NO_RESPONSE,
-        f"Day-{day} check-in not answered {shown} after it was sent, despite a reminder",
-    )
+    reason = _reason(_NO_RESPONSE, day=day, cause="unanswered",
+                     hours=int(hours) if hours.is_integer() else hours)
     return Assessment(level=_NO_RESPONSE.level, reasons=(reason,))
 
 
@@ -767,217 +746,7 @@ def assess_undelivered(*, day: int, why: str) -> Assessment:
 
     The same fact as NO_RESPONSE (a silent patient cannot be monitored), and
     the same level: someone phones the patient and checks their address.
+    ``why`` is the delivery's own error, kept as it came.
     """
-    reason = _reason(
-        _NO_RESPONSE,
-        f"Could not reach the patient: the day-{day} check-in email could not be "
-        f"delivered ({why}). Phone them, and check their email address",
-    )
+    reason = _reason(_NO_RESPONSE, day=day, cause="undelivered", why=why)
     return Assessment(level=_NO_RESPONSE.level, reasons=(reason,))
-
-
-# --------------------------------------------------------------------------- patient text
-
-
-@dataclass(frozen=True, slots=True)
-class GuidanceText:
-    """What the patient reads after submitting a check-in."""
-
-    headline: str
-    paragraphs: tuple[str, ...]
-
-
-# Aftercare from both documents, in plain words ("non-comedogenic" becomes
-# "will not clog pores"). Each tip names the symptoms it is for (None: every
-# patient): RASH — avoid direct sun, gentle products, keep the skin
-# moisturised, a cool compress, ask a professional before any medicine;
-# BREAKOUT — gentle non-comedogenic cleanser, hydration, no harsh exfoliants
-# or alcohol-based products.
-_CLEAN = "Keep the treated area clean."
-_CLEANSER = "Wash it with a gentle, mild cleanser that will not clog your pores."
-_MOISTURISE = "Keep your skin hydrated with a moisturiser."
-_SUN = "Stay out of direct sun."
-_HARSH = ("Avoid harsh skincare products, scrubs and exfoliants, and products that contain "
-          "alcohol.")
-_COMPRESS = "A cool compress can soothe the skin."
-_MEDICINE = ("Ask a pharmacist, doctor or nurse before taking or using any medicine, such as "
-             "antihistamines or anti-inflammatory creams.")
-
-_AFTERCARE_FOR: tuple[tuple[str, frozenset[str] | None], ...] = (
-    (_CLEAN, None),
-    (_CLEANSER, frozenset({"breakouts"})),
-    (_MOISTURISE, None),
-    (_SUN, None),
-    (_HARSH, frozenset({"breakouts", "rash"})),
-    (_COMPRESS, frozenset({"rash", "swelling"})),
-    (_MEDICINE, frozenset({"rash", "itching"})),
-)
-AFTERCARE: tuple[str, ...] = tuple(tip for tip, _symptoms in _AFTERCARE_FOR)
-
-_WHEN_TO_GET_HELP = (
-    "Seek medical help straight away if you get a fever, pus, intense pain or a rash that "
-    "becomes severe. Contact your clinic if the rash or breakouts last more than a week or "
-    "get worse."
-)
-
-# *Policy*: an allergic reaction with swelling or breathing trouble can close
-# the airway; the clinic's phone is not the right number for that.
-EMERGENCY_LINE = (
-    "If your lips, tongue or throat swell, or you find it hard to breathe or swallow, call "
-    "your local emergency number now."
-)
-
-COMMENT_LINE = (
-    "Thank you for your comment: your clinic will read it. If it is urgent, please call "
-    "your clinic now."
-)
-
-_URGENT_PARAGRAPHS = (
-    "These can be signs of an infection or an allergic reaction. They need prompt medical "
-    "attention.",
-    "Please see a doctor today: contact your doctor or go to an urgent care clinic. "
-    "Do not wait for the clinic to call you. If you feel very unwell, call your "
-    "local emergency number.",
-    "We have told your clinic about your answers.",
-)
-
-_GUIDANCE = {
-    Level.URGENT: GuidanceText(
-        headline="Please seek medical help now",
-        paragraphs=(
-            "Some of your answers can be signs of an infection or an allergic reaction. "
-            "These need prompt medical attention.",
-            *_URGENT_PARAGRAPHS[1:],
-        ),
-    ),
-    Level.REVIEW: GuidanceText(
-        headline="Thank you. Your clinic will contact you",
-        paragraphs=(
-            "Some of your answers are outside what we usually expect while the skin heals. "
-            "Someone from your clinic will contact you within one business day.",
-            "Until then, keep looking after your skin:",
-            *AFTERCARE,
-            _WHEN_TO_GET_HELP,
-        ),
-    ),
-    Level.WATCH: GuidanceText(
-        headline="Thank you. We will check on you again on day 10",
-        paragraphs=(
-            "What you told us can still be part of normal healing. We will check on you "
-            "again on day 10. Contact your clinic sooner if it gets worse.",
-            "To help your skin heal:",
-            *AFTERCARE,
-            _WHEN_TO_GET_HELP,
-        ),
-    ),
-    Level.NONE: GuidanceText(
-        headline="Thank you. Your skin seems to be healing as expected",
-        paragraphs=(
-            "Redness, mild swelling, small red bumps, a few pimples and mild itching are a "
-            "normal part of healing. They usually go away on their own within a few days to "
-            "a week.",
-            "To help your skin heal:",
-            *AFTERCARE,
-            _WHEN_TO_GET_HELP,
-        ),
-    ),
-}
-
-
-def patient_guidance(level: Level) -> GuidanceText:
-    """The plain-language text for a level alone (every aftercare tip)."""
-    return _GUIDANCE[Level(level)]
-
-
-# What worried us, in the patient's words: "You told us that you have a fever".
-_TOLD_US = {
-    "FEVER": "you have a fever",
-    "PUS": "you have pus or discharge",
-    "SEVERE_PAIN": "your pain is severe",
-    "SEVERE_RASH": "your rash is severe",
-    "SEVERE_SWELLING": "you have a lot of swelling",
-    "COMMENT_CONCERN": "of something in your comment",
-    "RASH_PERSISTS": "your rash is still there",
-    "RASH_WORSENING": "your rash is getting worse",
-    "RASH_LINGERING": "you still have a mild rash",
-    "BREAKOUTS_PERSIST": "your breakouts are not getting better",
-    "BREAKOUTS_WORSENING": "your breakouts are getting worse",
-    "BREAKOUTS_SEVERE": "your breakouts are severe",
-    "BREAKOUTS_LINGERING": "you still have some breakouts",
-    "SWELLING": "your skin is still swollen",
-    "SWELLING_LINGERING": "you still have mild swelling",
-    "ALLERGY": "you may be reacting to a product or have hives",
-}
-
-
-def _told_us(codes: Iterable[str]) -> str | None:
-    phrases = list(dict.fromkeys(_TOLD_US[code] for code in codes if code in _TOLD_US))
-    if not phrases:
-        return None
-    return f"You told us that {_listed(phrases)}."
-
-
-def guidance_for_answers(
-    *,
-    assessment: Assessment,
-    answers: Answers,
-    comment: str = "",
-    language: str = "en",
-    watch_day: int = 10,
-) -> GuidanceText:
-    """What this patient reads after answering: their level, what worried us, their aftercare.
-
-    Per ``clinical-reference.md`` ("Guidance shown to patients"): urgent names
-    what they reported and, for an allergic reaction with swelling or
-    breathing words, the emergency line; review says the clinic will call
-    within a business day; watch says when we check again; every level gets
-    the aftercare tips for the symptoms reported; a comment gets a sentence.
-    """
-    level = assessment.level
-    told = _told_us(code for code in assessment.codes
-                    if level is not Level.WATCH or code in WATCH_CODES)
-    reported = {name for name in severity_names() if getattr(answers, name) > Severity.NONE}
-    aftercare = [tip for tip, symptoms in _AFTERCARE_FOR if symptoms is None or symptoms & reported]
-    airway = (
-        (answers.hives and answers.swelling > Severity.NONE)
-        or "SEVERE_SWELLING" in assessment.codes
-        or bool(comment_warnings(comment, language=language).emergency)
-    )
-    paragraphs: list[str] = []
-    if level is Level.URGENT:
-        headline = "Please seek medical help now"
-        if airway:
-            paragraphs.append(EMERGENCY_LINE)
-        if told:
-            paragraphs.append(told)
-        paragraphs.extend(_URGENT_PARAGRAPHS)
-    elif level is Level.REVIEW:
-        headline = "Thank you. Your clinic will contact you"
-        if airway:
-            paragraphs.append(EMERGENCY_LINE)
-        if told:
-            paragraphs.append(told)
-        paragraphs += [
-            "Someone from your clinic will contact you within one business day.",
-            "Until then, keep looking after your skin:", *aftercare, _WHEN_TO_GET_HELP,
-        ]
-    elif level is Level.WATCH:
-        headline = f"Thank you. We will check on you again on day {watch_day}"
-        if told:
-            paragraphs.append(f"{told} This can still be part of normal healing.")
-        paragraphs += [
-            f"We will check on you again on day {watch_day}. Contact your clinic sooner if "
-            "it gets worse.",
-            "To help your skin heal:", *aftercare, _WHEN_TO_GET_HELP,
-        ]
-    else:
-        headline = "Thank you. Your skin seems to be healing as expected"
-        paragraphs += [
-            "Redness, mild swelling, small red bumps, a few pimples and mild itching are a "
-            "normal part of healing. They usually go away on their own within a few days to "
-            "a week.",
-            "To help your skin heal:", *aftercare, _WHEN_TO_GET_HELP,
-        ]
-    if comment and comment.strip():
-        paragraphs.append(COMMENT_LINE)
-    return GuidanceText(headline=headline, paragraphs=tuple(paragraphs))

@@ -16,6 +16,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from followups.assessment.rules import BREAKOUT_DOCUMENT, RASH_DOCUMENT, Level
+from followups.escalations.messages import reason_message
 
 if TYPE_CHECKING:
     from followups.models import CheckInResponse
@@ -89,13 +90,13 @@ def reasons_list(reasons: list[dict], *, with_sources: bool = False):
         items = format_html_join(
             "", '<li>{} <small class="code"><code>{}</code></small><br>'
                 '<small class="source">Source: {}</small></li>',
-            ((r.get("message", ""), r.get("code", ""), source_titled(r.get("source", "")))
+            ((reason_message(r), r.get("code", ""), source_titled(r.get("source", "")))
              for r in reasons),
         )
     else:
         items = format_html_join(
             "", '<li>{} <small class="code"><code>{}</code></small></li>',
-            ((r.get("message", ""), r.get("code", "")) for r in reasons),
+            ((reason_message(r), r.get("code", "")) for r in reasons),
         )
     return format_html('<ul class="reasons">{}</ul>', items)
 

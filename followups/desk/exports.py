@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator
 
 from django.db.models import QuerySet
 
+from followups.escalations.messages import reason_message
 from followups.models import CheckInResponse, Escalation
 
 # A spreadsheet runs a cell that starts with one of these as a formula
@@ -59,7 +60,7 @@ def queue_rows(escalations: Iterable[Escalation]) -> Iterator[list[object]]:
             escalation.pk, patient.clinic.name, patient.pk, str(patient), patient.email,
             escalation.level, escalation.status, escalation.checkin.day,
             " ".join(reason.get("code", "") for reason in escalation.reasons),
-            " | ".join(reason.get("message", "") for reason in escalation.reasons),
+            " | ".join(reason_message(reason) for reason in escalation.reasons),
             escalation.created_at, _user(escalation.acknowledged_by),
             escalation.acknowledged_at, _user(escalation.resolved_by), escalation.resolved_at,
             escalation.resolution_note,

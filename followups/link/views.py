@@ -25,11 +25,11 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 from PIL import Image, ImageDraw
 
-from followups.assessment import rules
+from followups.assessment.guidance import guidance_for_answers
+from followups.assessment.rules import Assessment
 from followups.escalations.services import response_answers
 from followups.link import ratelimit
 from followups.link.forms import CheckInForm
-from followups.link.text import patient_text
 from followups.models import CheckInResponse
 from followups.selectors import checkin_for_token
 from followups.services import CheckInClosed, response_record
@@ -165,42 +165,21 @@ def _tel_href(phone: str) -> str:
     return f"tel:{digits}" if digits else ""
 
 
-def _guidance_blocks(guidance: rules.GuidanceText) -> list[tuple[str, str | list[str]]]:
-    """Paragraphs, with the run of aftercare tips turned into one list."""
-    blocks: list[tuple[str, str | list[str]]] = []
-    tips: list[str] = []  # the list block last added
-    for paragraph in guidance.paragraphs:
-        if paragraph in rules.AFTERCARE:
-            if not blocks or blocks[-1][0] != "list":
-                tips = []
-                blocks.append(("list", tips))
-            tips.append(paragraph)
-        else:
-            blocks.append(("paragraph", paragraph))
-    return blocks
-
-
 def _guidance_page(request, *, clinic, response: CheckInResponse, language: str):
-    level = rules.Level.from_label(response.assessment_level)
     # Guidance that fits their answers, not only their level: what worried us,
     # the emergency line, day 10 for a watch, the aftercare for their symptoms.
-    guidance = rules.guidance_for_answers(
-        assessment=rules.Assessment.from_stored(level=response.assessment_level,
-                                                reasons=response.assessment_reasons),
+    # Chosen as codes; the template writes them in the patient's language.
+    guidance = guidance_for_answers(
+        assessment=Assessment.from_stored(level=response.assessment_level,
+                                          reasons=response.assessment_reasons),
         answers=response_answers(response=response), comment=response.comments,
         language=language, watch_day=settings.CHECKIN_WATCH_DAY,
     )
-    with translation.override(language):
-        headline = patient_text(guidance.headline)
-        blocks = [(kind, [patient_text(item) for item in content] if isinstance(content, list)
-                   else patient_text(content))
-                  for kind, content in _guidance_blocks(guidance)]
     return _patient_page(request, "followups/checkin_done.html", {
         "clinic_name": clinic.name,
         "clinic_phone": clinic.phone,
-        "level": level.label,
-        "headline": headline,
-        "blocks": blocks,
+        "level": guidance.level.label,
+        "guidance": guidance,
         "phone_href": _tel_href(clinic.phone),
     }, language=language)
 

@@ -1,14 +1,16 @@
 """No patient-facing text is left in English on a French or Spanish patient's pages.
 
 Three nets: every catalogue entry (locale/) is translated with its
-placeholders kept; every patient text of the rules translates; and every
-text a patient can see on the real pages and emails, rendered in French and
-in Spanish, differs from the English page's.
+placeholders kept; every guidance block and every reason's message, written
+from its codes in French and in Spanish, keeps no word of the English; and
+every text a patient can see on the real pages and emails, rendered in French
+and in Spanish, differs from the English page's.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import timedelta
 from html.parser import HTMLParser
 from pathlib import Path
@@ -19,10 +21,14 @@ from django.conf import settings
 from django.core import mail
 from django.utils import timezone, translation
 
-from followups.assessment import rules
+from followups.assessment import guidance
+from followups.assessment.guidance import Block, Guidance
+from followups.assessment.rules import Level
 from followups.delivery.sweep import followups_sweep
-from followups.link.text import patient_text
+from followups.escalations.messages import reason_message
 from tests.factories import PatientFactory, session_with_checkins
+from tests.followups.escalations.test_reason_messages import every_reason
+from tests.followups.link.test_guidance import rendered
 from tests.followups.link.test_patient_form import FORM_ANSWERS, LINK, link_url
 
 LOCALE = Path(settings.LOCALE_PATHS[0])
@@ -56,31 +62,70 @@ def test_the_compiled_catalogues_are_current():
             f"{compiled} is older than its .po: run `python locale/compile.py`")
 
 
-def _rules_patient_texts() -> set[str]:
-    texts = set()
-    for guidance in rules._GUIDANCE.values():
-        texts.add(guidance.headline)
-        texts.update(guidance.paragraphs)
-    texts.update(rules.AFTERCARE)
-    for name in ("EMERGENCY_LINE", "COMMENT_LINE"):
-        if hasattr(rules, name):
-            texts.add(getattr(rules, name))
-    # What worried us, as the rules put it together for a patient.
-    phrases = list(getattr(rules, "_TOLD_US", {}).values())
-    texts.update(f"You told us that {phrase}." for phrase in phrases)
-    if len(phrases) > 2:
-        texts.add(f"You told us that {phrases[0]}, {phrases[1]} and {phrases[2]}.")
-        texts.add(f"You told us that {phrases[0]}. This can still be part of normal healing.")
-    return texts
+# Words spelt the same in English and the language, inside a translated sentence.
+SAME_INSIDE = {"fr": {"pus", "urgent", "patient", "intense", "infection", "exfoliants", "direct",
+                      "pores"},
+               "es": {"pus", "normal", "alcohol"}}
+WORD = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
+
+
+def _english_left(english: str, translated: str, *, language: str,
+                  theirs: Iterable[object] = ()) -> set[str]:
+    """English words of ``english`` still in ``translated`` (not names the text was given)."""
+    given = {word.lower() for value in theirs for word in WORD.findall(str(value))}
+    words = {word.lower() for word in WORD.findall(english) if len(word) > 3}
+    found = {word.lower() for word in WORD.findall(translated)}
+    return (words & found) - given - SAME_INSIDE[language]
+
+
+def _every_guidance_part() -> list[Guidance]:
+    """Every headline, and every block in each shape its parameters give it."""
+    parts = [Guidance(level=Level.REVIEW, headline=Block(code, {"day": 10}), blocks=())
+             for code in guidance.HEADLINE_CODES]
+    every_tip = [tip for tip, _symptoms in guidance.AFTERCARE_TIPS]
+    shapes = {
+        guidance.TOLD_US: [*({"findings": [code], "still_normal": False}
+                             for code in guidance.TOLD_US_CODES),
+                           {"findings": list(guidance.TOLD_US_CODES), "still_normal": True}],
+        guidance.AFTERCARE: [{"intro": intro, "tips": every_tip}
+                             for intro in guidance.AFTERCARE_INTROS],
+        guidance.WATCH_DAY: [{"day": 10}],
+    }
+    for code in guidance.BLOCK_CODES:
+        for params in shapes.get(code, [{}]):
+            parts.append(Guidance(level=Level.REVIEW,
+                                  headline=Block(guidance.HEALING_AS_EXPECTED),
+                                  blocks=(Block(code, params),)))
+    return parts
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_every_patient_text_of_the_rules_translates(language):
-    with translation.override(language):
-        untranslated = sorted(text for text in _rules_patient_texts()
-                              if patient_text(text) == text)
+def test_every_guidance_block_is_written_in_the_patients_language(language):
+    left = {}
+    for part in _every_guidance_part():
+        english, theirs = rendered(part), rendered(part, language=language)
+        for before, after in zip((english.headline, *english.paragraphs),
+                                 (theirs.headline, *theirs.paragraphs), strict=True):
+            if english_words := _english_left(before, after, language=language):
+                left[before] = english_words
+    assert left == {}
 
-    assert untranslated == []
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_reason_is_written_in_each_language(language):
+    left = {}
+    for reason in every_reason():
+        with translation.override("en"):
+            english = reason_message(reason.as_dict())
+        with translation.override(language):
+            theirs = reason_message(reason.as_dict())
+        assert "{" not in theirs and "%(" not in theirs, theirs
+        # What the patient wrote, the session's ingredients, the mail server's error: theirs.
+        given = [value for key, value in reason.params.items()
+                 if key in ("words", "ingredients", "why")]
+        if english_words := _english_left(english, theirs, language=language, theirs=given):
+            left[english] = english_words
+    assert left == {}
 
 
 class _Text(HTMLParser):

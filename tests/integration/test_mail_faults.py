@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from followups.delivery.emails import checkin_message_id
 from followups.delivery.sweep import followups_sweep
+from followups.escalations.messages import reason_message
 from followups.models import CheckIn, Escalation
 from patients.models import Clinic
 from tests.factories import ClinicFactory, PatientFactory, session_with_checkins
@@ -108,7 +109,7 @@ def test_a_permanent_550_fails_the_checkin_at_once_and_puts_the_patient_on_the_q
     assert "550" in refused.last_error
     flag = Escalation.objects.get(checkin=refused)
     assert (flag.trigger, flag.level, flag.status) == ("undelivered", "review", "open")
-    assert flag.reasons[0]["message"].startswith("Could not reach the patient")
+    assert reason_message(flag.reasons[0]).startswith("Could not reach the patient")
     body = api.get(f"/api/checkins/{refused.pk}/").json()
     assert "550" in body["delivery_error"] and body["next_attempt_at"] is None
     assert fresh([good])[0].status == CheckIn.Status.SENT

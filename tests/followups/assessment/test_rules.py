@@ -1,4 +1,8 @@
-"""The escalation rules, tested as pure functions: no database, no Django."""
+"""The escalation rules, tested as pure functions: no database.
+
+The rules return codes and parameters; the English messages staff read are
+written from them by ``followups.escalations.messages`` (``written`` below).
+"""
 
 from __future__ import annotations
 
@@ -19,8 +23,8 @@ from followups.assessment.rules import (
     allergy_matches,
     assess_answers,
     assess_non_response,
-    patient_guidance,
 )
+from followups.escalations.messages import reason_message, reasons_with_messages
 
 NOW = datetime(2025, 3, 10, 9, 0, tzinfo=UTC)
 ALL_CODES = (
@@ -62,6 +66,11 @@ QUIET = Answers(
 
 def answers(**changes: object) -> Answers:
     return replace(QUIET, **changes)
+
+
+def written(reason: rules.Reason) -> str:
+    """The reason's message as staff read it, written from its stored code and parameters."""
+    return reason_message(reason.as_dict())
 
 
 def assess(
@@ -599,7 +608,8 @@ def test_it_flags_severe_rash_as_urgent():
     assessment = assess(answers(rash=S.SEVERE, rash_trend=Trend.SAME))
 
     assert assessment.level is Level.URGENT
-    assert assessment.reasons[0].message == "Rash rated severe at the day-2 check-in"
+    assert written(assessment.reasons[0]) == "Rash rated severe at the day-2 check-in"
+    assert assessment.reasons[0].params == {"day": 2, "rating": "severe"}
     assert assessment.reasons[0].source == rules.RULES["SEVERE_RASH"].source
 
 
@@ -616,8 +626,9 @@ def test_it_names_the_matched_ingredients_in_the_allergy_message():
 
     (reason,) = assessment.reasons
     assert reason.code == "ALLERGY"
-    assert "Fragrance, lidocaine" in reason.message
-    assert reason.message.startswith("Rash and itching reported at the day-2 check-in")
+    assert "Fragrance, lidocaine" in written(reason)
+    assert written(reason).startswith("Rash and itching reported at the day-2 check-in")
+    assert reason.params["ingredients"] == ["Fragrance", "lidocaine"]
 
 
 def test_it_says_how_much_the_rash_rose_since_the_previous_check_in():
@@ -626,16 +637,18 @@ def test_it_says_how_much_the_rash_rose_since_the_previous_check_in():
         previous=(answers(rash=S.MILD, rash_trend=Trend.SAME),),
     )
 
-    assert assessment.reasons[0].message == (
+    assert written(assessment.reasons[0]) == (
         "Rash rated moderate at the day-2 check-in, up from mild at the previous check-in, "
         "and reported as getting worse"
     )
+    assert assessment.reasons[0].params == {"day": 2, "rating": "moderate",
+                                             "previous_rating": "mild", "said_worse": True}
 
 
 def test_it_writes_very_severe_in_words_for_staff():
     assessment = assess(answers(pain=S.VERY_SEVERE))
 
-    assert assessment.reasons[0].message == "Pain rated very severe at the day-2 check-in"
+    assert written(assessment.reasons[0]) == "Pain rated very severe at the day-2 check-in"
 
 
 # --------------------------------------------------------------------------- combinations
@@ -733,7 +746,8 @@ def test_it_keeps_the_highest_level_and_lists_every_reason(
 def test_it_serialises_an_assessment_for_the_api():
     assessment = assess(answers(fever=True, hives=True))
 
-    assert assessment.as_dict() == {
+    stored = assessment.as_dict()
+    assert {"level": stored["level"], "reasons": reasons_with_messages(stored["reasons"])} == {
         "level": "urgent",
         "reasons": [
             {
@@ -748,12 +762,22 @@ def test_it_serialises_an_assessment_for_the_api():
             },
         ],
     }
+    assert assessment.reasons[1].level is Level.REVIEW
     assert assessment.reasons[1].as_dict() == {
         "code": "ALLERGY",
-        "level": "review",
-        "message": "Hives reported at the day-2 check-in",
+        "params": {"day": 2, "symptoms": ["hives"], "ingredients": []},
         "source": rules.RULES["ALLERGY"].source,
     }
+    assert written(assessment.reasons[1]) == "Hives reported at the day-2 check-in"
+
+
+def test_it_stores_codes_and_parameters_never_a_message():
+    assessment = assess(answers(fever=True, rash=S.SEVERE, rash_trend=Trend.WORSE),
+                        comment="some pus")
+
+    for reason in assessment.as_dict()["reasons"]:
+        assert set(reason) == {"code", "params", "source"}
+    assert Assessment.from_stored(**assessment.as_dict()) == assessment
 
 
 def test_it_serialises_a_quiet_check_in_as_level_none():
@@ -847,7 +871,7 @@ def test_it_always_decides(given_answers, day, previous, allergy_case):
     for reason in assessment.reasons:
         assert reason.level is rules.RULES[reason.code].level
         assert reason.source == rules.RULES[reason.code].source
-        assert reason.message
+        assert written(reason)
 
 
 @settings(max_examples=500, deadline=None)
@@ -1036,7 +1060,7 @@ def test_it_flags_a_silent_check_in_at_48_hours_after_a_reminder():
     assert assessment.level is Level.REVIEW
     (reason,) = assessment.reasons
     assert reason.code == "NO_RESPONSE"
-    assert reason.message == (
+    assert written(reason) == (
         "Day-7 check-in not answered 48 hours after it was sent, despite a reminder"
     )
     assert reason.source == rules.RULES["NO_RESPONSE"].source
@@ -1060,7 +1084,7 @@ def test_it_honours_a_different_non_response_window():
     )
     flagged = assess_non_response(now=SENT + window, **kwargs)
     assert flagged.level is Level.REVIEW
-    assert "36 hours" in flagged.reasons[0].message
+    assert "36 hours" in written(flagged.reasons[0])
 
 
 # --------------------------------------------------------------------------- allergy matching
@@ -1194,107 +1218,3 @@ def test_it_names_levels_for_the_interface():
     assert [level.label for level in Level] == ["none", "watch", "review", "urgent"]
     assert [level.escalation_rank for level in rules.ESCALATION_LEVELS] == [1, 2]
     assert Severity.VERY_SEVERE.value_name == "very_severe"
-
-
-# --------------------------------------------------------------------------- patient guidance
-
-
-def test_it_tells_an_urgent_patient_to_seek_medical_help_now():
-    guidance = patient_guidance(Level.URGENT)
-
-    assert "medical help now" in guidance.headline
-    assert any("told your clinic" in paragraph for paragraph in guidance.paragraphs)
-
-
-def test_it_tells_a_patient_under_review_the_clinic_will_call_within_a_business_day():
-    guidance = patient_guidance(Level.REVIEW)
-
-    text = " ".join(guidance.paragraphs)
-    assert "within one business day" in text
-    assert "Stay out of direct sun." in guidance.paragraphs
-
-
-def test_it_gives_a_patient_healing_as_expected_the_aftercare_advice():
-    guidance = patient_guidance(Level.NONE)
-
-    for advice in rules.AFTERCARE:
-        assert advice in guidance.paragraphs
-    text = " ".join(guidance.paragraphs).lower()
-    for words in ("clean", "moisturiser", "direct sun", "harsh", "alcohol", "cool compress"):
-        assert words in text
-
-
-@pytest.mark.parametrize("level", list(Level))
-def test_it_writes_patient_guidance_without_jargon(level):
-    guidance = patient_guidance(level)
-    text = " ".join((guidance.headline, *guidance.paragraphs)).lower()
-
-    for jargon in ("comedogenic", "erythema", "pruritus", "oedema", "edema", "urticaria"):
-        assert jargon not in text
-
-
-# --------------------------------------------------------------------------- guidance per answers
-
-
-def guidance(given_answers: Answers, *, day: int = 2, comment: str = "",
-             previous: tuple[Answers, ...] = ()) -> rules.GuidanceText:
-    assessment = assess(given_answers, day=day, comment=comment, previous=previous)
-    return rules.guidance_for_answers(assessment=assessment, answers=given_answers,
-                                      comment=comment)
-
-
-def test_it_names_what_worried_us_on_the_urgent_page():
-    text = guidance(answers(fever=True))
-
-    assert text.headline == "Please seek medical help now"
-    assert "You told us that you have a fever." in text.paragraphs
-    assert rules.EMERGENCY_LINE not in text.paragraphs
-
-
-def test_it_gives_the_emergency_line_for_hives_with_swelling():
-    text = guidance(answers(hives=True, swelling=S.MODERATE))
-
-    assert text.paragraphs[0] == rules.EMERGENCY_LINE
-
-
-def test_it_gives_the_emergency_line_for_a_throat_word_in_the_comment():
-    text = guidance(QUIET, comment="my throat is closing")
-
-    assert text.headline == "Please seek medical help now"
-    assert rules.EMERGENCY_LINE in text.paragraphs
-    assert rules.COMMENT_LINE in text.paragraphs
-
-
-def test_it_tells_a_watched_patient_we_check_again_on_day_10():
-    text = guidance(answers(rash=S.MILD, rash_trend=Trend.BETTER), day=7,
-                    previous=(answers(rash=S.MODERATE, rash_trend=Trend.SAME),))
-
-    joined = " ".join(text.paragraphs)
-    assert "we will check on you again on day 10" in text.headline.lower()
-    assert "We will check on you again on day 10." in joined
-    assert "still have a mild rash" in joined
-
-
-def test_it_gives_the_aftercare_for_the_symptoms_reported():
-    breakouts = guidance(answers(breakouts=S.MILD, breakouts_trend=Trend.SAME))
-    itching = guidance(answers(itching=S.MILD))
-
-    assert any("will not clog your pores" in tip for tip in breakouts.paragraphs)
-    assert not any("will not clog your pores" in tip for tip in itching.paragraphs)
-    assert any("antihistamines" in tip for tip in itching.paragraphs)
-    assert not any("cool compress" in tip for tip in itching.paragraphs)
-    for everyone in ("Keep the treated area clean.", "Stay out of direct sun."):
-        assert everyone in breakouts.paragraphs and everyone in itching.paragraphs
-
-
-def test_it_says_the_clinic_will_read_a_comment_only_when_there_is_one():
-    assert rules.COMMENT_LINE in guidance(QUIET, comment="Thanks, all fine").paragraphs
-    assert rules.COMMENT_LINE not in guidance(QUIET).paragraphs
-
-
-def test_it_tells_a_patient_under_review_what_worried_us_and_when_we_call():
-    text = guidance(answers(rash=S.MODERATE, rash_trend=Trend.SAME), day=7)
-
-    joined = " ".join(text.paragraphs)
-    assert "You told us that your rash is still there." in joined
-    assert "within one business day" in joined

@@ -10,6 +10,7 @@ from django.core import mail
 from django.db import transaction
 
 from followups.delivery.sweep import followups_sweep
+from followups.escalations.messages import reason_message
 from followups.models import CheckIn, CheckInResponse, Escalation
 from followups.services import response_record
 from tests.factories import NORMAL_ANSWERS, ClinicFactory, PatientFactory, session_with_checkins
@@ -111,7 +112,7 @@ def test_it_raises_rash_persists_for_a_rash_at_day_10(session):
     assert answers.assessment_level == "review"
     escalation = Escalation.objects.get(checkin__day=10)
     assert [reason["code"] for reason in escalation.reasons] == ["RASH_PERSISTS"]
-    assert "day-10" in escalation.reasons[0]["message"]
+    assert "day-10" in reason_message(escalation.reasons[0])
     assert not session.checkins.filter(day__gt=10).exists()
 
 
@@ -140,7 +141,7 @@ def test_it_sends_reminds_and_flags_the_silent_day_10_checkin_like_the_others(se
     flag = Escalation.objects.get(checkin=watch)
     assert flag.trigger == Escalation.Trigger.NO_RESPONSE
     assert [reason["code"] for reason in flag.reasons] == ["NO_RESPONSE"]
-    assert flag.reasons[0]["message"].startswith("Day-10 check-in not answered")
+    assert reason_message(flag.reasons[0]).startswith("Day-10 check-in not answered")
 
     followups_sweep(now=watch.sent_at + timedelta(hours=73))
     watch.refresh_from_db()

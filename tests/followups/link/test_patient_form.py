@@ -15,6 +15,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from followups.delivery.sweep import followups_sweep
+from followups.escalations.messages import reason_message
 from followups.link.forms import CheckInForm
 from followups.models import CheckIn, CheckInResponse, Escalation
 from tests.factories import NORMAL_ANSWERS, ClinicFactory, PatientFactory, session_with_checkins
@@ -405,7 +406,7 @@ def test_it_flags_a_worrying_comment_on_an_otherwise_calm_form(client, sent, com
     stored = CheckInResponse.objects.get(checkin=checkin)
     assert stored.assessment_level == "review"
     assert [reason["code"] for reason in stored.assessment_reasons] == ["COMMENT_CONCERN"]
-    assert matched in stored.assessment_reasons[0]["message"]
+    assert matched in reason_message(stored.assessment_reasons[0])
     assert Escalation.objects.get(checkin=checkin).level == "review"
     text = page.content.decode()
     assert "healing as expected" not in text
