@@ -11,7 +11,8 @@ The sink (aiosmtpd, on a free loopback port, in this process) answers each
 message's DATA after ``asyncio.sleep(SINK_DELAY)``: concurrent connections
 overlap, so N workers, each sending one message at a time, can at best send
 N / 50 ms. It records every message's ``Message-ID``; a check-in's is stable
-(``followups.delivery.emails.checkin_message_id``), so a second copy is a duplicate.
+(``followups.delivery.channels.email.messages.checkin_message_id``), so a second
+copy is a duplicate.
 
 Each worker is ``celery -A clinic worker`` as the Procfile runs it, with
 ``--concurrency 1`` (one sending process each), Django's SMTP backend

@@ -8,9 +8,10 @@ The baseline (``_raw_email_loop``) sends the same invitations by the most
 direct means: per batch, one ``SELECT … FOR UPDATE OF c SKIP LOCKED`` that
 also JOINs what the email needs, a fresh token per row whose SHA-256 goes in
 one raw INSERT into followups_checkinlink, the invitation built by the
-product's own ``followups.delivery.emails.checkin_email`` from the claimed row and
-handed to the configured backend (Django's in-memory one here) in one
-``send_messages``, and one raw UPDATE marking the batch sent. The older
+product's own ``checkin_email`` (``followups.delivery.channels.email.messages``)
+from the claimed row and handed to the configured backend (Django's in-memory
+one here) in one ``send_messages``, one raw UPDATE marking the batch sent and
+one raw INSERT of its delivery records. The older
 baseline, which only claimed rows and marked them sent (no link, no email),
 is still timed and shown as an informational row.
 """
@@ -58,7 +59,7 @@ RAW_CLAIM_FOR_EMAIL = """
     ORDER BY c.next_action_at LIMIT %s
     FOR UPDATE OF c SKIP LOCKED
 """
-# What followups.delivery.emails.checkin_email reads of a patient
+# What the email channel's checkin_email reads of a patient
 # (language: once patients have one).
 PATIENT_EMAIL_FIELDS = ("first_name", "email", "language")
 
@@ -86,6 +87,13 @@ RAW_MARK_SENT_EMAILED = """
     SET status = 'sent', sent_at = %s, expires_at = %s, next_action_at = %s,
         attempts = 0, last_error = '', claim_token = NULL
     WHERE id = ANY(%s)
+"""
+# And the delivery record the product's sweep writes beside each sent check-in.
+RAW_DELIVERIES_INSERT = """
+    INSERT INTO followups_delivery
+        (checkin_id, channel, kind, send_generation, status, at, error, provider_message_id)
+    SELECT id, 'email', 'invitation', send_generation, 'sent', %s, '', ''
+    FROM followups_checkin WHERE id = ANY(%s)
 """
 # Nothing but the marked rows may be due when a run starts: the generated data
 # keeps its next actions hours away, but the other benchmarks leave work behind
@@ -124,13 +132,14 @@ def _raw_loop(connection) -> int:
 def raw_invitation(row: dict, token: str):
     """The invitation email for one row of ``RAW_CLAIM_FOR_EMAIL`` (a dict).
 
-    Built by the product's ``followups.delivery.emails.checkin_email(…, reminder=False)``
-    itself, so both sides send the same message; the baseline only hands it
-    the claimed row's values as plain objects with the attributes the builder
-    reads, instead of model instances (tests/test_bench_smoke.py checks the
-    message equals the one built from the product's models).
+    Built by the product's ``checkin_email(…, reminder=False)``
+    (``followups.delivery.channels.email.messages``) itself, so both sides send the
+    same message; the baseline only hands it the claimed row's values as plain
+    objects with the attributes the builder reads, instead of model instances
+    (tests/test_bench_smoke.py checks the message equals the one built from the
+    product's models).
     """
-    from followups.delivery.emails import checkin_email
+    from followups.delivery.channels.email.messages import checkin_email
 
     clinic = SimpleNamespace(name=row["clinic_name"], phone=row["clinic_phone"],
                              email=row["clinic_email"], timezone=row["clinic_timezone"])
@@ -176,6 +185,7 @@ def _raw_email_loop(connection) -> int:
             raise RuntimeError("the email backend did not take every message")
         connection.execute(RAW_MARK_SENT_EMAILED,
                            [now, expires_at, now + settings.CHECKIN_REMINDER_AFTER, ids])
+        connection.execute(RAW_DELIVERIES_INSERT, [now, ids])
         connection.commit()
         rows += len(ids)
 
@@ -338,6 +348,8 @@ class SweepBench:
             connection.execute(ALERTS_POSTPONE)
             connection.execute("DELETE FROM followups_checkinlink WHERE checkin_id = ANY(%s)",
                                [ids])
+            connection.execute("DELETE FROM followups_delivery WHERE checkin_id = ANY(%s)",
+                               [ids])
             connection.execute(MARK_DUE, [ids])
 
     def _queries_per_row(self, sample: int = 100) -> float:
@@ -353,17 +365,18 @@ class SweepBench:
             report = followups_sweep()
         return len(captured) / max(report.invitations_sent, 1)
 
-    def _sent(self) -> tuple[int, int]:
+    def _sent(self) -> tuple[int, int, int]:
         from bench.database import connect
 
         with connect(self.database_url) as connection:
             return connection.execute(
                 """
                 SELECT count(*) FILTER (WHERE status = 'sent'),
-                       (SELECT count(*) FROM followups_checkinlink WHERE checkin_id = ANY(%s))
+                       (SELECT count(*) FROM followups_checkinlink WHERE checkin_id = ANY(%s)),
+                       (SELECT count(*) FROM followups_delivery WHERE checkin_id = ANY(%s))
                 FROM followups_checkin WHERE id = ANY(%s)
                 """,
-                [self.due_ids, self.due_ids],
+                [self.due_ids, self.due_ids, self.due_ids],
             ).fetchone()
 
     def _run(self, task: str) -> tuple[Run, list[str]]:
@@ -371,13 +384,15 @@ class SweepBench:
         self._mark_due()
         run = self.workers.run(task)
         due = len(self.due_ids)
-        sent, links = self._sent()
+        sent, links, deliveries = self._sent()
         emails = run.details.get("emails", 0)
         name = "the sweeps" if task == "sweep" else "the raw loops"
         problems = []
-        if run.rows != due or sent != due or links != due or emails != due:
+        if (run.rows != due or sent != due or links != due or emails != due
+                or deliveries != due):
             problems.append(f"expected {due} invitations; {name} reported {run.rows} and "
-                            f"{emails} emails, {sent} rows are sent, {links} links exist")
+                            f"{emails} emails, {sent} rows are sent, {links} links and "
+                            f"{deliveries} delivery records exist")
         others = {key: value for key, value in run.details.items()
                   if value and key not in ("invitations_sent", "emails")}
         if others:
@@ -444,9 +459,9 @@ class SweepBench:
                 f"of {batch}: SELECT … JOIN session, patient, clinic … FOR UPDATE OF c SKIP "
                 "LOCKED; a secrets.token_urlsafe(32) per row and one INSERT of their SHA-256 "
                 "into followups_checkinlink; the same email, built by the product's "
-                "followups.delivery.emails.checkin_email from the claimed row, to the same "
-                "backend in "
-                "one send_messages; one UPDATE marking the batch sent. Both verified: every "
+                "followups.delivery.channels.email.messages.checkin_email from the claimed "
+                "row, to the same backend in one send_messages; one UPDATE marking the batch "
+                "sent and one INSERT of its delivery records. Both verified: every "
                 "row sent, one link and one email each. Alternating, fastest of "
                 f"{_seconds(runs)} (sweep) and {_seconds(raws)} (raw), after an untimed "
                 "warm-up run of each. Wall time from a shared barrier to the last worker's "

@@ -1,10 +1,10 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.api import LogoutView, TokenView
 from clinic.views import healthz, readyz
+from followups.delivery.channels import channels_urlpatterns
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -16,7 +16,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
     path("", include("followups.link.urls")),
-    # An email provider's bounce and complaint events (followups.delivery.bounces).
-    *([path("anymail/", include("anymail.urls"))] if settings.ANYMAIL.get("WEBHOOK_SECRET")
-      else []),
+    # Each channel's provider callbacks: an email provider's bounces under /anymail/
+    # (followups.delivery.channels.email), served only with its webhook secret.
+    *channels_urlpatterns(),
 ]

@@ -6,4 +6,9 @@ class FollowupsConfig(AppConfig):
     verbose_name = "Follow-ups"
 
     def ready(self) -> None:
-        from followups.delivery import bounces as signals  # noqa: F401  (connects the provider's tracking events)
+        from followups.delivery.channels import channels_connect
+        from followups.services import delivery_provider_event
+
+        # Each channel's provider events (an email provider's bounces) move its
+        # deliveries and check-ins on through the one service that does it.
+        channels_connect(report=delivery_provider_event)

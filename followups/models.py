@@ -77,10 +77,6 @@ class CheckIn(Claimable):
     # Bumped by a staff resend: part of the Message-ID, so a retried send of
     # the same email keeps its id while a resend is a new message.
     send_generation = models.PositiveSmallIntegerField(default=1)
-    # The email provider's id for the last message sent (django-anymail), so
-    # that its bounce or complaint finds this check-in; empty over plain SMTP.
-    provider_message_id = models.CharField(max_length=200, blank=True, default="",
-                                           editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -110,9 +106,6 @@ class CheckIn(Claimable):
             models.Index(fields=["status", "due_at"], name="checkin_status_due"),
             # The admin's check-in list, newest due first.
             models.Index(fields=["due_at"], name="checkin_due"),
-            # Consumed by followups.delivery.bounces, matching a provider's bounce to its check-in.
-            models.Index(fields=["provider_message_id"], name="checkin_provider_message",
-                         condition=~Q(provider_message_id="")),
         ]
 
     def __str__(self) -> str:
@@ -149,6 +142,64 @@ def _answer_columns(severities: tuple[str, ...], trends: tuple[str, ...],
            for name in trends},
         **{name: models.BooleanField() for name in yes_no},
     }
+
+
+class DeliveryStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    SENT = "sent", "Sent"
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Failed"
+
+
+class DeliveryKind(models.TextChoices):
+    INVITATION = "invitation", "Invitation"
+    REMINDER = "reminder", "Reminder"
+
+
+class Delivery(models.Model):
+    """One message sent for a check-in through one channel, and what its provider said since.
+
+    Written when the message has gone, with the check-in's own change
+    (followups.services); its status moves on when the provider calls back
+    (a bounce: ``failed``; a receipt: ``delivered``). Failed attempts to send
+    are the check-in's (``last_error``, ``attempts``): no message left.
+    """
+
+    Status = DeliveryStatus
+    Kind = DeliveryKind
+
+    checkin = models.ForeignKey(CheckIn, on_delete=models.CASCADE, related_name="deliveries")
+    # A channel's name (followups.delivery.channels): "email".
+    channel = models.CharField(max_length=20)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    # The check-in's send generation when it went: a callback about a message
+    # sent before a staff resend says nothing about the new one.
+    send_generation = models.PositiveSmallIntegerField()
+    status = models.CharField(max_length=10, choices=Status.choices)
+    # When it reached its status: sent (or queued), then delivered or failed.
+    at = models.DateTimeField()
+    error = models.CharField(max_length=300, blank=True)
+    # The provider's id for the message, to match its callbacks; empty over plain SMTP.
+    provider_message_id = models.CharField(max_length=200, blank=True, default="")
+
+    class Meta:
+        verbose_name_plural = "deliveries"
+        ordering = ["at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=DeliveryStatus.values),
+                                   name="delivery_status_valid"),
+            models.CheckConstraint(condition=Q(kind__in=DeliveryKind.values),
+                                   name="delivery_kind_valid"),
+        ]
+        indexes = [
+            # Consumed by followups.services.delivery_provider_event, matching a
+            # provider's callback to its message.
+            models.Index(fields=["provider_message_id"], name="delivery_provider_message",
+                         condition=~Q(provider_message_id="")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} of check-in #{self.checkin_id} by {self.channel}"
 
 
 def photo_upload_to(instance: CheckInResponse, filename: str) -> str:

@@ -73,7 +73,8 @@ def undelivered_alerts_q() -> Q:
 
 
 def checkins_for_user(user) -> QuerySet[CheckIn]:
-    queryset = CheckIn.objects.select_related("session", "response")
+    queryset = CheckIn.objects.select_related("session", "response").prefetch_related(
+        "deliveries")
     if not user.is_superuser:
         queryset = queryset.filter(session__patient__clinic_id__in=user_clinic_ids(user))
     return queryset
@@ -121,7 +122,8 @@ def sessions_for_user(user) -> QuerySet[TreatmentSession]:
         "patient", "patient__clinic", "practitioner"
     ).prefetch_related(
         Prefetch("applications", queryset=ProductApplication.objects.select_related("product")),
-        Prefetch("checkins", queryset=CheckIn.objects.select_related("response").order_by("day")),
+        Prefetch("checkins", queryset=CheckIn.objects.select_related("response")
+                 .prefetch_related("deliveries").order_by("day")),
     )
     if not user.is_superuser:
         queryset = queryset.filter(patient__clinic_id__in=user_clinic_ids(user))

@@ -10,28 +10,31 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from functools import partial
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from followups.assessment.schedule import checkin_due_at
 from followups.audit import audit_record
-from followups.delivery import clock, emails, enqueue
-from followups.delivery.claims import LeaseKeeper, SweepReport, claim_finish, claim_record_failure
-from followups.delivery.mailing import (
-    Delivery,
-    MailSession,
-    Outcome,
-    UndeliverableAddress,
-    address_check,
+from followups.delivery import clock, enqueue
+from followups.delivery.channels import checkin_channels
+from followups.delivery.channels.base import (
+    Channel,
+    Failure,
+    ProviderEvent,
+    SendResult,
+    Sessions,
+    Undeliverable,
 )
+from followups.delivery.claims import LeaseKeeper, SweepReport, claim_finish, claim_record_failure
 from followups.escalations.services import (
     escalation_raise_for_assessment,
     escalation_raise_for_no_response,
@@ -39,7 +42,7 @@ from followups.escalations.services import (
     response_assess,
 )
 from followups.link.tokens import token_new
-from followups.models import AuditEvent, CheckIn, CheckInLink, CheckInResponse
+from followups.models import AuditEvent, CheckIn, CheckInLink, CheckInResponse, Delivery
 from patients.models import TreatmentSession
 
 logger = logging.getLogger(__name__)
@@ -134,6 +137,10 @@ def checkin_resend(*, checkin: CheckIn, actor) -> CheckIn:
 
 # Sending what the sweep claimed --------------------------------------------------------
 
+# A check-in's messages, one per channel it goes out through, and what became of each.
+Messages = list[tuple[Channel[Any], Any]]
+Results = list[tuple[Channel[Any], SendResult]]
+
 
 def checkins_process_claimed(*, checkins: list[CheckIn], token: uuid.UUID, now: datetime,
                              report: SweepReport) -> None:
@@ -143,12 +150,13 @@ def checkins_process_claimed(*, checkins: list[CheckIn], token: uuid.UUID, now: 
     clinic); every write is conditional on still holding ``token``. Each
     check-in succeeds or fails on its own: one that cannot be built or sent
     is recorded as its own failed attempt and the batch goes on. The claim
-    is renewed while sending, so a slow server never lets it lapse.
+    is renewed while sending, so a slow server never lets it lapse. Each
+    channel's session is opened when its first message goes, once a batch.
     """
     keeper = LeaseKeeper(model=CheckIn, token=token)
     pending = {checkin.pk for checkin in checkins}
     invitations = []
-    with MailSession() as mailer:
+    with Sessions() as sessions:
         for checkin in checkins:
             if _invitation_due(checkin, now=now):
                 invitations.append(checkin)
@@ -157,11 +165,11 @@ def checkins_process_claimed(*, checkins: list[CheckIn], token: uuid.UUID, now: 
                 continue
             with _on_its_own(checkin, report=report):
                 checkin_process_claimed(checkin, token=token, now=now, report=report,
-                                        mailer=mailer)
+                                        sessions=sessions)
             pending.discard(checkin.pk)
         if invitations:
-            _send_invitations(invitations, token=token, now=now, mailer=mailer, report=report,
-                              keeper=keeper, pending=pending)
+            _send_invitations(invitations, token=token, now=now, sessions=sessions,
+                              report=report, keeper=keeper, pending=pending)
 
 
 def _still_held(checkin: CheckIn, *, keeper: LeaseKeeper, pending: set[int],
@@ -180,10 +188,10 @@ def _still_held(checkin: CheckIn, *, keeper: LeaseKeeper, pending: set[int],
 
 
 @contextmanager
-def _on_its_own(checkin: CheckIn, *, report: SweepReport):
+def _on_its_own(checkin: CheckIn, *, report: SweepReport) -> Iterator[None]:
     """A bug or a database error for one row: logged, and the batch goes on.
 
-    (The mail server's answers are handled where they come.) Its lease runs
+    (A provider's answers are handled where they come.) Its lease runs
     out and the row is tried again.
     """
     try:
@@ -194,7 +202,7 @@ def _on_its_own(checkin: CheckIn, *, report: SweepReport):
 
 
 def checkin_process_claimed(checkin: CheckIn, *, token: uuid.UUID, now: datetime,
-                            report: SweepReport, mailer: MailSession) -> None:
+                            report: SweepReport, sessions: Sessions) -> None:
     """One claimed check-in that is not an invitation due: cut-off, reminder, expiry."""
     finish = partial(claim_finish, instance=checkin, token=token)
     if checkin.session.cancelled_at is not None:
@@ -219,7 +227,7 @@ def checkin_process_claimed(checkin: CheckIn, *, token: uuid.UUID, now: datetime
     reminder_due = sent_at + settings.CHECKIN_REMINDER_AFTER
     no_response_due = sent_at + settings.CHECKIN_NO_RESPONSE_AFTER
     if checkin.reminder_sent_at is None and now < expires_at and now >= reminder_due:
-        _send_reminder(checkin, token=token, now=now, report=report, mailer=mailer)
+        _send_reminder(checkin, token=token, now=now, report=report, sessions=sessions)
         return
     if checkin.reminder_sent_at is not None and now >= no_response_due:
         if escalation_raise_for_no_response(checkin=checkin, now=now):
@@ -251,11 +259,48 @@ def _invitation_due(checkin: CheckIn, *, now: datetime) -> bool:
             and checkin.attempts < settings.DELIVERY_MAX_ATTEMPTS)
 
 
-def _message_build(checkin: CheckIn, *, reminder: bool):
-    """The email with a fresh link: (message, the link's token hash)."""
-    address_check(checkin.session.patient.email)
+def _messages_build(checkin: CheckIn, *, reminder: bool) -> tuple[Messages, str]:
+    """Each of the check-in's channels' message, holding one fresh link: (them, its hash)."""
     raw_token, hashed = token_new()
-    return emails.checkin_email(checkin, token=raw_token, reminder=reminder), hashed
+    messages: Messages = [
+        (channel, channel.checkin_message(checkin, token=raw_token, reminder=reminder))
+        for channel in checkin_channels(checkin)
+    ]
+    return messages, hashed
+
+
+def _messages_send(messages: Messages, *, sessions: Sessions) -> Results:
+    return [(channel, sessions.of(channel).send(message)) for channel, message in messages]
+
+
+def _none_sent(results: Results) -> SendResult | None:
+    """The check-in's failure when none of its messages went (permanent if every one's is)."""
+    if any(result.sent for _channel, result in results):
+        return None
+    failures = [result for _channel, result in results]
+    if not failures:
+        return SendResult(Failure.PERMANENT, reason="no channel reaches the patient",
+                          error_type="NoChannel")
+    reason = failures[0].reason if len(failures) == 1 else "; ".join(
+        f"{channel.name}: {result.reason}" for channel, result in results)
+    return SendResult(Failure.PERMANENT if all(r.permanent for r in failures)
+                      else Failure.TEMPORARY,
+                      reason=reason[:250], error_type=failures[0].error_type)
+
+
+def _deliveries(checkin: CheckIn, results: Results, *, reminder: bool,
+                now: datetime) -> list[Delivery]:
+    """The records of a check-in's messages that went; a channel that refused its own while
+    another's went is recorded ``failed``, with why."""
+    return [
+        Delivery(checkin=checkin, channel=channel.name,
+                 kind=Delivery.Kind.REMINDER if reminder else Delivery.Kind.INVITATION,
+                 send_generation=checkin.send_generation, at=now,
+                 status=result.status if result.sent else Delivery.Status.FAILED,
+                 error="" if result.sent else result.reason[:300],
+                 provider_message_id=result.provider_message_id)
+        for channel, result in results
+    ]
 
 
 # How many sent invitations are marked sent together. A sender that dies
@@ -265,45 +310,51 @@ INVITATIONS_FINISHED_TOGETHER = 50
 
 
 def _send_invitations(checkins: list[CheckIn], *, token: uuid.UUID, now: datetime,
-                      mailer: MailSession, report: SweepReport, keeper: LeaseKeeper,
+                      sessions: Sessions, report: SweepReport, keeper: LeaseKeeper,
                       pending: set[int]) -> None:
     """Day-N invitations of a claimed batch, each built and sent on its own.
 
-    The links are written in one INSERT before any email leaves (a patient
+    The links are written in one INSERT before any message leaves (a patient
     who clicks at once must find theirs; a retried send adds a second link,
     both valid until the check-in is answered or expires), and the sent ones
-    are marked in groups.
+    are marked in groups, each with its delivery records.
     """
-    built = []
+    built: list[tuple[CheckIn, Messages, str]] = []
     for checkin in checkins:
         try:
-            message, hashed = _message_build(checkin, reminder=False)
+            messages, hashed = _messages_build(checkin, reminder=False)
         except Exception as error:
             pending.discard(checkin.pk)
             with _on_its_own(checkin, report=report):
                 _record_send_failure(checkin, token, now=now, report=report,
-                                     delivery=_build_failure(error))
+                                     result=_build_failure(error))
             continue
-        built.append((checkin, message, hashed))
+        built.append((checkin, messages, hashed))
     CheckInLink.objects.bulk_create([
         CheckInLink(checkin=checkin, token_hash=hashed,
                     expires_at=now + settings.CHECKIN_LINK_TTL)
-        for checkin, _message, hashed in built
+        for checkin, _messages, hashed in built
     ])
-    sent: list[tuple[int, str]] = []
+    sent: list[tuple[CheckIn, Results]] = []
 
     def mark_sent() -> None:
-        changes = {"status": CheckIn.Status.SENT, "sent_at": now, "attempts": 0,
-                   "last_error": "", "expires_at": now + settings.CHECKIN_LINK_TTL,
-                   "next_action_at": now + settings.CHECKIN_REMINDER_AFTER, "claim_token": None}
-        plain = [pk for pk, provider_id in sent if not provider_id]
-        done = CheckIn.objects.filter(id__in=plain, claim_token=token).update(**changes)
-        for pk, provider_id in sent:
-            if provider_id:  # an email provider's id, one per message
-                done += CheckIn.objects.filter(pk=pk, claim_token=token).update(
-                    provider_message_id=provider_id, **changes)
+        ids = [checkin.pk for checkin, _results in sent]
+        with transaction.atomic():
+            # The rows still ours, locked until their deliveries are written
+            # beside them; a row another sweep took over is its to finish.
+            held = set(_lock(CheckIn.objects.filter(id__in=ids, claim_token=token))
+                       .order_by("id").values_list("id", flat=True))
+            done = CheckIn.objects.filter(id__in=held).update(
+                status=CheckIn.Status.SENT, sent_at=now, attempts=0, last_error="",
+                expires_at=now + settings.CHECKIN_LINK_TTL,
+                next_action_at=now + settings.CHECKIN_REMINDER_AFTER, claim_token=None,
+            ) if held else 0
+            Delivery.objects.bulk_create([
+                delivery for checkin, results in sent if checkin.pk in held
+                for delivery in _deliveries(checkin, results, reminder=False, now=now)
+            ])
         report.invitations_sent += done
-        pending.difference_update(pk for pk, _provider_id in sent)
+        pending.difference_update(ids)
         if done < len(sent):
             report.lost_claims += len(sent) - done
             logger.warning("%s check-in(s): claim lost while sending; the sender that holds "
@@ -311,17 +362,19 @@ def _send_invitations(checkins: list[CheckIn], *, token: uuid.UUID, now: datetim
         sent.clear()
 
     try:
-        for checkin, message, _hashed in built:
+        for checkin, messages, _hashed in built:
             if not _still_held(checkin, keeper=keeper, pending=pending, report=report):
                 continue
             with _on_its_own(checkin, report=report):
-                delivery = mailer.send(message)
-                if not delivery.sent:
+                results = _messages_send(messages, sessions=sessions)
+                failure = _none_sent(results)
+                if failure is not None:
                     pending.discard(checkin.pk)
                     _record_send_failure(checkin, token, now=now, report=report,
-                                         delivery=delivery)
+                                         result=failure)
                     continue
-                sent.append((checkin.pk, delivery.provider_message_id))
+                _partial_failures_count(results, report=report)
+                sent.append((checkin, results))
                 if len(sent) >= INVITATIONS_FINISHED_TOGETHER:
                     mark_sent()
     finally:
@@ -329,26 +382,40 @@ def _send_invitations(checkins: list[CheckIn], *, token: uuid.UUID, now: datetim
             mark_sent()
 
 
-def _build_failure(error: Exception) -> Delivery:
+def _lock(queryset: QuerySet[CheckIn]) -> QuerySet[CheckIn]:
+    # NO KEY where the database has it: rows that point at these (their links,
+    # their deliveries, an answer) never wait on the lock.
+    return queryset.select_for_update(
+        no_key=connection.features.has_select_for_no_key_update)
+
+
+def _partial_failures_count(results: Results, *, report: SweepReport) -> None:
+    """A channel that refused its message while another channel's went: in the report."""
+    for _channel, result in results:
+        if result.failure is not None:
+            report.errors.append(result.error_type or result.failure.value)
+
+
+def _build_failure(error: Exception) -> SendResult:
     """A message that could not be built: its own failed attempt, never the batch's."""
     kind = type(error).__name__
-    if isinstance(error, UndeliverableAddress):
-        return Delivery(Outcome.PERMANENT, reason=str(error), error_type=kind)
-    logger.warning("a check-in email could not be built: %s", kind)
-    return Delivery(Outcome.TEMPORARY, reason=f"not built: {kind}: {error}"[:250],
-                    error_type=kind)
+    if isinstance(error, Undeliverable):
+        return SendResult(Failure.PERMANENT, reason=str(error), error_type=kind)
+    logger.warning("a check-in message could not be built: %s", kind)
+    return SendResult(Failure.TEMPORARY, reason=f"not built: {kind}: {error}"[:250],
+                      error_type=kind)
 
 
 def _record_send_failure(checkin: CheckIn, token: uuid.UUID, *, now: datetime,
-                         report: SweepReport, delivery: Delivery) -> None:
-    report.errors.append(delivery.error_type or delivery.outcome.value)
-    permanent = delivery.outcome is Outcome.PERMANENT
+                         report: SweepReport, result: SendResult) -> None:
+    failure = result.failure or Failure.TEMPORARY
+    report.errors.append(result.error_type or failure.value)
     gave_up = claim_record_failure(instance=checkin, token=token, now=now,
-                                   reason=delivery.reason, failed_status=CheckIn.Status.FAILED,
-                                   permanent=permanent)
+                                   reason=result.reason, failed_status=CheckIn.Status.FAILED,
+                                   permanent=failure is Failure.PERMANENT)
     if gave_up:
         report.failed += 1
-        escalation_raise_for_undelivered(checkin=checkin, reason=delivery.reason, now=now)
+        escalation_raise_for_undelivered(checkin=checkin, reason=result.reason, now=now)
 
 
 def _next_waiting_action(checkin: CheckIn, now: datetime) -> datetime:
@@ -363,7 +430,7 @@ def _next_waiting_action(checkin: CheckIn, now: datetime) -> datetime:
 
 
 def _send_reminder(checkin: CheckIn, *, token: uuid.UUID, now: datetime,
-                   report: SweepReport, mailer: MailSession) -> None:
+                   report: SweepReport, sessions: Sessions) -> None:
     finish = partial(claim_finish, instance=checkin, token=token)
     sent_at, expires_at = _sent_window(checkin)
     if checkin.attempts >= settings.DELIVERY_MAX_ATTEMPTS:
@@ -371,20 +438,25 @@ def _send_reminder(checkin: CheckIn, *, token: uuid.UUID, now: datetime,
         report.failed += 1
         return
     try:
-        message, hashed = _message_build(checkin, reminder=True)
+        messages, hashed = _messages_build(checkin, reminder=True)
         # The reminder carries a link of its own, valid to the same deadline.
         CheckInLink.objects.create(checkin=checkin, token_hash=hashed, expires_at=expires_at)
     except Exception as error:
         _record_send_failure(checkin, token, now=now, report=report,
-                             delivery=_build_failure(error))
+                             result=_build_failure(error))
         return
-    delivery = mailer.send(message)
-    if not delivery.sent:
-        _record_send_failure(checkin, token, now=now, report=report, delivery=delivery)
+    results = _messages_send(messages, sessions=sessions)
+    failure = _none_sent(results)
+    if failure is not None:
+        _record_send_failure(checkin, token, now=now, report=report, result=failure)
         return
-    done = finish(reminder_sent_at=now, attempts=0, last_error="",
-                  next_action_at=min(sent_at + settings.CHECKIN_NO_RESPONSE_AFTER, expires_at),
-                  provider_message_id=delivery.provider_message_id or checkin.provider_message_id)
+    _partial_failures_count(results, report=report)
+    with transaction.atomic():
+        done = finish(reminder_sent_at=now, attempts=0, last_error="",
+                      next_action_at=min(sent_at + settings.CHECKIN_NO_RESPONSE_AFTER,
+                                         expires_at))
+        if done:
+            Delivery.objects.bulk_create(_deliveries(checkin, results, reminder=True, now=now))
     report.reminders_sent += done
     if not done:
         report.lost_claims += 1
@@ -394,7 +466,7 @@ def _send_reminder(checkin: CheckIn, *, token: uuid.UUID, now: datetime,
 
 def checkin_delivery_failed(*, checkin: CheckIn, reason: str,
                             now: datetime | None = None) -> bool:
-    """A sent email bounced (the provider said so later): the check-in is ``failed``.
+    """A sent message bounced (the provider said so later): the check-in is ``failed``.
 
     As a permanent refusal at send time is: the reason kept, and the patient
     put in front of staff to be phoned. Returns whether anything changed.
@@ -409,6 +481,66 @@ def checkin_delivery_failed(*, checkin: CheckIn, reason: str,
             checkin.refresh_from_db()
             escalation_raise_for_undelivered(checkin=checkin, reason=reason, now=now)
     return bool(changed)
+
+
+def delivery_provider_event(event: ProviderEvent) -> bool:
+    """A provider's word about a message after it left; returns whether anything changed.
+
+    The message is found by the provider's id kept on its delivery, or by our
+    own identifier when the provider reports that. A receipt marks its
+    delivery ``delivered``; a failure (a bounce, a complaint) marks it
+    ``failed`` and fails the check-in (``checkin_delivery_failed``), unless
+    the message was sent before a staff resend: that says nothing about the
+    new one. A check-in already answered, missed or failed stays so.
+    """
+    delivery = _delivery_of(event)
+    checkin: CheckIn | None
+    if delivery is not None:
+        checkin = delivery.checkin
+        current = delivery.send_generation == checkin.send_generation
+    elif event.ours is not None:
+        # Sent before its delivery was recorded, or never recorded: the
+        # check-in itself, if the message is of its current send.
+        checkin = (CheckIn.objects.select_related("session__patient__clinic")
+                   .filter(pk=event.ours.checkin_id, send_generation=event.ours.send_generation)
+                   .first())
+        current = True
+    else:
+        checkin = None
+    if checkin is None:
+        return False
+    at = event.at or timezone.now()
+    with transaction.atomic():
+        moved = 0
+        if delivery is not None and event.status == Delivery.Status.FAILED:
+            moved = Delivery.objects.filter(pk=delivery.pk).exclude(
+                status=Delivery.Status.FAILED).update(status=event.status, at=at,
+                                                      error=event.error[:300])
+        elif delivery is not None and event.status == Delivery.Status.DELIVERED:
+            moved = Delivery.objects.filter(
+                pk=delivery.pk, status__in=(Delivery.Status.QUEUED, Delivery.Status.SENT),
+            ).update(status=event.status, at=at)
+        failed = (event.status == Delivery.Status.FAILED and current
+                  and checkin_delivery_failed(checkin=checkin, reason=event.error))
+    if failed:
+        logger.warning("check-in #%s: the provider reported its %s message %s", checkin.pk,
+                       event.channel, event.status)
+    return bool(moved) or failed
+
+
+def _delivery_of(event: ProviderEvent) -> Delivery | None:
+    deliveries = (Delivery.objects.select_related("checkin__session__patient__clinic")
+                  .filter(channel=event.channel).order_by("-id"))
+    if event.provider_message_id:
+        found = deliveries.filter(provider_message_id=event.provider_message_id).first()
+        if found is not None:
+            return found
+    if event.ours is not None:
+        return deliveries.filter(
+            checkin_id=event.ours.checkin_id, send_generation=event.ours.send_generation,
+            kind=Delivery.Kind.REMINDER if event.ours.reminder else Delivery.Kind.INVITATION,
+        ).first()
+    return None
 
 
 # Answers -------------------------------------------------------------------------

@@ -177,7 +177,7 @@ def test_the_raw_sweep_builds_the_same_invitation_as_the_product(settings, clini
                                                                  clinic_phone):
     """The sweep's baseline must do the same job: the same email, byte for byte but the token."""
     from bench.sweep import patient_email_fields, raw_invitation
-    from followups.delivery.emails import checkin_email
+    from followups.delivery.channels.email.messages import checkin_email
     from followups.models import CheckIn
     from patients.models import Clinic, Patient, TreatmentSession
 
@@ -206,13 +206,13 @@ def test_the_raw_sweep_builds_the_same_invitation_as_the_product(settings, clini
 def test_the_raw_sweep_has_its_email_built_by_the_product(monkeypatch):
     """The baseline never builds the message itself.
 
-    It calls followups.delivery.emails.checkin_email.
+    It calls followups.delivery.channels.email.messages.checkin_email.
     """
     from bench.sweep import raw_invitation
-    from followups.delivery import emails
+    from followups.delivery.channels.email import messages
 
     calls = []
-    monkeypatch.setattr(emails, "checkin_email",
+    monkeypatch.setattr(messages, "checkin_email",
                         lambda checkin, **kwargs: calls.append((checkin, kwargs)) or "built")
     row = {"id": 7, "due_at": datetime(2026, 3, 29, 9, 30, tzinfo=UTC), "send_generation": 2,
            "first_name": "Ada", "email": "ada@example.com", "clinic_name": "Skin & Co",

@@ -21,6 +21,7 @@ from followups.models import (
     TREND_CHOICES,
     CheckIn,
     CheckInResponse,
+    Delivery,
     Escalation,
 )
 from followups.selectors import checkins_for_user, escalations_for_user
@@ -84,6 +85,21 @@ class ResponseSerializer(serializers.ModelSerializer):
         return bool(response.photo)
 
 
+class DeliverySerializer(serializers.ModelSerializer):
+    """One message sent for a check-in, through one channel, and where it stands."""
+
+    class Meta:
+        model = Delivery
+        fields = ["channel", "status", "at", "error"]
+        read_only_fields = fields
+        extra_kwargs = {
+            "channel": {"help_text": "The channel it went through: email."},
+            "at": {"help_text": "When it reached its status (sent or queued, then delivered "
+                                "or failed)."},
+            "error": {"help_text": "Why it failed, as the provider said (a bounce)."},
+        }
+
+
 class CheckInSerializer(serializers.ModelSerializer):
     patient = serializers.IntegerField(source="session.patient_id", read_only=True)
     delivery_error = serializers.CharField(
@@ -93,11 +109,13 @@ class CheckInSerializer(serializers.ModelSerializer):
         source="next_action_at", read_only=True, allow_null=True,
         help_text="When the next send, retry or reminder is due; null once final.")
     response = serializers.SerializerMethodField()
+    deliveries = DeliverySerializer(many=True, read_only=True,
+                                    help_text="One per message sent, oldest first.")
 
     class Meta:
         model = CheckIn
         fields = ["id", "session", "patient", "day", "due_at", "status", "sent_at",
-                  "completed_at", "delivery_error", "next_attempt_at", "response"]
+                  "completed_at", "delivery_error", "next_attempt_at", "response", "deliveries"]
 
     @extend_schema_field(ResponseSerializer(allow_null=True))
     def get_response(self, checkin):

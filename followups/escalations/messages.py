@@ -8,7 +8,7 @@ message has its French and Spanish, which ``tests/i18n`` checks).
 
 A reason stored before reasons had parameters (``{code, message, source}``)
 and that the data migration could not read back
-(``0008_reasons_as_codes_and_parameters``) keeps the English message it was
+(``0011_reasons_as_codes_and_parameters``) keeps the English message it was
 stored with.
 """
 

@@ -19,14 +19,17 @@ from django.utils import timezone
 from followups.assessment import rules
 from followups.assessment.rules import CLUSTER_CODES, Level
 from followups.audit import audit_record
-from followups.delivery import emails, enqueue
+from followups.delivery import enqueue
+from followups.delivery.channels import registry
+from followups.delivery.channels.base import Failure, SendResult
+from followups.delivery.channels.email import EmailChannel
+from followups.delivery.channels.email.messages import escalation_alert_email
 from followups.delivery.claims import (
     SweepReport,
     claim_due_rows,
     claim_finish,
     claim_record_failure,
 )
-from followups.delivery.mailing import Delivery, MailSession, Outcome
 from followups.models import AuditEvent, CheckIn, CheckInResponse, Escalation
 from followups.selectors import checkin_earlier_responses, session_ingredients
 
@@ -227,22 +230,22 @@ def _alert_process_claimed(escalation: Escalation, *, token, now: datetime,
         logger.error("urgent escalation #%s: alert could not be delivered", escalation.pk)
         return
     try:
-        message = emails.escalation_alert_email(escalation, recipients=recipients,
-                                                renotify=renotify)
+        message = escalation_alert_email(escalation, recipients=recipients, renotify=renotify)
     except Exception as error:
         logger.exception("urgent escalation #%s: the alert could not be built", escalation.pk)
-        delivery = Delivery(Outcome.TEMPORARY, reason=f"not built: {type(error).__name__}",
+        result = SendResult(Failure.TEMPORARY, reason=f"not built: {type(error).__name__}",
                             error_type=type(error).__name__)
     else:
-        with MailSession() as mailer:
-            delivery = mailer.send(message)
-    if not delivery.sent:
+        # The alert is an email to the clinic's addresses, through the email
+        # channel's session (its failures told apart as a check-in email's are).
+        with registry.get(EmailChannel.name).session() as session:
+            result = session.send(message)
+    if result.failure is not None:
         # An alert given up on stays on the dashboard ("urgent alerts not
         # delivered"): the escalation is in the queue whatever the mail did.
-        claim_record_failure(instance=escalation, token=token, now=now, reason=delivery.reason,
-                             failed_status=None,
-                             permanent=delivery.outcome is Outcome.PERMANENT)
-        report.errors.append(delivery.error_type or delivery.outcome.value)
+        claim_record_failure(instance=escalation, token=token, now=now, reason=result.reason,
+                             failed_status=None, permanent=result.permanent)
+        report.errors.append(result.error_type or result.failure.value)
         return
     if renotify:
         report.renotifications_sent += finish(renotified_at=now, attempts=0,

@@ -13,7 +13,8 @@ from tests.factories import PatientFactory, response_for, session_with_checkins
 pytestmark = pytest.mark.django_db
 
 CHECKIN_FIELDS = {"id", "session", "patient", "day", "due_at", "status", "sent_at",
-                  "completed_at", "delivery_error", "next_attempt_at", "response"}
+                  "completed_at", "delivery_error", "next_attempt_at", "response",
+                  "deliveries"}
 ANSWER_FIELDS = {"rash", "breakouts", "itching", "swelling", "pain", "rash_trend",
                  "breakouts_trend", "fever", "pus", "hives", "comments"}
 # Beyond the contract's answer fields: how and when the answers came in, and

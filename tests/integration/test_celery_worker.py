@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from followups.delivery.emails import checkin_message_id
+from followups.delivery.channels.email.messages import checkin_message_id
 from followups.models import CheckIn
 from tests.factories import session_with_checkins
 from tests.support.mail import mail_folder_messages

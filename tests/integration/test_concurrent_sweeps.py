@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import connections
 from django.utils import timezone
 
-from followups.delivery.emails import checkin_message_id, site_domain
+from followups.delivery.channels.email.messages import checkin_message_id, site_domain
 from followups.delivery.sweep import followups_sweep
 from followups.models import CheckIn, Escalation
 from tests.factories import (

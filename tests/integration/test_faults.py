@@ -25,7 +25,7 @@ from django.db import connections
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from followups.delivery.emails import checkin_message_id
+from followups.delivery.channels.email.messages import checkin_message_id
 from followups.delivery.sweep import followups_sweep
 from followups.models import CheckIn, Escalation
 from followups.tasks import sweep

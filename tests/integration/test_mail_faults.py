@@ -20,7 +20,7 @@ import time_machine
 from django.db import connections
 from django.utils import timezone
 
-from followups.delivery.emails import checkin_message_id
+from followups.delivery.channels.email.messages import checkin_message_id
 from followups.delivery.sweep import followups_sweep
 from followups.escalations.messages import reason_message
 from followups.models import CheckIn, Escalation

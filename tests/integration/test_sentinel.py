@@ -16,7 +16,7 @@ import pytest
 from django.core.cache.backends.redis import RedisCache
 
 from core.cache import SentinelRedisCache
-from followups.delivery.emails import checkin_message_id
+from followups.delivery.channels.email.messages import checkin_message_id
 from tests.integration.servers import sentinel_set_start
 from tests.integration.test_faults import all_sent, due_day2
 from tests.support import PROJECT_DIR

@@ -28,7 +28,7 @@ S = Severity
 NOW = datetime(2025, 3, 10, 9, 0, tzinfo=UTC)
 QUIET = Answers(rash=S.NONE, breakouts=S.NONE, itching=S.NONE, swelling=S.NONE, pain=S.NONE,
                 rash_trend=None, breakouts_trend=None, fever=False, pus=False, hives=False)
-CONVERSION = importlib.import_module("followups.migrations.0008_reasons_as_codes_and_parameters")
+CONVERSION = importlib.import_module("followups.migrations.0011_reasons_as_codes_and_parameters")
 
 
 def answers(**changes: object) -> Answers:

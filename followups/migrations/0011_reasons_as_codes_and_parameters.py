@@ -212,7 +212,7 @@ def backwards(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("followups", "0007_comment_waiting"),
+        ("followups", "0010_remove_checkin_provider_message_id"),
     ]
 
     operations = [

@@ -1,4 +1,4 @@
-"""The emails the product sends.
+"""The emails the product sends: check-in invitations and reminders, urgent alerts.
 
 None of them carries health information: no procedure, product, symptom or
 surname. A check-in email greets the patient by first name and holds the link;
@@ -12,11 +12,15 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
+from django.core.validators import validate_email
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext
+
+from followups.delivery.channels.base import MessageRef, Undeliverable
 
 
 def site_domain() -> str:
@@ -31,6 +35,25 @@ def checkin_link(token: str) -> str:
 def checkin_message_id(checkin, *, reminder: bool) -> str:
     kind = "reminder" if reminder else "invitation"
     return f"<checkin-{checkin.pk}-{checkin.send_generation}-{kind}@{site_domain()}>"
+
+
+def checkin_message_ref(message_id: str) -> MessageRef | None:
+    """The check-in message one of our Message-IDs names, ``<checkin-ID-GEN-KIND@…>``, or None."""
+    local = message_id.strip().strip("<>").split("@", 1)[0]
+    parts = local.split("-")
+    if (len(parts) == 4 and parts[0] == "checkin" and parts[1].isdigit()
+            and parts[2].isdigit() and parts[3] in ("invitation", "reminder")):
+        return MessageRef(checkin_id=int(parts[1]), send_generation=int(parts[2]),
+                          reminder=parts[3] == "reminder")
+    return None
+
+
+def address_check(address: str) -> None:
+    """Refuse an address no server could deliver to, before anything is sent."""
+    try:
+        validate_email(address)
+    except ValidationError:
+        raise Undeliverable(f"invalid email address {address!r}"[:120]) from None
 
 
 def _from_clinic(clinic) -> str:
