@@ -19,12 +19,11 @@ from django.db.models.functions import TruncDate
 from django.urls import reverse
 from django.utils import timezone
 
-from followups.assessment import symptoms
 from followups.assessment.rules import Level, Severity
-from followups.desk.charts import SYMPTOMS, activity_chart_svg
+from followups.desk.charts import activity_chart_svg
 from followups.models import CheckIn, CheckInResponse, ClusterSignal, Escalation
-from followups.selectors import session_allergy_warnings, undelivered_alerts_q
-from patients.models import Clinic, Patient, ProductApplication, TreatmentSession
+from followups.selectors import undelivered_alerts_q
+from patients.models import Clinic, Patient
 from patients.selectors import clinics_for_user
 
 MISSED_WINDOW = timedelta(days=7)
@@ -281,119 +280,3 @@ def activity_for_clinics(clinic_ids: list[int] | None, *, now: datetime) -> Acti
         if day in index and kind in counts:
             counts[kind][index[day]] += n
     return Activity(days=days, counts=counts)
-
-
-# The patient's page -------------------------------------------------------------------
-
-
-@dataclass
-class CheckInView:
-    checkin: CheckIn
-    response: CheckInResponse | None
-
-
-@dataclass
-class SessionView:
-    session: TreatmentSession
-    applications: list[ProductApplication]
-    allergy_warnings: list[dict]
-    checkins: list[CheckInView]
-    escalations: list[Escalation]
-    severities: dict[str, dict[int, int | None]]
-    photos: list[CheckInResponse]
-    # Filled in by the patient's page (patients.admin) for its template.
-    chart_svg: str = ""
-    photo_urls: list[tuple[int, str]] = field(default_factory=list)
-    resendable: list[CheckIn] = field(default_factory=list)
-
-    @property
-    def has_answers(self) -> bool:
-        return any(item.response is not None for item in self.checkins)
-
-    @property
-    def answer_table(self) -> list[tuple[str, str, list[str]]]:
-        """(label, day-0 baseline, [answer per check-in]) rows, for the page and screen readers."""
-        rows = []
-        for label, name in ANSWER_ROWS:
-            baseline = "none (before)" if name in SYMPTOMS else ""
-            cells = [_answer_text(item.response, name) for item in self.checkins]
-            rows.append((label, baseline, cells))
-        return rows
-
-
-def _answer_rows() -> tuple[tuple[str, str], ...]:
-    """(label, answer field): each symptom in the order asked, its trend right after it."""
-    rows = []
-    for symptom in symptoms.SYMPTOMS:
-        rows.append((symptom.label, symptom.name))
-        if symptom.trend is not None:
-            rows.append((f"{symptom.label} compared with before", symptom.trend_name))
-    return (*rows, ("Comments", "comments"))
-
-
-ANSWER_ROWS = _answer_rows()
-
-
-def _answer_text(response: CheckInResponse | None, name: str) -> str:
-    if response is None:
-        return "not answered"
-    value = getattr(response, name)
-    if isinstance(value, bool):
-        return "YES" if value else "no"
-    if not value:
-        return "–"
-    if name == "comments":
-        return value
-    return getattr(response, f"get_{name}_display")().lower()
-
-
-def severities_by_day(responses: dict[int, CheckInResponse]) -> dict[str, dict[int, int | None]]:
-    """0-4 per symptom at day 0 (baseline: none, before the session), 2 and 7."""
-    series = {}
-    for symptom in SYMPTOMS:
-        points: dict[int, int | None] = {0: 0}
-        for day in settings.CHECKIN_DAYS:
-            response = responses.get(day)
-            points[day] = (SEVERITY_RANK[getattr(response, symptom)]
-                           if response is not None else None)
-        series[symptom] = points
-    return series
-
-
-def patient_timeline(patient: Patient) -> list[SessionView]:
-    """Sessions, newest first, each with products, check-ins, answers and escalations."""
-    sessions = (
-        TreatmentSession.objects.filter(patient=patient)
-        .select_related("practitioner")
-        .prefetch_related(
-            Prefetch("applications",
-                     queryset=ProductApplication.objects.select_related("product")),
-            Prefetch("checkins",
-                     queryset=CheckIn.objects.select_related("response").order_by("day")),
-            Prefetch("escalations",
-                     queryset=Escalation.objects.select_related(
-                         "checkin", "acknowledged_by", "resolved_by"
-                     ).order_by("-level_rank", "created_at")),
-        )
-        .order_by("-performed_at", "-pk")
-    )
-    views = []
-    for session in sessions:
-        session.patient = patient  # for the allergy check, without a query per session
-        checkins = []
-        responses: dict[int, CheckInResponse] = {}
-        for checkin in session.checkins.all():
-            response = getattr(checkin, "response", None)
-            checkins.append(CheckInView(checkin=checkin, response=response))
-            if response is not None:
-                responses[checkin.day] = response
-        views.append(SessionView(
-            session=session,
-            applications=list(session.applications.all()),
-            allergy_warnings=session_allergy_warnings(session),
-            checkins=checkins,
-            escalations=list(session.escalations.all()),
-            severities=severities_by_day(responses),
-            photos=[responses[day] for day in sorted(responses) if responses[day].photo],
-        ))
-    return views

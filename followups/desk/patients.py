@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.widgets import AdminSplitDateTime
@@ -21,21 +20,16 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from core.pagination import CappedCountPaginator
-from followups.assessment.rules import WATCH_CODES
 from followups.audit import audit_record
-from followups.desk.charts import symptom_chart_svg
 from followups.desk.clinics import IngredientListField
-from followups.desk.dashboard import patient_timeline
 from followups.desk.display import (
-    desk_date,
     desk_time,
     level_badge,
     patient_link,
     person,
-    photo_url,
-    reasons_list,
 )
 from followups.desk.patient_filters import CancelledFilter, OpenLevelFilter, SessionProductFilter
+from followups.desk.patient_page import patient_page
 from followups.models import AuditEvent, CheckIn, Escalation
 from followups.selectors import (
     planned_allergy_warnings,
@@ -64,10 +58,6 @@ from patients.services import (
     patient_create,
     patient_update,
 )
-
-# Check-ins whose email a nurse may send again from the patient's page.
-RESENDABLE = (CheckIn.Status.SENT, CheckIn.Status.MISSED, CheckIn.Status.FAILED)
-
 
 # Patients ---------------------------------------------------------------------------------
 
@@ -180,58 +170,24 @@ class PatientAdmin(ClinicScopedAdminMixin, admin.ModelAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         patient = self.get_object(request, unquote(object_id))  # 404 outside the clinics
-        timeline = patient_timeline(patient)
-        escalation_admin = self.admin_site._registry[Escalation]
-        checkin_admin = self.admin_site._registry[CheckIn]
-        can_resend = checkin_admin.has_change_permission(request)
-        open_escalations = []
-        # Who is watched and why, and the comments waiting for a person: read
-        # from the timeline already loaded, no query more.
-        watching, comments_to_read = [], []
-        for view in timeline:
-            answered = {item.checkin.day: item.response for item in view.checkins
-                        if item.response is not None}
-            comments_to_read += [answers for answers in answered.values()
-                                 if answers.comment_waiting]
-            for item in view.checkins:
-                if (item.checkin.day == settings.CHECKIN_WATCH_DAY
-                        and item.checkin.status in CheckIn.OPEN_STATUSES):
-                    day7 = answered.get(max(settings.CHECKIN_DAYS))
-                    reasons = [reason for reason in (day7.assessment_reasons if day7 else [])
-                               if reason["code"] in WATCH_CODES]
-                    watching.append((item.checkin, reasons_list(reasons)))
-        for view in timeline:
-            day = desk_date(view.session.performed_at)
-            view.chart_svg = mark_safe(symptom_chart_svg(  # every text in it is escaped
-                series=view.severities, chart_id=f"symptoms-session-{view.session.pk}",
-                title=f"Symptoms after the session of {day}",
-            ))
-            view.photo_urls = [(answers.checkin.day, photo_url(answers))
-                               for answers in view.photos]
-            view.resendable = [item.checkin for item in view.checkins if can_resend
-                               and item.checkin.status in RESENDABLE]
-            for escalation in view.escalations:
-                escalation.badge = level_badge(escalation.level)
-                escalation.reasons_html = reasons_list(escalation.reasons)
-                if escalation.status != Escalation.Status.RESOLVED:
-                    open_escalations.append(escalation)
-        open_escalations.sort(key=lambda e: (-e.level_rank, e.created_at))
+        page = patient_page(
+            patient=patient,
+            can_resend=self.admin_site._registry[CheckIn].has_change_permission(request),
+        )
         extra_context = {
             **(extra_context or {}),
             "title": "Patient: follow-up and details",
             "patient": patient,
-            "timeline": timeline,
-            "open_escalations": open_escalations,
-            "watching": watching,
-            "comments_to_read": comments_to_read,
-            "can_handle_escalations": escalation_admin.has_change_permission(request),
-            "add_session_url": (reverse("admin:patients_treatmentsession_add")
-                                + f"?patient={patient.pk}"),
+            "timeline": page.timeline,
+            "open_escalations": page.open_escalations,
+            "watching": page.watching,
+            "comments_to_read": page.comments_to_read,
+            "can_handle_escalations":
+                self.admin_site._registry[Escalation].has_change_permission(request),
+            "add_session_url": page.add_session_url,
         }
         response = super().change_view(request, object_id, form_url, extra_context)
-        if request.method == "GET" and response.status_code == 200 and any(
-            view.has_answers for view in timeline
-        ):
+        if request.method == "GET" and response.status_code == 200 and page.has_answers:
             audit_record(actor=request.user, action=AuditEvent.Action.VIEW_ANSWERS,
                          patient=patient, target=f"Patient page of {patient}")
         return response
