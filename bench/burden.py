@@ -216,7 +216,7 @@ def course_assess(patient: Patient) -> Course:
         answers = patient.answers[day]
         assessment = rules.assess_answers(
             answers=answers, day=day, previous=tuple(previous),
-            known_allergies=patient.allergies, product_ingredients=INGREDIENTS, now=NOW,
+            known_allergies=patient.allergies, product_ingredients=INGREDIENTS,
             comment=patient.comments.get(day, ""), language=patient.language,
         )
         asked += 1

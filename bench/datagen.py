@@ -473,7 +473,7 @@ class _Generator:
             raw, answers = rng.choice(self.pools[day])
             assessment = rules.assess_answers(
                 answers=answers, day=day, previous=previous, known_allergies=allergies,
-                product_ingredients=ingredients, now=completed_at,
+                product_ingredients=ingredients,
             )
             reasons = json.dumps(assessment.as_dict()["reasons"]) if assessment.flagged else "[]"
             by_staff = rng.random() < 0.03

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 import time
-from datetime import UTC, datetime
 
 from bench.datagen import ALLERGIES, ALLERGY_RATE, NUMBING_WEIGHTS, PRODUCTS, answers_draw
 from bench.report import Result, Target
@@ -19,7 +18,6 @@ def _cases(count: int, seed: int) -> list[dict]:
     rng = random.Random(seed)
     numbing = [ingredients for _, kind, ingredients in PRODUCTS if kind == "numbing_cream"]
     serums = [ingredients for _, kind, ingredients in PRODUCTS if kind != "numbing_cream"]
-    now = datetime.now(UTC)
     cases = []
     for _ in range(count):
         day = rng.choice((2, 7))
@@ -31,7 +29,6 @@ def _cases(count: int, seed: int) -> list[dict]:
             "known_allergies": rng.choice(ALLERGIES) if rng.random() < ALLERGY_RATE else [],
             "product_ingredients": [*rng.choices(numbing, NUMBING_WEIGHTS)[0],
                                     *rng.choice(serums)],
-            "now": now,
         })
     return cases
 

@@ -622,7 +622,6 @@ def assess_answers(
     previous: Sequence[Answers],
     known_allergies: Iterable[str],
     product_ingredients: Iterable[str],
-    now: datetime,
     comment: str = "",
     language: str = "en",
 ) -> Assessment:
@@ -634,8 +633,8 @@ def assess_answers(
     check-in's day: before day 7 the early rules, at day 7 the day-7 rules,
     after it (the watch check-in) the day-10 rules.
     ``product_ingredients`` are the session's, as recorded when it was saved.
-    ``comment`` is read against the warning signs of ``language``. ``now`` is
-    accepted so that every domain rule takes the clock as an argument.
+    ``comment`` is read against the warning signs of ``language``. No rule of
+    the answers depends on the clock: the day is the check-in's.
     """
     reasons: list[Reason] = []
     add = reasons.append

@@ -59,7 +59,7 @@ def response_assess(*, response: CheckInResponse, now: datetime) -> rules.Assess
     ingredients = session_ingredients(session=session) if allergies else []
     return rules.assess_answers(
         answers=answers, day=checkin.day, previous=previous,
-        known_allergies=allergies, product_ingredients=ingredients, now=now,
+        known_allergies=allergies, product_ingredients=ingredients,
         comment=response.comments, language=getattr(session.patient, "language", "en") or "en",
     )
 

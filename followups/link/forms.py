@@ -54,36 +54,8 @@ TREND_NOT_ASKED = _("You said you have no {words}: leave whether it is getting b
                     "worse empty.")
 
 
-class _CopiedShallow:
-    """A field each form gets a shallow copy of, sharing its widget and choices.
-
-    Django deep-copies every field for every form, so that a form may change
-    its fields in place. This form changes none in place (``__init__`` only
-    assigns the photo's help text, which a shallow copy keeps to itself), and
-    those deep copies were the largest part of reading a patient's answers
-    that no query or rule accounts for (README, "Benchmark").
-    """
-
-    def __deepcopy__(self, memo):
-        result = copy.copy(self)
-        memo[id(self)] = result
-        return result
-
-
-class _ChoiceField(_CopiedShallow, forms.ChoiceField):
-    pass
-
-
-class _TypedChoiceField(_CopiedShallow, forms.TypedChoiceField):
-    pass
-
-
-class _FileField(_CopiedShallow, forms.FileField):
-    pass
-
-
 def _severity_field(label) -> forms.ChoiceField:
-    return _ChoiceField(
+    return forms.ChoiceField(
         label=label, choices=PATIENT_SEVERITY_CHOICES, widget=forms.RadioSelect,
         error_messages={
             "required": format_lazy(
@@ -95,7 +67,7 @@ def _severity_field(label) -> forms.ChoiceField:
 
 
 def _trend_field(label, symptom_words) -> forms.ChoiceField:
-    return _ChoiceField(
+    return forms.ChoiceField(
         label=label, choices=TREND_CHOICES, widget=forms.RadioSelect, required=False,
         help_text=format_lazy(_("Answer this if you have {words}."), words=symptom_words),
         error_messages={"invalid_choice": CHOOSE_ONE_SHOWN},
@@ -103,7 +75,7 @@ def _trend_field(label, symptom_words) -> forms.ChoiceField:
 
 
 def _yes_no_field(label) -> forms.TypedChoiceField:
-    return _TypedChoiceField(
+    return forms.TypedChoiceField(
         label=label, choices=YES_NO_CHOICES, widget=forms.RadioSelect,
         coerce=lambda value: value == "yes",
         error_messages={
@@ -113,7 +85,7 @@ def _yes_no_field(label) -> forms.TypedChoiceField:
     )
 
 
-class CommentsField(_CopiedShallow, forms.CharField):
+class CommentsField(forms.CharField):
     def to_python(self, value):
         # Browsers count a line break as one character towards maxlength but
         # send it as two; count it as the patient saw it.
@@ -125,7 +97,7 @@ class CommentsField(_CopiedShallow, forms.CharField):
 def _question_fields(catalogue: tuple[Symptom, ...]) -> dict[str, forms.Field]:
     """A field for each question of the catalogue, in the order asked: a symptom, then its trend.
 
-    Made once per catalogue; each form gets shallow copies (``_CopiedShallow``).
+    Made once per catalogue; each form gets its own copies, as Django's declared fields do.
     """
     fields: dict[str, forms.Field] = {}
     for symptom in catalogue:
@@ -163,7 +135,7 @@ class CheckInForm(forms.Form):
                             "(it has %(show_value)d)."),
         },
     )
-    photo = _FileField(
+    photo = forms.FileField(
         label=_("A photo of the treated skin (optional)"), required=False,
         widget=forms.FileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
         help_text=_("A JPEG, PNG or WebP photo. Only your clinic will see it."),

@@ -89,7 +89,6 @@ def assess(
         previous=previous,
         known_allergies=known_allergies,
         product_ingredients=product_ingredients,
-        now=NOW,
         comment=comment,
         language=language,
     )

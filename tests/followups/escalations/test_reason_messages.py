@@ -39,7 +39,7 @@ def _assessed(given: Answers, *, day: int, previous: tuple[Answers, ...] = (),
               comment: str = "", allergies: tuple[str, ...] = (),
               ingredients: tuple[str, ...] = ()) -> tuple[Reason, ...]:
     return assess_answers(answers=given, day=day, previous=previous, known_allergies=allergies,
-                          product_ingredients=ingredients, now=NOW, comment=comment).reasons
+                          product_ingredients=ingredients, comment=comment).reasons
 
 
 def every_reason() -> list[Reason]:

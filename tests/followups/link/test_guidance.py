@@ -85,7 +85,7 @@ def rendered(guidance: Guidance, *, language: str = "en") -> Read:
 def chosen(given_answers: Answers, *, day: int = 2, comment: str = "",
            previous: tuple[Answers, ...] = (), watch_day: int = 10) -> Guidance:
     assessment = assess_answers(answers=given_answers, day=day, previous=previous,
-                                known_allergies=(), product_ingredients=(), now=NOW,
+                                known_allergies=(), product_ingredients=(),
                                 comment=comment)
     return guidance_for_answers(assessment=assessment, answers=given_answers, comment=comment,
                                 watch_day=watch_day)
