@@ -1,4 +1,4 @@
-"""The one way in for every change to clinics, staff, patients and sessions.
+"""The one way in for every change to clinics, staff and patients (sessions: followups.sessions).
 
 The admin, the API and the management commands all call these functions.
 """

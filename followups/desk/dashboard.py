@@ -1,4 +1,4 @@
-"""Reads behind the admin's dashboard and the patient's page, scoped to the user's clinics.
+"""Reads behind the admin's dashboard: today's figures and the activity, scoped to clinics.
 
 Each function runs a fixed number of queries whatever the number of rows:
 aggregates with ``filter=`` instead of one count per figure, and prefetches
