@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import socket
+from datetime import UTC, datetime
 
 import pytest
+import time_machine
 from django.conf import settings
 from rest_framework.test import APIClient
 
@@ -58,6 +60,19 @@ def database_clock_follows_the_test_clock(request, monkeypatch):
     from django.utils import timezone
 
     monkeypatch.setattr("followups.clock.database_now", timezone.now)
+
+
+@pytest.fixture
+def one_rate_limit_window():
+    """The clock stopped for the whole test, five seconds into a minute (15:00:05 UTC).
+
+    The patient link's budget is counted in fixed windows of
+    PATIENT_LINK_RATE_LIMIT's seconds (followups.ratelimit): on the running
+    clock, a test whose requests straddle a window's edge counts them in two
+    budgets and never reaches its limit.
+    """
+    with time_machine.travel(datetime(2026, 3, 10, 15, 0, 5, tzinfo=UTC), tick=False):
+        yield
 
 
 @pytest.fixture
