@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import socket
+from datetime import UTC, datetime
 
 import pytest
+import time_machine
 from django.conf import settings
 from rest_framework.test import APIClient
 
@@ -14,14 +16,69 @@ from tests.support.otp import VerifiedClient
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
+CLOCK_TRAVEL = pytest.StashKey[time_machine.travel]()
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--clock-at", metavar="HH:MM|DATE-TIME", default=None,
+        help="start this process's clock at this UTC time (HH:MM today, or an ISO date and "
+             "time such as 2026-12-06T03:00) and let it tick from there: the suite must pass "
+             "at any hour (.ci/run runs it at 03:00)",
+    )
+
+
+def clock_start(value: str) -> datetime:
+    """``--clock-at``'s value as an aware UTC instant: a time today (UTC), or a date and time."""
+    try:
+        if "T" in value or " " in value:
+            start = datetime.fromisoformat(value)
+        else:
+            hour, _, minute = value.partition(":")
+            start = datetime.now(UTC).replace(hour=int(hour), minute=int(minute or 0),
+                                              second=0, microsecond=0)
+    except ValueError as error:
+        raise pytest.UsageError(f"--clock-at={value}: {error}") from error
+    return start if start.tzinfo else start.replace(tzinfo=UTC)
+
+
+def pytest_configure(config):
+    # Before collection, so what a module computes when imported sees the same clock.
+    # time-machine moves this process's clock (Python's time and datetime): the
+    # tests' own travels nest inside it and come back to it. PostgreSQL, Redis and
+    # any child process keep the real clock; see .ci/run for why that is enough.
+    value = config.getoption("--clock-at")
+    if value:
+        travel = time_machine.travel(clock_start(value), tick=True)
+        travel.start()
+        config.stash[CLOCK_TRAVEL] = travel
+
+
+def pytest_collection_modifyitems(config, items):
+    if CLOCK_TRAVEL not in config.stash:
+        return
+    skip = pytest.mark.skip(reason="reads PostgreSQL's clock, which --clock-at does not move")
+    for item in items:
+        if item.get_closest_marker("real_database_clock"):
+            item.add_marker(skip)
+
+
+def pytest_unconfigure(config):
+    travel = config.stash.get(CLOCK_TRAVEL, None)
+    if travel is not None:
+        travel.stop()
+
 
 def pytest_report_header(config):
     from django.db import connection
 
     engine = connection.vendor
     broker = settings.CELERY_BROKER_URL.split("://", 1)[0]
+    clock = (f"started at {datetime.now(UTC):%A %Y-%m-%d %H:%M} UTC (--clock-at)"
+             if CLOCK_TRAVEL in config.stash else "the real one")
     return [f"aftercare: database engine = {engine} ({settings.DATABASES['default']['ENGINE']}),"
-            f" celery broker = {broker}, CI = {IN_CI}"]
+            f" celery broker = {broker}, CI = {IN_CI}",
+            f"aftercare: clock = {clock}"]
 
 
 def _reachable(host: str, port: int) -> bool:
@@ -58,6 +115,19 @@ def database_clock_follows_the_test_clock(request, monkeypatch):
     from django.utils import timezone
 
     monkeypatch.setattr("followups.delivery.clock.database_now", timezone.now)
+
+
+@pytest.fixture
+def one_rate_limit_window():
+    """The clock stopped for the whole test, five seconds into a minute (15:00:05 UTC).
+
+    The patient link's budget is counted in fixed windows of
+    PATIENT_LINK_RATE_LIMIT's seconds (followups.ratelimit): on the running
+    clock, a test whose requests straddle a window's edge counts them in two
+    budgets and never reaches its limit.
+    """
+    with time_machine.travel(datetime(2026, 3, 10, 15, 0, 5, tzinfo=UTC), tick=False):
+        yield
 
 
 @pytest.fixture

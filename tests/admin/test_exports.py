@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
@@ -71,8 +72,19 @@ def test_it_exports_answers_with_formulas_neutralised(staff_client, staff, clini
     assert row["rash"] == "mild" and row["fever"] == "no"
 
 
+@pytest.fixture
+def afternoon_in_london():
+    """15:00 UTC, 15:00 in London (GMT): the London clinic's day is the UTC day.
+
+    The exports pick rows by the clinic's local day; the test writes its dates
+    in UTC (``period``). From 23:00 UTC in summer, London is on the next day.
+    """
+    with time_machine.travel(datetime(2026, 3, 10, 15, 0, tzinfo=UTC), tick=False):
+        yield
+
+
 @pytest.mark.django_db
-def test_it_exports_only_the_chosen_dates(staff_client, staff, clinic):
+def test_it_exports_only_the_chosen_dates(afternoon_in_london, staff_client, staff, clinic):
     patient = PatientFactory(clinic=clinic)
     session = session_with_checkins(patient=patient, practitioner=staff)
     answer(session.checkins.get(day=2), fever=True)

@@ -47,7 +47,7 @@ def test_it_answers_a_link_of_the_wrong_shape_without_reading_the_body(db):
     assert response.status_code == 404
 
 
-def test_it_answers_a_spent_budget_before_reading_the_body(db, settings):
+def test_it_answers_a_spent_budget_before_reading_the_body(db, settings, one_rate_limit_window):
     settings.PATIENT_LINK_RATE_LIMIT = (2, 60)
     for _ in range(2):
         Client(REMOTE_ADDR="192.0.2.77").get(link_url(MADE_UP))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
@@ -435,7 +435,20 @@ def test_it_gives_a_calm_patient_the_aftercare_for_what_they_reported(client, se
     assert "cool compress" not in text
 
 
-def test_it_schedules_day_10_and_no_call_after_a_mild_improving_rash_at_day_7(client, patient):
+# 15:00 in London (GMT) on a Tuesday, seven days and an hour after the session:
+# the day-7 check-in, due at the clinic's 10:00, has gone out, whatever the hour
+# the suite runs at (on the real clock, before 10:00 it would not have yet).
+DAY_7_AFTERNOON = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def day_7_afternoon():
+    with time_machine.travel(DAY_7_AFTERNOON, tick=False):
+        yield DAY_7_AFTERNOON
+
+
+def test_it_schedules_day_10_and_no_call_after_a_mild_improving_rash_at_day_7(day_7_afternoon,
+                                                                               client, patient):
     session = session_with_checkins(patient=patient,
                                     performed_at=timezone.now() - timedelta(days=7, hours=1))
     followups_sweep()
@@ -451,7 +464,7 @@ def test_it_schedules_day_10_and_no_call_after_a_mild_improving_rash_at_day_7(cl
     assert "We will check on you again on day 10" in page.content.decode()
 
 
-def test_it_raises_rash_persists_for_a_rash_at_day_10(client, patient):
+def test_it_raises_rash_persists_for_a_rash_at_day_10(day_7_afternoon, client, patient):
     session = session_with_checkins(patient=patient,
                                     performed_at=timezone.now() - timedelta(days=7, hours=1))
     followups_sweep()

@@ -78,21 +78,28 @@ def test_it_stores_exactly_one_of_two_racing_submissions(require_postgres, patie
 # Rate limit ---------------------------------------------------------------------------
 
 
-def test_it_refuses_an_address_over_its_budget_with_429(settings, sent):
+@pytest.fixture
+def sent_in_one_window(one_rate_limit_window, patient):
+    """A sent check-in and its link, with the clock stopped (tests/conftest.py) before it."""
+    return sent_checkin_with_link(patient)
+
+
+def test_it_refuses_an_address_over_its_budget_with_429(settings, sent_in_one_window):
     settings.PATIENT_LINK_RATE_LIMIT = (3, 60)
     client = Client(REMOTE_ADDR=fresh_address())
+    _checkin, token = sent_in_one_window
 
-    statuses = [client.get(link_url(sent[1])).status_code for _ in range(4)]
+    statuses = [client.get(link_url(token)).status_code for _ in range(4)]
 
     assert statuses == [200, 200, 200, 429]
-    limited = client.get(link_url(sent[1]))
+    limited = client.get(link_url(token))
     assert limited.status_code == 429
     assert limited["Retry-After"] == "60"
     assert b"Too many attempts" in limited.content
     assert limited["Cache-Control"] == "no-store"
 
 
-def test_it_counts_unknown_tokens_against_the_budget(settings):
+def test_it_counts_unknown_tokens_against_the_budget(settings, one_rate_limit_window):
     settings.PATIENT_LINK_RATE_LIMIT = (2, 60)
     client = Client(REMOTE_ADDR=fresh_address())
 
@@ -101,26 +108,28 @@ def test_it_counts_unknown_tokens_against_the_budget(settings):
     assert statuses == [404, 404, 429]
 
 
-def test_it_ignores_x_forwarded_for_when_counting(settings, sent):
+def test_it_ignores_x_forwarded_for_when_counting(settings, sent_in_one_window):
     settings.PATIENT_LINK_RATE_LIMIT = (2, 60)
     address = fresh_address()
+    _checkin, token = sent_in_one_window
 
     statuses = [
         Client(REMOTE_ADDR=address, HTTP_X_FORWARDED_FOR=f"198.51.100.{n}")
-        .get(link_url(sent[1])).status_code
+        .get(link_url(token)).status_code
         for n in range(3)
     ]
 
     assert statuses == [200, 200, 429]
 
 
-def test_it_keeps_each_address_budget_separate(settings, sent):
+def test_it_keeps_each_address_budget_separate(settings, sent_in_one_window):
     settings.PATIENT_LINK_RATE_LIMIT = (1, 60)
     first, second = Client(REMOTE_ADDR=fresh_address()), Client(REMOTE_ADDR=fresh_address())
+    _checkin, token = sent_in_one_window
 
-    assert first.get(link_url(sent[1])).status_code == 200
-    assert first.get(link_url(sent[1])).status_code == 429
-    assert second.get(link_url(sent[1])).status_code == 200
+    assert first.get(link_url(token)).status_code == 200
+    assert first.get(link_url(token)).status_code == 429
+    assert second.get(link_url(token)).status_code == 200
 
 
 def test_it_fails_open_with_a_warning_when_the_cache_is_down(settings, sent, caplog):
