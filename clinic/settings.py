@@ -1,6 +1,6 @@
 """Settings for the aftercare desk, read from the environment.
 
-Every variable is listed in README.md and .env.example. The defaults are the
+Every variable is listed in docs/operations.md and .env.example. The defaults are the
 embedded ones (an SQLite file and a filesystem Celery broker) so the demo runs
 without any server; production points DATABASE_URL and CELERY_BROKER_URL at
 PostgreSQL and Redis.

@@ -42,7 +42,7 @@ PRODUCTS = [
 # (first, last, allergies, acne prone, days ago, answers at day 2 or None)
 # Ben Okafor's and Lucia Fernandez's sessions were 3 days ago and unanswered:
 # their day-2 check-ins fell due yesterday at 10:00, so the worker's first sweep
-# emails them whatever the time of day ("Try it as a patient" in README).
+# emails them whatever the time of day ("Try it" in README).
 PATIENTS = [
     ("Amira", "Haddad", ["lidocaine"], False, 3, {"rash": "mild", "rash_trend": "worse",
                                                  "itching": "moderate"}),
