@@ -236,25 +236,40 @@ class _Reading:
             word not in _NOT_ALONE and len(word) > 1 for word in self.core)
 
 
+# Every name of the tables by its first word: a name is read in one pass over its words.
+_BY_FIRST_WORD: dict[str, list[tuple[tuple[str, ...], str, bool]]] = {}
+for _key, _names in _SYNONYM_WORDS.items():
+    for _words in _names:
+        _BY_FIRST_WORD.setdefault(_words[0], []).append((_words, _key, False))
+for _product_table in (_BRAND_WORDS, _CLASS_WORDS):
+    for _key, _names in _product_table.items():
+        for _words in _names:
+            _BY_FIRST_WORD.setdefault(_words[0], []).append((_words, _key, True))
+_ALL_ENDINGS = tuple((ending, family) for family, endings in _ENDINGS.items()
+                     for ending in endings)
+_PRODUCT_ORDER = {product: index for index, product in enumerate(_PRODUCT_FAMILIES)}
+
+
 @functools.lru_cache(maxsize=4096)
 def _parsed(name: str) -> _Reading:
     # The same few hundred names come back for every assessment: read each once.
     core = _core(_reading(name))
-    substances = frozenset(
-        family for family, names in _SYNONYM_WORDS.items()
-        if any(_contains(core, words) for words in names)
-    ) | frozenset(
-        family for family, endings in _ENDINGS.items()
-        if any(word.endswith(endings) for word in core)
-    )
+    substances: set[str] = set()
+    products: set[str] = set()
+    for start, word in enumerate(core):
+        for words, key, is_product in _BY_FIRST_WORD.get(word, ()):
+            if core[start:start + len(words)] == words:
+                (products if is_product else substances).add(key)
+        for ending, family in _ALL_ENDINGS:
+            if word.endswith(ending):
+                substances.add(family)
     through: dict[str, str] = {}
-    for table in (_BRAND_WORDS, _CLASS_WORDS):
-        for product, names in table.items():
-            if any(_contains(core, words) for words in names):
-                for family in _PRODUCT_FAMILIES[product]:
-                    if family not in substances:
-                        through.setdefault(family, product)
-    return _Reading(core=core, substances=substances, through=MappingProxyType(through))
+    for product in sorted(products, key=_PRODUCT_ORDER.__getitem__):
+        for family in _PRODUCT_FAMILIES[product]:
+            if family not in substances:
+                through.setdefault(family, product)
+    return _Reading(core=core, substances=frozenset(substances),
+                    through=MappingProxyType(through))
 
 
 def names_a_substance(name: str) -> bool:
