@@ -18,7 +18,16 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from followups.assessment.ingredients import allergy_matches
+from core.lists import listed
+from followups.assessment.ingredients import (
+    BRANDS,
+    CLASSES,
+    SYNONYMS,
+    IngredientMatch,
+    allergy_matches,
+    allergy_pairs,
+    names_a_substance,
+)
 from followups.assessment.rules import ESCALATION_LEVELS, Level
 from followups.link.tokens import token_hash
 from followups.models import CheckIn, CheckInResponse, Escalation
@@ -130,25 +139,59 @@ def sessions_for_user(user) -> QuerySet[TreatmentSession]:
     return queryset
 
 
+def _substances(families) -> str:
+    return listed([SYNONYMS[family][0] for family in families])
+
+
+def _matched_because(pairs: list[IngredientMatch]) -> str:
+    """"Lidocaine, which matches the patient's allergy 'lidocaína' (same substance: lidocaine)"."""
+    allergies = listed([f"'{pair.allergy}'" for pair in pairs])
+    said = (f"{pairs[0].ingredient}, which matches the patient's "
+            f"{'allergy' if len(pairs) == 1 else 'allergies'} {allergies}")
+    notes = []
+    for pair in pairs:
+        if pair.through is not None and pair.through in BRANDS:
+            notes.append(f"{pair.through} contains {_substances(BRANDS[pair.through])}")
+        elif pair.through is not None:
+            notes.append(f"read as {pair.through}: {_substances(CLASSES[pair.through][1])}")
+        elif pair.substances:
+            notes.append(f"same substance: {_substances(pair.substances)}")
+    unique = list(dict.fromkeys(notes))
+    return f"{said} ({'; '.join(unique)})" if unique else said
+
+
 def allergy_warning(*, allergies, product, lot_number: str, ingredients) -> dict | None:
-    """The warning for one product line, or None.
+    """The warning for one product line, or None: which allergy matched which ingredient.
 
     The one matcher of followups.assessment.ingredients.
     """
     matched = allergy_matches(allergies or [], ingredients or [])
     if not matched:
         return None
+    pairs = allergy_pairs(allergies or [], matched)
+    by_ingredient: dict[str, list[IngredientMatch]] = {}
+    for pair in pairs:
+        by_ingredient.setdefault(pair.ingredient, []).append(pair)
+    parts = [_matched_because(found) for found in by_ingredient.values()]
+    if len(parts) > 1:
+        parts[-1] = f"and {parts[-1]}"
     return {
         "product": product.pk,
         "product_name": product.name,
         "lot_number": lot_number,
         "ingredients": matched,
-        "message": (
-            f"{product.name} contains {', '.join(matched)}, "
-            "which matches the patient's known allergies or sensitivities "
-            f"({', '.join(allergies)})."
-        ),
+        "matches": [{"allergy": pair.allergy, "ingredient": pair.ingredient}
+                    for pair in pairs],
+        "message": f"{product.name} contains {'; '.join(parts)}.",
     }
+
+
+def allergies_unchecked(patient: Patient) -> list[str]:
+    """The patient's recorded allergies that name no substance ("cream"): never matched.
+
+    Recorded before such names were refused; shown to staff until corrected.
+    """
+    return [name for name in patient.known_allergies or [] if not names_a_substance(name)]
 
 
 def session_allergy_warnings(session: TreatmentSession) -> list[dict]:

@@ -20,6 +20,7 @@ from followups.api.audit import AuditedReadMixin
 from followups.api.checkins import CheckInSerializer
 from followups.api.filters import PatientFilter, SessionFilter
 from followups.api.history import ADDITION, CHANGE, DELETION, api_history_record, changed_fields
+from followups.assessment.ingredients import allergy_refusal
 from followups.assessment.rules import ESCALATION_LEVELS, Level
 from followups.selectors import (
     patients_for_user,
@@ -79,6 +80,13 @@ class PatientSerializer(serializers.ModelSerializer):
         fields = ["id", "clinic", "first_name", "last_name", "email", "phone", "date_of_birth",
                   "known_allergies", "acne_prone", "language", "notes",
                   "open_escalation_level"]
+
+    def validate_known_allergies(self, value: list[str]) -> list[str]:
+        # The one check of followups.assessment.ingredients, as in the admin's form.
+        refusal = allergy_refusal(value)
+        if refusal:
+            raise serializers.ValidationError(refusal)
+        return value
 
     @extend_schema_field(serializers.ChoiceField(
         choices=[Level.NONE.label, *(level.label for level in ESCALATION_LEVELS)]))
@@ -183,11 +191,19 @@ class AllergyCheckSerializer(serializers.Serializer):
         return value
 
 
+class AllergyMatchSerializer(serializers.Serializer):
+    """Which of the patient's allergies, as recorded, matched which ingredient, as labelled."""
+
+    allergy = serializers.CharField()
+    ingredient = serializers.CharField()
+
+
 class AllergyWarningSerializer(serializers.Serializer):
     product = serializers.IntegerField()
     product_name = serializers.CharField()
     lot_number = serializers.CharField()
     ingredients = serializers.ListField(child=serializers.CharField())
+    matches = AllergyMatchSerializer(many=True)
     message = serializers.CharField()
 
 

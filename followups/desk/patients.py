@@ -20,6 +20,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from core.pagination import CappedCountPaginator
+from followups.assessment.ingredients import allergy_refusal
 from followups.audit import audit_record
 from followups.desk.clinics import IngredientListField
 from followups.desk.display import (
@@ -32,6 +33,7 @@ from followups.desk.patient_filters import CancelledFilter, OpenLevelFilter, Ses
 from followups.desk.patient_page import patient_page
 from followups.models import AuditEvent, CheckIn, Escalation
 from followups.selectors import (
+    allergies_unchecked,
     planned_allergy_warnings,
     session_allergy_warnings,
     with_open_escalation_level,
@@ -87,6 +89,15 @@ class PatientForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if "language" in self.fields:
             self.fields["language"].required = False
+
+    def clean_known_allergies(self):
+        # The one check of followups.assessment.ingredients, as in the API. A
+        # patient recorded before it meets it at their next save.
+        names = self.cleaned_data.get("known_allergies") or []
+        refusal = allergy_refusal(names)
+        if refusal:
+            raise forms.ValidationError(refusal)
+        return names
 
     def clean_language(self):
         # Left out: a patient keeps theirs; a new one gets the clinic's (patient_create).
@@ -186,11 +197,22 @@ class PatientAdmin(ClinicScopedAdminMixin, admin.ModelAdmin):
                 self.admin_site._registry[Escalation].has_change_permission(request),
             "add_session_url": page.add_session_url,
         }
+        unchecked = allergies_unchecked(patient) if patient is not None else []
+        if request.method == "GET" and unchecked:
+            self.message_user(request, f"{_unchecked_note(unchecked)} Edit the known allergies "
+                              "below.", messages.WARNING)
         response = super().change_view(request, object_id, form_url, extra_context)
         if request.method == "GET" and response.status_code == 200 and page.has_answers:
             audit_record(actor=request.user, action=AuditEvent.Action.VIEW_ANSWERS,
                          patient=patient, target=f"Patient page of {patient}")
         return response
+
+
+def _unchecked_note(names: list[str]) -> str:
+    """Allergies recorded before vague names were refused: staff are told they are not checked."""
+    quoted = ", ".join(f"'{name}'" for name in names)
+    return (f"Not checked against any product: {quoted} (no substance named). Ask the patient "
+            "for the ingredient's name or the product's brand.")
 
 
 # Sessions ---------------------------------------------------------------------------------
@@ -215,14 +237,16 @@ class AllergyCheckFormSet(forms.BaseInlineFormSet):
                     if getattr(form, "cleaned_data", None) and form.cleaned_data.get("product")
                     and not form.cleaned_data.get(DELETION_FIELD_NAME)]
         warnings = planned_allergy_warnings(patient=patient, products=products)
+        unchecked = allergies_unchecked(patient)
+        notes = ([f"Allergy check (nothing saved): {_unchecked_note(unchecked)}"]
+                 if unchecked else [])
         if warnings:
             raise forms.ValidationError([f"Allergy check (nothing saved): {warning['message']}"
-                                         for warning in warnings])
+                                         for warning in warnings] + notes)
         known = ", ".join(patient.known_allergies or []) or "none recorded"
-        raise forms.ValidationError(
+        raise forms.ValidationError([
             "Allergy check (nothing saved): no product chosen contains a known allergen "
-            f"(patient's allergies: {known}). Press Save to record the session."
-        )
+            f"(patient's allergies: {known}). Press Save to record the session.", *notes])
 
 
 class ProductApplicationInline(ScopedChoicesMixin, admin.TabularInline):
@@ -375,12 +399,15 @@ class TreatmentSessionAdmin(ClinicScopedAdminMixin, admin.ModelAdmin):
         if obj is None or obj.pk is None:
             return check
         warnings = session_allergy_warnings(obj)
+        unchecked = allergies_unchecked(obj.patient)
         if not warnings:
             patient = obj.patient
             known = ", ".join(patient.known_allergies or []) or "none recorded"
             saved = f"No product contains a known allergen (patient's allergies: {known})."
         else:
             saved = self.allergy_column(obj)
+        if unchecked:
+            saved = format_html("{}<br>{}", saved, _unchecked_note(unchecked))
         # Changing the products: the same check before saving the change.
         return format_html("{}<br>{}", saved, check) if self._session_open(obj) else saved
 
@@ -437,6 +464,10 @@ class TreatmentSessionAdmin(ClinicScopedAdminMixin, admin.ModelAdmin):
             formset.changed_objects, formset.deleted_objects = [], []
         for warning in session_allergy_warnings(saved):
             self.message_user(request, f"Allergy warning: {warning['message']}", messages.WARNING)
+        unchecked = allergies_unchecked(saved.patient)
+        if unchecked:
+            self.message_user(request, f"Allergy warning: {_unchecked_note(unchecked)}",
+                              messages.WARNING)
 
     @staticmethod
     def _products(formset) -> list[dict]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
+from django.utils.html import escape
 
 from followups.models import AuditEvent, CheckIn, CheckInResponse
 from patients.models import Product, TreatmentSession
@@ -24,6 +25,11 @@ ALLERGY_CASES = [
     ("lidocaine", "Lidocaine Hydrochloride 4%"),
     ("aloe", "Aloe Barbadensis Leaf Juice"),
     ("hyaluronic acid", "Sodium Hyaluronate"),
+    # Revised reference: the patient's language, brands, aloe vera.
+    ("lidocaína", "Lidocaine Hydrochloride"),
+    ("vitamine C", "Sodium Ascorbyl Phosphate"),
+    ("Pliaglis", "Tetracaine 7%"),
+    ("aloe vera", "Aloe Barbadensis Leaf Juice"),
 ]
 
 
@@ -41,6 +47,8 @@ def test_it_shows_the_allergy_warning_before_saving_a_session(staff_client, staf
     text = page.content.decode()
     assert "Allergy check (nothing saved): Chosen product contains" in text
     assert ingredient in text
+    assert escape(f"Chosen product contains {ingredient}, which matches the patient's "
+                  f"allergy '{allergy}'") in text
     assert not TreatmentSession.objects.exists()
 
     saved = staff_client.post(reverse(ADD), session_form(patient, staff, (product, "post", "L-1")))
@@ -58,6 +66,80 @@ def test_it_says_when_no_product_chosen_contains_a_known_allergen(staff_client, 
 
     assert "no product chosen contains a known allergen" in page.content.decode()
     assert not TreatmentSession.objects.exists()
+
+
+# Allergies that name no substance -----------------------------------------------------
+
+
+def patient_form(patient, **changes):
+    return {"clinic": patient.clinic_id, "first_name": patient.first_name,
+            "last_name": patient.last_name, "email": patient.email, "phone": patient.phone,
+            "language": patient.language, "known_allergies": ", ".join(patient.known_allergies),
+            "sessions-TOTAL_FORMS": 0, "sessions-INITIAL_FORMS": 0, **changes}
+
+
+def test_it_refuses_a_patients_allergy_that_names_no_substance(staff_client, clinic):
+    page = staff_client.post(reverse("admin:patients_patient_add"), {
+        "clinic": clinic.pk, "first_name": "Ola", "last_name": "Berg", "email": "ola@mail.example",
+        "known_allergies": "lidocaine, cream", "sessions-TOTAL_FORMS": 0,
+        "sessions-INITIAL_FORMS": 0,
+    })
+
+    assert page.status_code == 200
+    [error] = page.context["adminform"].form.errors["known_allergies"]
+    assert error.startswith("'cream' names no substance on its own")
+    assert "ingredient's name" in error
+    assert not clinic.patients.exists()
+
+
+def test_it_shows_a_vague_allergy_recorded_before_as_not_checked_until_corrected(
+        staff_client, staff, clinic):
+    # Written straight to the database, as a record from before the refusal.
+    patient = PatientFactory(clinic=clinic)
+    type(patient).objects.filter(pk=patient.pk).update(known_allergies=["gel"])
+    patient.refresh_from_db()
+    product = ProductFactory(name="Chosen product", ingredients=["Aloe Vera Gel", "Lidocaine"])
+    change = reverse("admin:patients_patient_change", args=[patient.pk])
+
+    shown = staff_client.get(change).content.decode()
+    check = staff_client.post(reverse(ADD), session_form(
+        patient, staff, (product, "pre", "L-1"), _check_allergies="1")).content.decode()
+    unchanged = staff_client.post(change, patient_form(patient))
+    corrected = staff_client.post(change, patient_form(patient, known_allergies="aloe vera"))
+
+    note = "Not checked against any product: &#x27;gel&#x27; (no substance named)"
+    assert note in shown
+    assert note in check
+    assert "no product chosen contains a known allergen" in check
+    assert unchanged.status_code == 200
+    assert "known_allergies" in unchanged.context["adminform"].form.errors
+    assert corrected.status_code == 302
+    patient.refresh_from_db()
+    assert patient.known_allergies == ["aloe vera"]
+    after = staff_client.post(reverse(ADD), session_form(
+        patient, staff, (product, "pre", "L-1"), _check_allergies="1")).content.decode()
+    assert "Chosen product contains Aloe Vera Gel, which matches the patient&#x27;s allergy " \
+           "&#x27;aloe vera&#x27;" in after
+    assert "Not checked" not in after
+
+
+def test_it_notes_a_vague_allergy_on_a_saved_session_and_when_saving_one(staff_client, staff,
+                                                                         clinic):
+    patient = PatientFactory(clinic=clinic)
+    type(patient).objects.filter(pk=patient.pk).update(known_allergies=["acid"])
+    patient.refresh_from_db()
+    product = ProductFactory(name="Chosen product", ingredients=["Hyaluronic Acid"])
+
+    saved = staff_client.post(reverse(ADD), session_form(patient, staff, (product, "pre", "L-1")),
+                              follow=True).content.decode()
+    session = TreatmentSession.objects.get()
+    page = staff_client.get(reverse("admin:patients_treatmentsession_change",
+                                    args=[session.pk])).content.decode()
+
+    note = "Not checked against any product: &#x27;acid&#x27; (no substance named)"
+    assert f"Allergy warning: {note}" in saved
+    assert note in page
+    assert "No product contains a known allergen" in page
 
 
 def test_it_offers_the_check_allergies_button_on_a_new_session(staff_client):

@@ -208,6 +208,61 @@ def test_it_updates_a_patients_allergies(api, patient):
     assert patient.known_allergies == ["Lidocaine", "Benzocaine"]
 
 
+@pytest.mark.parametrize("allergies", [["cream"], ["Lidocaine", "acid"], ["gel", "sérum"],
+                                       ["ácido"], ["vitamins"]])
+def test_it_refuses_an_allergy_that_names_no_substance_naming_the_field(api, clinic,
+                                                                        allergies):
+    response = api.post("/api/patients/", new_patient(clinic, known_allergies=allergies),
+                        format="json")
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["known_allergies"]
+    [message] = response.json()["known_allergies"]
+    vague = [name for name in allergies if name != "Lidocaine"]
+    assert all(f"'{name}'" in message for name in vague)
+    assert "'Lidocaine'" not in message
+    assert "ingredient's name" in message
+    assert not Patient.objects.exists()
+
+
+def test_it_refuses_to_change_allergies_to_a_name_of_no_substance(api, patient):
+    patient.known_allergies = ["Lidocaine"]
+    patient.save()
+
+    response = api.patch(f"/api/patients/{patient.pk}/",
+                         {"known_allergies": ["Lidocaine", "cream"]}, format="json")
+
+    assert response.status_code == 400
+    assert "known_allergies" in response.json()
+    patient.refresh_from_db()
+    assert patient.known_allergies == ["Lidocaine"]
+
+
+def test_it_accepts_allergies_in_any_of_our_languages_and_brands(api, clinic):
+    allergies = ["lidocaína", "parabènes", "EMLA", "aloe vera", "numbing cream"]
+
+    response = api.post("/api/patients/", new_patient(clinic, known_allergies=allergies),
+                        format="json")
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["known_allergies"] == allergies
+
+
+def test_it_keeps_a_vague_allergy_recorded_before_unless_the_allergies_are_written(api,
+                                                                                  patient):
+    Patient.objects.filter(pk=patient.pk).update(known_allergies=["cream"])
+
+    other_field = api.patch(f"/api/patients/{patient.pk}/", {"notes": "Called."},
+                            format="json")
+    allergies = api.patch(f"/api/patients/{patient.pk}/", {"known_allergies": ["cream"]},
+                          format="json")
+
+    assert other_field.status_code == 200
+    assert allergies.status_code == 400 and "known_allergies" in allergies.json()
+    patient.refresh_from_db()
+    assert (patient.notes, patient.known_allergies) == ("Called.", ["cream"])
+
+
 def test_it_replaces_a_patient_with_put(api, patient, clinic):
     response = api.put(f"/api/patients/{patient.pk}/",
                        new_patient(clinic, first_name="Maia"), format="json")

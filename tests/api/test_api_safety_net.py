@@ -116,6 +116,12 @@ ALLERGY_CASES = [
     ("Lidocaine HCl", "Lidocaine"),
     ("aloe", "Aloe Barbadensis Leaf Juice"),
     ("hyaluronic acid", "Sodium Hyaluronate"),
+    # Revised reference: the patient's language, brands, aloe vera.
+    ("Lidocaína", "Lidocaine Hydrochloride"),
+    ("acide hyaluronique", "Sodium Hyaluronate"),
+    ("parabenos", "Methylparaben"),
+    ("EMLA", "Prilocaine 2.5%"),
+    ("aloe vera", "Aloe Barbadensis Leaf Juice"),
 ]
 
 
@@ -135,6 +141,10 @@ def test_it_warns_before_saving_and_flags_after(api, patient, allergy, ingredien
     [warning] = before.json()["allergy_warnings"]
     assert warning["ingredients"] == [ingredient]
     assert warning["product"] == product.pk and warning["lot_number"] == "L-7"
+    assert warning["matches"] == [{"allergy": allergy, "ingredient": ingredient}]
+    assert warning["message"].startswith(
+        f"Chosen product contains {ingredient}, which matches the patient's allergy "
+        f"'{allergy}'")
     assert not patient.sessions.exists()
 
     created = api.post("/api/sessions/", {
@@ -142,6 +152,7 @@ def test_it_warns_before_saving_and_flags_after(api, patient, allergy, ingredien
         "treatment_area": "face", "needle_depth_mm": "0.50", "products": products,
     }, format="json").json()
     assert [w["ingredients"] for w in created["allergy_warnings"]] == [[ingredient]]
+    assert created["allergy_warnings"][0]["matches"] == warning["matches"]
     assert created["products"][0]["ingredients"] == ["Water", ingredient]
 
     day2 = CheckIn.objects.get(session_id=created["id"], day=2)
@@ -160,6 +171,53 @@ def test_it_gives_no_warning_before_saving_when_nothing_matches(api, patient):
                         format="json")
 
     assert response.json() == {"allergy_warnings": []}
+
+
+def test_it_says_which_allergy_matched_each_ingredient_of_a_numbing_cream(api, patient):
+    patient.known_allergies = ["lidocaína", "EMLA", "latex"]
+    patient.save()
+    product = ProductFactory(name="EMLA Cream", kind=Product.Kind.NUMBING_CREAM,
+                             ingredients=["Lidocaine 2.5%", "Prilocaine 2.5%", "Carbomer"])
+
+    response = api.post("/api/sessions/allergy-warnings/",
+                        {"patient": patient.pk, "products": [{"product": product.pk}]},
+                        format="json")
+
+    [warning] = response.json()["allergy_warnings"]
+    assert warning["ingredients"] == ["Lidocaine 2.5%", "Prilocaine 2.5%"]
+    assert warning["matches"] == [
+        {"allergy": "lidocaína", "ingredient": "Lidocaine 2.5%"},
+        {"allergy": "EMLA", "ingredient": "Lidocaine 2.5%"},
+        {"allergy": "EMLA", "ingredient": "Prilocaine 2.5%"},
+    ]
+    assert warning["message"] == (
+        "EMLA Cream contains Lidocaine 2.5%, which matches the patient's allergies "
+        "'lidocaína' and 'EMLA' (same substance: lidocaine; EMLA contains lidocaine and "
+        "prilocaine); and Prilocaine 2.5%, which matches the patient's allergy 'EMLA' "
+        "(EMLA contains lidocaine and prilocaine).")
+
+
+@pytest.mark.parametrize("vague", ["cream", "gel", "acid"])
+def test_it_never_matches_an_allergy_recorded_before_vague_names_were_refused(api, patient,
+                                                                              vague):
+    # Written straight to the database, as a record from before the refusal.
+    type(patient).objects.filter(pk=patient.pk).update(known_allergies=[vague])
+    product = ProductFactory(name="Everything", ingredients=[
+        "Lidocaine cream", "Aloe Vera Gel", "Hyaluronic Acid", "Ascorbic Acid"])
+    products = [{"product": product.pk, "phase": "pre", "lot_number": "L-1"}]
+
+    before = api.post("/api/sessions/allergy-warnings/",
+                      {"patient": patient.pk, "products": products}, format="json")
+    created = api.post("/api/sessions/", {
+        "patient": patient.pk, "performed_at": (timezone.now() - timedelta(days=2)).isoformat(),
+        "treatment_area": "face", "needle_depth_mm": "0.50", "products": products,
+    }, format="json").json()
+    day2 = CheckIn.objects.get(session_id=created["id"], day=2)
+    assessment = answer(api, day2, itching="mild").json()["assessment"]
+
+    assert before.json() == {"allergy_warnings": []}
+    assert created["allergy_warnings"] == []
+    assert assessment["reasons"] == []
 
 
 def test_it_checks_allergies_only_for_the_staff_members_own_patients(outsider_api, patient):
