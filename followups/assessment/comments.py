@@ -164,7 +164,7 @@ MISSPELLINGS: Mapping[str, Mapping[str, str]] = MappingProxyType({
         "gonfler": "gonflé",
     }),
     "es": MappingProxyType({
-        "calentura": "calentura", "ampoyas": "ampollas", "ampoya": "ampolla",
+        "ampoyas": "ampollas", "ampoya": "ampolla",
         "desmalle": "desmayé", "desmallé": "desmayé", "desmallo": "desmayo",
         "inchado": "hinchado", "inchada": "hinchada", "inchazon": "hinchazón",
     }),
@@ -178,6 +178,7 @@ MISSPELLINGS: Mapping[str, Mapping[str, str]] = MappingProxyType({
 LITERAL_WORDS: Mapping[str, Mapping[str, tuple[str, ...]]] = MappingProxyType({
     "en": MappingProxyType({
         "chills": (), "faint": ("fainting", "faints"), "fainted": (),
+        "oozing": ("ooze", "oozes", "oozed", "oozy"),
         "hives": (), "spread": ("spreads",), "severe": ("severely",),
     }),
     "fr": MappingProxyType({
@@ -259,7 +260,7 @@ NEGATION_CUES: Mapping[str, NegationCues] = MappingProxyType({
         after_last=("no", "none", "nope", "nothing"),
         hypothetical=("what if", "in case", "if i get", "if i have", "if i develop",
                       "if i notice", "if i see", "if it gets", "if it becomes", "if there is",
-                      "if there s", "if there are", "should i get", "look out for",
+                      "if there's", "if there are", "should i get", "look out for",
                       "watch out for"),
         not_negation=("not sure", "not certain", "no idea", "not know", "not tell",
                       "no better", "not better", "not improving", "not improved",
@@ -407,33 +408,34 @@ CONTEXT_GUARDS: tuple[Guard, ...] = (
 # from an entry word but means something else ("plus" is not "pus"; "threat"
 # is not "throat"). Words of fewer than six letters are never read that way.
 EVERYDAY_WORDS: frozenset[str] = frozenset("""
-    anaden apollo aposto apuesta apuestas apuesto avalar beeping blaster blasters
-    bloquait bloquant bloque bloquee bloquees bloquent bloquer bloques bluster
-    borges bouffe bouffee bouffees bouffes breach breaches breaching breadth
-    breather brouter castro childs chiles chilli chilly choquant choque choquee
-    choquent choquer choques claquant claque claquee claquent claquer claques
-    cliquant clique cliquer cliques clouer coking coloque colores conchas contra
-    contras cooking coques costar costara costas costco costera costeras costero
-    costeros costos costura costuras coutait coutant coutent couter crests croate
-    croates croquant croque croquer crotte crottes croule croupe crushing desmanes
-    dozing dwelling dwellings eboulement eboulements ecroulement eloquent enfant
-    enfiler epanoui epanouie etoffe etoffer etoffes febres fibres fieres flores
-    forges gargantua georges gorgee gorgees infectious infeste infested inflected
-    inflection injected injectee insecte insectes inyectado keeping krusty langer
-    langres largue larguee larguer largues leading leaning leanings leaping leasing
-    leaving leguas levers liebre liebres lievre lievres lingua lister llores longue
-    longues maints mangue mangues marcaba marcada marcadas marcado marcados marcando
-    marcos mareas marees martos mateos mostra mostro nevers nievre nostra nostros
-    oppress oppressed ostras painted painting paints peaking peeping pinchado quinte
-    ravaler respite revers ronfle rostro rostros router routes rusting sainte
-    saintes saints scuffle secretion secretions seeding seeing seeking seeming
-    selling shallow shallows shelling shells shelly shuffle sleeping slinky smalls
-    souffler souffles soufflet souffre spelling spellings spells steaks sticks
-    sticky stings stingy stints stream streams suites supera superacion supero
-    supuso sutura suturas sweeping tainted threat threats touffe touffes trabar
-    tratar trazar trusting trusts trusty valere vertice vertices vertidas vertido
-    vertidos vestige vestiges wallow wallowing weeding welling wheeling wreath
-    wreaths
+    anaden anales apollo aposto apuesta apuestas apuesto avaient avalan avalar
+    aviles beeping blaster blasters bloquait bloquant bloque bloquee bloquees
+    bloquent bloquer bloques bluster borges bouffe bouffee bouffees bouffes breach
+    breaches breaching breadth breather brouter castro childs chiles chilli chilly
+    choquant choque choquee choquent choquer choques claquant claque claquee
+    claquent claquer claques cliquant clique cliquer cliques clouer coking coloque
+    colores conchas contra contras cooking coques costar costara costas costco
+    costera costeras costero costeros costos costura costuras coutait coutant
+    coutent couter crests croate croates croquant croque croquer crotte crottes
+    croule croupe crushing desmanes dozing dwelling dwellings eboulement eboulements
+    ecroulement eloquent enfant enfiler epanoui epanouie etoffe etoffer etoffes
+    febres fibres fieres flores forges gargantua georges gorgee gorgees infectious
+    infeste infested inflected inflection injected injectee insecte insectes
+    inyectado keeping krusty langer langres largue larguee larguer largues leading
+    leaning leanings leaping leasing leaving leguas levers liebre liebres lievre
+    lievres lingua lister llores longue longues maints mangue mangues marcaba
+    marcada marcadas marcado marcados marcando marcos mareas marees martos mateos
+    mostra mostro navales nevers nievre nostra nostros oppress oppressed ostras
+    ovales painted painting paints peaking peeping pinchado quinte ravaler respite
+    revers ronfle rostro rostros router routes rusting sainte saintes saints scuffle
+    secretion secretions seeding seeing seeking seeming selling shallow shallows
+    shelling shells shelly shuffle sleeping slinky smalls souffler souffles soufflet
+    souffre spelling spellings spells steaks sticks sticky stings stingy stints
+    stream streams suites supera superacion supero supuso sutura suturas sweeping
+    tainted threat threats touffe touffes trabar tratar trazar trusting trusts
+    trusty valaient valais valait valant valent valere vertice vertices vertidas
+    vertido vertidos vestige vestiges wallow wallowing weeding welling wheeling
+    wreath wreaths
 """.split())
 
 # --------------------------------------------------------------------------- numbers
@@ -506,7 +508,7 @@ _ELIDED = frozenset({"s", "d", "l", "j", "qu", "c", "m", "t", "n"})
 
 
 def _tokens(text: str) -> list[_Token]:
-    tokens = []
+    tokens: list[_Token] = []
     append = tokens.append
     for found in _TOKEN.finditer(text):
         kind = found.lastgroup or "word"
@@ -561,11 +563,11 @@ def _variants(language: str, word: str) -> set[str]:
     if len(word) < 5:
         return forms
     if language == "fr":
-        root = next((word[:-len(end)] for end in ("ées", "és", "ée", "é") if word.endswith(end)),
-                    "")
+        root = next((word[:-len(end)] for end in ("ées", "és", "ée", "é", "er")
+                     if word.endswith(end)), "")
         if root:
             forms |= {root + ending for ending in ("é", "ée", "és", "ées", "e", "es", "ent",
-                                                   "er", "ait", "aient", "ant")}
+                                                   "er", "ez", "ait", "ais", "aient", "ant")}
         elif word.endswith("e"):
             forms |= {word[:-1] + ending for ending in ("e", "es", "ent", "er", "é", "ée", "és",
                                                         "ées", "ait", "aient", "ais", "ant")}
@@ -602,6 +604,7 @@ class _Index:
         literal = _LITERAL[language].get(token.form)
         variants = {token.raw, *literal} if literal is not None else _variants(language,
                                                                                token.raw)
+        base = {_fold(_stem(language, token.raw)), _stem(language, token.form)}
         for variant in variants:
             folded = _fold(variant)
             self.forms.setdefault(folded, set()).add(number)
@@ -609,7 +612,9 @@ class _Index:
             if literal is not None:
                 continue
             for stem in {_fold(_stem(language, variant)), _stem(language, folded)}:
-                if len(stem) >= _MIN_STEM:
+                # A variant's stem cut shorter than the word's own ("respiras":
+                # "resp") would read other words: only longer or equal ones.
+                if len(stem) >= _MIN_STEM and any(stem.startswith(own) for own in base):
                     self.stems[language].setdefault(stem, set()).add(number)
                     self.prefixes[language].add(stem[:3])
         return number
@@ -658,6 +663,9 @@ def _build() -> _Index:
 
 
 _INDEX = _build()
+_LIST_ORDER = {(language, text): rank for rank, (language, text) in enumerate(
+    (language, text) for lists in (EMERGENCY_WORDS, WARNING_WORDS)
+    for language in LANGUAGES for text in lists[language])}
 _FORMS = {form: frozenset(slots) for form, slots in _INDEX.forms.items()}
 _STEMS = {language: {stem: frozenset(slots) for stem, slots in table.items()}
           for language, table in _INDEX.stems.items()}
@@ -712,7 +720,7 @@ for _kind in _CUE_KINDS:
         if len(_cue) == 1:
             _CUE_WORDS.setdefault(_cue[0], []).append(_kind)
         else:
-            _CUE_PAIRS.setdefault(_cue[:2], []).append((_kind, _cue))
+            _CUE_PAIRS.setdefault((_cue[0], _cue[1]), []).append((_kind, _cue))
 _NEGATING_WORDS = frozenset(phrase[0] for phrase in _cues("before") if len(phrase) == 1)
 _ACCENTED = frozenset(_cue_phrase(text)[0] for text in ACCENTED_CUES)
 
@@ -1077,7 +1085,7 @@ def comment_findings(text: str | None, *, language: str = "en") -> tuple[Finding
 
 @dataclass(frozen=True, slots=True)
 class CommentWarnings:
-    """What a comment named, as the patient wrote it, in the order written.
+    """What a comment named, as the patient wrote it, in the lists' order.
 
     ``warning`` and ``emergency`` raise ``COMMENT_CONCERN``; ``denied`` holds
     the warnings the patient denied (or asked about), which raise nothing:
@@ -1109,6 +1117,10 @@ def comment_warnings(text: str | None, *, language: str = "en") -> CommentWarnin
     findings = comment_findings(text, language=language)
     if not findings:
         return CommentWarnings()
+    # As the lists order them (fever before pus before smell...), whatever the
+    # order written: a flag's words read alike for every patient.
+    findings = tuple(sorted(findings, key=lambda f: _LIST_ORDER.get(
+        (f.language, f.entry), _LIST_ORDER[("en", "temperature")])))
     return CommentWarnings(
         warning=_unique(f.written for f in findings if not f.emergency and not f.denied),
         emergency=_unique(f.written for f in findings if f.emergency),
