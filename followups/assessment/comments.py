@@ -672,6 +672,11 @@ _STEMS = {language: {stem: frozenset(slots) for stem, slots in table.items()}
 _PREFIXES = {language: frozenset(prefixes) for language, prefixes in _INDEX.prefixes.items()}
 _FUZZY_TARGETS = tuple(sorted(_INDEX.fuzzy))
 _BY_SLOT = {slot: tuple(entries) for slot, entries in _INDEX.by_slot.items()}
+# The slots each entry needs, by the entry's identity: a set test per entry.
+_NEEDS = {id(entry): frozenset(entry.slots) for entries in _BY_SLOT.values()
+          for entry in entries}
+_HOW_RANK = {"form": 0, "stem": 1, "fuzzy": 2}
+_LANGUAGE_RANK = {language: rank for rank, language in enumerate(LANGUAGES)}
 _NOTHING: frozenset[int] = frozenset()
 
 
@@ -751,8 +756,7 @@ for _guard in _GUARDS:
 # -- one comment
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
+class Finding(NamedTuple):
     """One sign read in a comment.
 
     ``written`` is the comment's own text for it ("Fevr", "lips are swollen",
@@ -772,16 +776,29 @@ class Finding:
     end: int
 
 
+_UNREAD: tuple[frozenset[int], str] = (frozenset(), "")
+
+
 class _Comment:
     """A comment's words, clauses and cues, and what its words read as."""
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.tokens = _tokens(text)
+        self.tokens = tokens = _tokens(text)
+        self.forms = [token.form for token in tokens]
+        self.reads: list[tuple[frozenset[int], str]] = [
+            _read_word(token.form) if token.kind in ("word", "emoji") else _UNREAD
+            for token in tokens
+        ]
+        # Anything to read at all? Most comments stop here.
+        self.worth_reading = any(slots for slots, _ in self.reads) or any(
+            token.kind == "number" for token in tokens)
+        if not self.worth_reading:
+            return
         self.clause: list[int] = []
         self.segment: list[int] = []
         clause = segment = 0
-        for token in self.tokens:
+        for token in tokens:
             if token.kind == "stop":
                 clause += 1
                 segment += 1
@@ -789,11 +806,6 @@ class _Comment:
                 segment += 1
             self.clause.append(clause)
             self.segment.append(segment)
-        self.forms = [token.form for token in self.tokens]
-        self.reads: list[tuple[frozenset[int], str]] = [
-            _read_word(token.form) if token.kind in ("word", "emoji") else (_NOTHING, "")
-            for token in self.tokens
-        ]
 
     def cues(self) -> dict[str, list[tuple[int, int]]]:
         """(first, last) token of every cue of each kind, each within one clause."""
@@ -841,17 +853,19 @@ def _entry_matches(comment: _Comment) -> list[_Match]:
         return []
     matches: list[_Match] = []
     seen: set[int] = set()
+    found = present.keys()
     for slot in present:
         for entry in _BY_SLOT.get(slot, ()):
-            if id(entry) in seen:
+            key = id(entry)
+            if key in seen:
                 continue
-            seen.add(id(entry))
-            if not all(required in present for required in entry.slots):
+            seen.add(key)
+            if not _NEEDS[key] <= found:
                 continue
             for tokens in _placements(comment, entry, present):
-                how = "fuzzy" if any(how_at[t] == "fuzzy" for t in tokens) else (
-                    "stem" if any(how_at[t] == "stem" for t in tokens) else "form")
-                if any(comment.tokens[t].kind == "emoji" for t in tokens):
+                # How the least sure of its words was read.
+                how = max((how_at[t] for t in tokens), key=_HOW_RANK.__getitem__)
+                if comment.tokens[tokens[0]].kind == "emoji":
                     how = "emoji"
                 matches.append(_Match(entry=entry, tokens=tokens, how=how,
                                       emergency=entry.emergency))
@@ -1048,20 +1062,20 @@ def comment_findings(text: str | None, *, language: str = "en") -> tuple[Finding
     if not text or not text.strip():
         return ()
     comment = _Comment(text)
-    matches = _entry_matches(comment)
-    numbers = _number_matches(comment)
-    if not matches and not numbers:
+    if not comment.worth_reading:
         return ()
-    matches = [match for match in matches if not _guarded(comment, match)]
-    positions = {t for match in matches for t in match.tokens}
-    negation = _Negation(comment, positions, numbers)
-    order = {language: 0} if language in LANGUAGES else {}
+    matches = [match for match in _entry_matches(comment) if not _guarded(comment, match)]
+    numbers = _number_matches(comment)
     candidates = [*matches, *(number for number in numbers if not number.low)]
+    if not candidates:
+        return ()
     # The widest reading of the same words wins (an emergency "lips swollen"
     # over the warning "swollen" inside it); the patient's language names it.
-    candidates.sort(key=lambda m: (-m.emergency, -len(m.tokens),
-                                   order.get(m.entry.language, 1) if m.entry else 0,
-                                   LANGUAGES.index(m.entry.language) if m.entry else 0))
+    rank = {language: 0} if language in LANGUAGES else {}
+    if len(candidates) > 1:
+        candidates.sort(key=lambda m: (-m.emergency, -len(m.tokens),
+                                       rank.get(m.entry.language, 1) if m.entry else 0,
+                                       _LANGUAGE_RANK[m.entry.language] if m.entry else 0))
     kept: list[_Match] = []
     covered: list[set[int]] = []
     for match in candidates:
@@ -1070,16 +1084,21 @@ def comment_findings(text: str | None, *, language: str = "en") -> tuple[Finding
             continue
         kept.append(match)
         covered.append(tokens)
+    kept.sort(key=lambda m: m.tokens[0])
+    negation = None
     findings = []
-    for match in sorted(kept, key=lambda m: m.tokens[0]):
+    for match in kept:
         start = comment.tokens[match.tokens[0]].start
         end = comment.tokens[match.tokens[-1]].end
-        emergency = match.emergency
-        findings.append(Finding(
-            written=text[start:end], entry=match.entry.text if match.entry else "38 °C or more",
-            language=match.entry.language if match.entry else "",
-            emergency=emergency, denied=not emergency and negation.denies(match),
-            how=match.how, start=start, end=end))
+        denied = False
+        if not match.emergency:
+            if negation is None:
+                negation = _Negation(comment, {t for m in matches for t in m.tokens}, numbers)
+            denied = negation.denies(match)
+        entry = match.entry
+        findings.append(Finding(text[start:end], entry.text if entry else "38 °C or more",
+                                entry.language if entry else "", match.emergency, denied,
+                                match.how, start, end))
     return tuple(findings)
 
 

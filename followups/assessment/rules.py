@@ -1,6 +1,7 @@
 """Escalation rules for the day-2, day-7 and watch (day-10) check-ins after microneedling.
 
-Pure domain code: standard library only, no Django, no I/O, the clock passed in.
+Pure domain code: no Django, no I/O, the clock passed in (the comment reader,
+``followups.assessment.comments``, adds two pure libraries).
 The rules return codes and parameters, never sentences: a reason's message is
 written where it is read (``followups.escalations.messages``), and what the
 patient reads is chosen as codes by ``followups.assessment.guidance``.
