@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 import wordfreq
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from followups.assessment import comments
 from followups.assessment.comments import (
@@ -444,3 +446,19 @@ def test_it_names_the_stemmer_and_the_edit_distance_guard_on_the_clinicians_page
 
     assert "Snowball" in flat and "snowballstemmer" in flat
     assert "rapidfuzz" in flat and "six letters" in flat and "EVERYDAY_WORDS" in flat
+
+
+# --------------------------------------------------------------------------- any text
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=120)
+       | st.lists(st.sampled_from(["no", "fever", "pas", "de", "pus", "39", "°", ",", ".",
+                                   "lips", "swollen", "🤒", "n't", "sin", "fiebre", "not",
+                                   "sure", "gone", "temp", "36.8", "F", "but", "hinchado"]))
+       .map(" ".join))
+def test_any_text_is_read_without_error_and_its_words_are_the_patients(text):
+    read = comment_warnings(text)
+
+    for word in (*read.emergency, *read.warning, *read.denied):
+        assert word.strip() and word in text
