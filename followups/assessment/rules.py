@@ -1,6 +1,7 @@
 """Escalation rules for the day-2, day-7 and watch (day-10) check-ins after microneedling.
 
-Pure domain code: standard library only, no Django, no I/O, the clock passed in.
+Pure domain code: no Django, no I/O, the clock passed in (the comment reader,
+``followups.assessment.comments``, adds two pure libraries).
 The rules return codes and parameters, never sentences: a reason's message is
 written where it is read (``followups.escalations.messages``), and what the
 patient reads is chosen as codes by ``followups.assessment.guidance``.
@@ -317,11 +318,14 @@ _RULE_LIST = (
             ),
         ),
         policy=(
-            "The patient's comment mentions a warning sign of the documented list for their "
-            "language (English is always read too), whatever the ratings say; whole words, "
-            "case and accents ignored, negations not read (\"no fever\" still matches). "
-            "Urgent when it names breathing, swallowing, the throat or the tongue. A comment "
-            "raises only this code."
+            "The patient's comment names a warning sign of the documented lists, whatever the "
+            "ratings say: every comment is read in English, French and Spanish, by word form "
+            "(plurals, gender, verb forms), case and accents ignored, with common misspellings, "
+            "temperatures of 38 °C / 100.4 °F or more written as numbers, and the 🤒 emoji. A "
+            "warning sign the patient denies (\"no fever\", \"pas de pus\") raises nothing: "
+            "the comment is read by a person instead. Urgent when it names an emergency sign "
+            "(breathing, swallowing, the throat, tongue or lips swelling, a tight chest, "
+            "anaphylaxis), which no negation discounts. A comment raises only this code."
         ),
     ),
     Rule(
@@ -633,7 +637,9 @@ def assess_answers(
     check-in's day: before day 7 the early rules, at day 7 the day-7 rules,
     after it (the watch check-in) the day-10 rules.
     ``product_ingredients`` are the session's, as recorded when it was saved.
-    ``comment`` is read against the warning signs of ``language``. No rule of
+    ``comment`` is read against the warning signs of every language
+    (``followups.assessment.comments``; ``language``, the patient's, only names
+    the entry a sign was read as). No rule of
     the answers depends on the clock: the day is the check-in's.
     """
     reasons: list[Reason] = []

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from followups.models import CheckIn, Escalation
+from followups.models import CheckIn, CheckInResponse, Escalation
 from patients.models import Product
 from tests.factories import ProductFactory, session_with_checkins
 
@@ -69,9 +69,38 @@ def test_it_reads_a_french_patients_comment_in_french(api, session, patient):
     patient.language = "fr"
     patient.save()
 
-    response = answer(api, session.checkins.get(day=2), comments="Pas de fièvre, merci")
+    response = answer(api, session.checkins.get(day=2), comments="J'ai de la fièvre, merci")
 
     assert response.json()["assessment"]["reasons"][0]["code"] == "COMMENT_CONCERN"
+
+
+def test_it_reads_an_emergency_written_in_another_language_than_the_patients(api, session):
+    response = answer(api, session.checkins.get(day=2),
+                      comments="Labios hinchados y me falta el aire")
+
+    assessment = response.json()["assessment"]
+    assert assessment["level"] == "urgent"
+    assert '"falta el aire", "Labios hinchados"' in assessment["reasons"][0]["message"]
+    assert Escalation.objects.get().level == "urgent"
+
+
+def test_it_keeps_the_words_as_the_patient_wrote_them(api, session):
+    response = answer(api, session.checkins.get(day=2), comments="Fevr last night, temp 39")
+
+    [reason] = response.json()["assessment"]["reasons"]
+    assert '"Fevr", "temp", "39"' in reason["message"]
+
+
+def test_it_puts_a_comment_denying_a_warning_sign_in_front_of_a_person(api, session, patient):
+    patient.language = "fr"
+    patient.save()
+    checkin = session.checkins.get(day=2)
+
+    response = answer(api, checkin, comments="Pas de fièvre, merci")
+
+    assert response.json()["assessment"] == {"level": "none", "reasons": []}
+    assert not Escalation.objects.exists()
+    assert CheckInResponse.objects.get(checkin=checkin).comment_waiting
 
 
 # Watch and day 10 ------------------------------------------------------------------------
