@@ -22,6 +22,7 @@ from core.env import (
     env_hosts,
     env_import_path,
     env_int,
+    env_networks,
     env_required,
     env_sentinel_nodes,
     env_str,
@@ -152,6 +153,9 @@ AUTHENTICATION_BACKENDS = [
 # the demo (DJANGO_DEBUG=true) signs in with a password unless one is enrolled.
 OTP_REQUIRED = not DEBUG
 OTP_TOTP_ISSUER = "Aftercare desk"
+# Where a sign-in goes when its ?next= is missing or refused (another host, say):
+# the desk, not Django's /accounts/profile/, which nothing serves.
+LOGIN_REDIRECT_URL = "admin:index"
 # Lockout (interface: after at most 10 failures, for at least 15 minutes): the
 # username and the address each lock on their own, so neither a password
 # sprayed across accounts nor one account tried from many addresses gets far.
@@ -160,15 +164,24 @@ AXES_FAILURE_LIMIT = 10
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15, minimum=15,
                                               maximum=24 * 60))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
-AXES_RESET_ON_SUCCESS = True
+# A success erases no failure: with the two counted apart, django-axes' reset
+# would delete every failure of the address too, so a colleague signing in from
+# the same one would wipe the guesses made at someone else's password. Failures
+# age out after the cool-off instead (docs/staff-accounts.md, "Lockout").
+AXES_RESET_ON_SUCCESS = False
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
 AXES_CLIENT_IP_CALLABLE = "core.client_address.axes_client_ip"
 AXES_SENSITIVE_PARAMETERS = ["password", "otp_token"]
 # Failures and lockouts are logged (WARNING) by django-axes with the username and
 # address; its start-up and per-success INFO lines are not wanted on stderr.
 AXES_VERBOSE = False
-# Behind the compose file's nginx: the client's address is its X-Real-IP.
+# Behind the compose file's nginx: the client's address is its X-Real-IP, believed
+# only from a sender in TRUSTED_PROXIES (core.client_address): the loopback and
+# the compose file's network, whose subnet docker-compose.yml fixes to this one.
+# Anyone else reaching gunicorn is known by their own address, whatever they write.
 BEHIND_PROXY = env_bool("DJANGO_BEHIND_PROXY", False)
+COMPOSE_NETWORK = "10.247.91.0/24"
+TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES", f"127.0.0.0/8,::1,{COMPOSE_NETWORK}")
 # A working day from sign-in, however busy (absolute), and 30 minutes of
 # nothing (idle): accounts.middleware.SessionTimeoutMiddleware.
 SESSION_COOKIE_AGE = env_int("SESSION_LIFETIME_HOURS", 10, minimum=1, maximum=24) * 3600
