@@ -81,6 +81,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.middleware.RefuseNulInQueryMiddleware",
     "core.middleware.ApiNoStoreMiddleware",
+    "core.middleware.ApiBodyLimitMiddleware",
     "core.middleware.AdminContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -381,6 +382,12 @@ CACHES = {
 }
 
 # REST API ------------------------------------------------------------------------
+# The largest API body read (core.middleware.ApiBodyLimitMiddleware): a patient's
+# 10,000-character notes and 100 allergies, every character escaped as \uXXXX,
+# are about 120 KB; nothing the API takes is larger.
+API_MAX_BODY_BYTES = 256 * 1024
+# How deep JSON may nest (core.api_limits): the API's own documents go three deep.
+API_MAX_JSON_DEPTH = 32
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.authentication.ClinicTokenAuthentication",
@@ -392,6 +399,13 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # A view's filterset_class both filters its list and documents the parameters.
     "DEFAULT_FILTER_BACKENDS": ["core.api_filters.FilterBackend"],
+    # JSON nested no deeper than API_MAX_JSON_DEPTH (core.api_limits); the forms of
+    # the browsable API as DRF reads them. Bodies are bounded before either runs.
+    "DEFAULT_PARSER_CLASSES": [
+        "core.api_limits.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "EXCEPTION_HANDLER": "core.api.exception_handler",
 }
 REST_KNOX = {

@@ -6,6 +6,9 @@
   was a database error (a 500) instead of the caller's mistake.
 - API answers are never stored by a browser or a proxy: they carry patients'
   names, procedures and symptoms (``Cache-Control: no-store``).
+- An API request body over ``API_MAX_BODY_BYTES`` is a 400 from its
+  Content-Length, before a byte is read or any view runs: the API's largest
+  documents are a few tens of kilobytes (core.api_limits bounds the rest).
 - The admin gets a Content-Security-Policy (django-csp): its own scripts and
   styles, nothing from another host, never framed. The patient's pages send
   their own, stricter policy (followups.link.views).
@@ -14,7 +17,8 @@
 from __future__ import annotations
 
 from csp.middleware import CSPMiddleware
-from django.http import HttpResponseBadRequest
+from django.conf import settings
+from django.http import HttpResponseBadRequest, JsonResponse
 from django.utils.cache import patch_cache_control
 
 API_PREFIX = "/api/"
@@ -56,6 +60,27 @@ class ApiNoStoreMiddleware:
             patch_cache_control(response, no_store=True, private=True)
             response.setdefault("Pragma", "no-cache")
         return response
+
+
+class ApiBodyLimitMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path.startswith(API_PREFIX):
+            limit = settings.API_MAX_BODY_BYTES
+            try:
+                length = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                length = -1
+            if length < 0:
+                return JsonResponse({"detail": "The Content-Length header is not a length."},
+                                    status=400)
+            if length > limit:
+                return JsonResponse(
+                    {"detail": f"The request body is too large: at most {limit // 1024} KB."},
+                    status=400)
+        return self.get_response(request)
 
 
 class AdminContentSecurityPolicyMiddleware(CSPMiddleware):
