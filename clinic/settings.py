@@ -82,7 +82,7 @@ MIDDLEWARE = [
     "core.middleware.RefuseNulInQueryMiddleware",
     "core.middleware.ApiNoStoreMiddleware",
     "core.middleware.ApiBodyLimitMiddleware",
-    "core.middleware.AdminContentSecurityPolicyMiddleware",
+    "core.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -420,6 +420,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Patients, microneedling sessions, day-2/day-7 check-ins and escalations.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The document and its browser are for the API's own callers: a clinic's staff
+    # or a superuser, signed in (clinic.api_docs).
+    "SERVE_PERMISSIONS": ["patients.permissions.IsClinicStaff"],
     "COMPONENT_SPLIT_REQUEST": True,
     # The docs page loads its scripts from this server, not from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -442,10 +445,12 @@ SPECTACULAR_SETTINGS = {
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
-# The admin's Content-Security-Policy (core.middleware, django-csp): Django's
-# own admin scripts from this server and nothing from another host. Inline
-# <style> blocks of our admin templates need 'unsafe-inline' for styles only;
-# no inline script runs.
+# The Content-Security-Policy of every page but the patient's, which sets a
+# stricter one (core.middleware, django-csp): the admin, the sign-in, the API's
+# browser (/api/docs/, Swagger UI, whose start-up script is a file of its own)
+# and DRF's browsable API. Scripts from this server and nothing from another
+# host. Inline <style> blocks and style attributes (our admin templates, Swagger
+# UI, DRF's pages) need 'unsafe-inline' for styles only; no inline script runs.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],

@@ -9,9 +9,11 @@
 - An API request body over ``API_MAX_BODY_BYTES`` is a 400 from its
   Content-Length, before a byte is read or any view runs: the API's largest
   documents are a few tens of kilobytes (core.api_limits bounds the rest).
-- The admin gets a Content-Security-Policy (django-csp): its own scripts and
-  styles, nothing from another host, never framed. The patient's pages send
-  their own, stricter policy (followups.link.views).
+- Every answer carries a Content-Security-Policy (django-csp): scripts and
+  styles from this server only, nothing from another host, never framed. The
+  admin, the API's browser (/api/docs/) and its browsable HTML, which shows
+  patients' data, the sign-in and error pages alike. A view that sets its own
+  keeps it: the patient's pages send a stricter one (followups.link.views).
 """
 
 from __future__ import annotations
@@ -22,9 +24,6 @@ from django.http import HttpResponseBadRequest, JsonResponse
 from django.utils.cache import patch_cache_control
 
 API_PREFIX = "/api/"
-# The OpenAPI document and its browser hold no patient data, and may be cached.
-API_PUBLIC = ("/api/schema/", "/api/docs/")
-ADMIN_PREFIX = "/admin/"
 
 
 class RefuseNulInQueryMiddleware:
@@ -56,7 +55,8 @@ class ApiNoStoreMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
-        if request.path.startswith(API_PREFIX) and not request.path.startswith(API_PUBLIC):
+        # The OpenAPI document and its browser too: they are for signed-in staff.
+        if request.path.startswith(API_PREFIX):
             patch_cache_control(response, no_store=True, private=True)
             response.setdefault("Pragma", "no-cache")
         return response
@@ -83,15 +83,9 @@ class ApiBodyLimitMiddleware:
         return self.get_response(request)
 
 
-class AdminContentSecurityPolicyMiddleware(CSPMiddleware):
-    """django-csp's policy (CONTENT_SECURITY_POLICY in settings), on the admin's pages."""
+class ContentSecurityPolicyMiddleware(CSPMiddleware):
+    """django-csp's policy (CONTENT_SECURITY_POLICY in settings), on every answer.
 
-    def process_request(self, request):
-        if request.path.startswith(ADMIN_PREFIX):
-            return super().process_request(request)
-        return None
-
-    def process_response(self, request, response):
-        if request.path.startswith(ADMIN_PREFIX):
-            return super().process_response(request, response)
-        return response
+    django-csp leaves alone an answer that already has a policy, and, with
+    DEBUG on, Django's own debug pages (their inline scripts).
+    """
