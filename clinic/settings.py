@@ -399,12 +399,13 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # A view's filterset_class both filters its list and documents the parameters.
     "DEFAULT_FILTER_BACKENDS": ["core.api_filters.FilterBackend"],
-    # JSON nested no deeper than API_MAX_JSON_DEPTH (core.api_limits); the forms of
-    # the browsable API as DRF reads them. Bodies are bounded before either runs.
+    # JSON nested no deeper than API_MAX_JSON_DEPTH, and the browsable API's forms
+    # with too many fields refused as a 400 (core.api_limits). Bodies are bounded
+    # before any parser runs (API_MAX_BODY_BYTES).
     "DEFAULT_PARSER_CLASSES": [
         "core.api_limits.BoundedJSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
+        "core.api_limits.BoundedFormParser",
+        "core.api_limits.BoundedMultiPartParser",
     ],
     "EXCEPTION_HANDLER": "core.api.exception_handler",
 }

@@ -14,9 +14,10 @@ from __future__ import annotations
 import re
 
 from django.conf import settings
+from django.core.exceptions import TooManyFieldsSent, TooManyFilesSent
 from rest_framework import serializers
 from rest_framework.exceptions import ParseError
-from rest_framework.parsers import JSONParser
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.utils import json
 
 # A JSON string (escapes and all), or a bracket outside one.
@@ -63,6 +64,29 @@ class BoundedJSONParser(JSONParser):
             return json.loads(text, parse_constant=json.strict_constant if self.strict else None)
         except ValueError as error:
             raise ParseError(f"JSON parse error - {error}") from None
+
+
+class _FieldCountRefused:
+    """A form with more fields or files than Django reads (DATA_UPLOAD_MAX_NUMBER_FIELDS,
+    _FILES) is a 400 saying so as the API does, not Django's bare page and a traceback."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)  # type: ignore[misc]
+        except TooManyFieldsSent:
+            raise ParseError(f"Too many form fields: at most "
+                             f"{settings.DATA_UPLOAD_MAX_NUMBER_FIELDS}.") from None
+        except TooManyFilesSent:
+            raise ParseError(f"Too many files: at most "
+                             f"{settings.DATA_UPLOAD_MAX_NUMBER_FILES}.") from None
+
+
+class BoundedFormParser(_FieldCountRefused, FormParser):
+    pass
+
+
+class BoundedMultiPartParser(_FieldCountRefused, MultiPartParser):
+    pass
 
 
 def _too_long(field, data) -> bool:

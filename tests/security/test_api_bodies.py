@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from urllib.parse import urlencode
 
 import pytest
 from django.conf import settings
@@ -211,3 +212,19 @@ def test_it_counts_a_list_of_names_before_reading_its_items(api, clinic):
     assert response.status_code == 400
     assert response.json()["known_allergies"] == [
         "Ensure this field has no more than 100 elements."]
+
+
+@pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded",
+                                          "multipart/form-data; boundary=BoUnDaRy"])
+def test_it_refuses_a_form_with_too_many_fields_naming_the_problem(api, clinic, content_type):
+    fields = [("known_allergies", "x")] * (settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1)
+    if content_type.startswith("multipart"):
+        body = "".join(f'--BoUnDaRy\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
+                       f"{value}\r\n" for name, value in fields) + "--BoUnDaRy--\r\n"
+    else:
+        body = urlencode(fields)
+
+    response = api.generic("POST", "/api/patients/", body, content_type=content_type)
+
+    assert response.status_code == 400
+    assert response.json() == {"detail": "Too many form fields: at most 1000."}
