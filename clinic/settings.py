@@ -22,6 +22,7 @@ from core.env import (
     env_hosts,
     env_import_path,
     env_int,
+    env_networks,
     env_required,
     env_sentinel_nodes,
     env_str,
@@ -80,7 +81,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.middleware.RefuseNulInQueryMiddleware",
     "core.middleware.ApiNoStoreMiddleware",
-    "core.middleware.AdminContentSecurityPolicyMiddleware",
+    "core.middleware.ApiBodyLimitMiddleware",
+    "core.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -152,6 +154,9 @@ AUTHENTICATION_BACKENDS = [
 # the demo (DJANGO_DEBUG=true) signs in with a password unless one is enrolled.
 OTP_REQUIRED = not DEBUG
 OTP_TOTP_ISSUER = "Aftercare desk"
+# Where a sign-in goes when its ?next= is missing or refused (another host, say):
+# the desk, not Django's /accounts/profile/, which nothing serves.
+LOGIN_REDIRECT_URL = "admin:index"
 # Lockout (interface: after at most 10 failures, for at least 15 minutes): the
 # username and the address each lock on their own, so neither a password
 # sprayed across accounts nor one account tried from many addresses gets far.
@@ -160,15 +165,24 @@ AXES_FAILURE_LIMIT = 10
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15, minimum=15,
                                               maximum=24 * 60))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
-AXES_RESET_ON_SUCCESS = True
+# A success erases no failure: with the two counted apart, django-axes' reset
+# would delete every failure of the address too, so a colleague signing in from
+# the same one would wipe the guesses made at someone else's password. Failures
+# age out after the cool-off instead (docs/staff-accounts.md, "Lockout").
+AXES_RESET_ON_SUCCESS = False
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
 AXES_CLIENT_IP_CALLABLE = "core.client_address.axes_client_ip"
 AXES_SENSITIVE_PARAMETERS = ["password", "otp_token"]
 # Failures and lockouts are logged (WARNING) by django-axes with the username and
 # address; its start-up and per-success INFO lines are not wanted on stderr.
 AXES_VERBOSE = False
-# Behind the compose file's nginx: the client's address is its X-Real-IP.
+# Behind the compose file's nginx: the client's address is its X-Real-IP, believed
+# only from a sender in TRUSTED_PROXIES (core.client_address): the loopback and
+# the compose file's network, whose subnet docker-compose.yml fixes to this one.
+# Anyone else reaching gunicorn is known by their own address, whatever they write.
 BEHIND_PROXY = env_bool("DJANGO_BEHIND_PROXY", False)
+COMPOSE_NETWORK = "10.247.91.0/24"
+TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES", f"127.0.0.0/8,::1,{COMPOSE_NETWORK}")
 # A working day from sign-in, however busy (absolute), and 30 minutes of
 # nothing (idle): accounts.middleware.SessionTimeoutMiddleware.
 SESSION_COOKIE_AGE = env_int("SESSION_LIFETIME_HOURS", 10, minimum=1, maximum=24) * 3600
@@ -368,6 +382,12 @@ CACHES = {
 }
 
 # REST API ------------------------------------------------------------------------
+# The largest API body read (core.middleware.ApiBodyLimitMiddleware): a patient's
+# 10,000-character notes and 100 allergies, every character escaped as \uXXXX,
+# are about 120 KB; nothing the API takes is larger.
+API_MAX_BODY_BYTES = 256 * 1024
+# How deep JSON may nest (core.api_limits): the API's own documents go three deep.
+API_MAX_JSON_DEPTH = 32
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.authentication.ClinicTokenAuthentication",
@@ -379,6 +399,14 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # A view's filterset_class both filters its list and documents the parameters.
     "DEFAULT_FILTER_BACKENDS": ["core.api_filters.FilterBackend"],
+    # JSON nested no deeper than API_MAX_JSON_DEPTH, and the browsable API's forms
+    # with too many fields refused as a 400 (core.api_limits). Bodies are bounded
+    # before any parser runs (API_MAX_BODY_BYTES).
+    "DEFAULT_PARSER_CLASSES": [
+        "core.api_limits.BoundedJSONParser",
+        "core.api_limits.BoundedFormParser",
+        "core.api_limits.BoundedMultiPartParser",
+    ],
     "EXCEPTION_HANDLER": "core.api.exception_handler",
 }
 REST_KNOX = {
@@ -393,6 +421,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Patients, microneedling sessions, day-2/day-7 check-ins and escalations.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The document and its browser are for the API's own callers: a clinic's staff
+    # or a superuser, signed in (clinic.api_docs).
+    "SERVE_PERMISSIONS": ["patients.permissions.IsClinicStaff"],
     "COMPONENT_SPLIT_REQUEST": True,
     # The docs page loads its scripts from this server, not from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -415,10 +446,12 @@ SPECTACULAR_SETTINGS = {
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
-# The admin's Content-Security-Policy (core.middleware, django-csp): Django's
-# own admin scripts from this server and nothing from another host. Inline
-# <style> blocks of our admin templates need 'unsafe-inline' for styles only;
-# no inline script runs.
+# The Content-Security-Policy of every page but the patient's, which sets a
+# stricter one (core.middleware, django-csp): the admin, the sign-in, the API's
+# browser (/api/docs/, Swagger UI, whose start-up script is a file of its own)
+# and DRF's browsable API. Scripts from this server and nothing from another
+# host. Inline <style> blocks and style attributes (our admin templates, Swagger
+# UI, DRF's pages) need 'unsafe-inline' for styles only; no inline script runs.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],

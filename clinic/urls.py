@@ -1,8 +1,9 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 
 from accounts.api import LogoutView, TokenView
+from clinic.api_docs import ApiDocsView
 from clinic.views import healthz, readyz
 from followups.delivery.channels import channels_urlpatterns
 
@@ -11,7 +12,7 @@ urlpatterns = [
     path("api/auth/token/", TokenView.as_view(), name="api-token"),
     path("api/auth/logout/", LogoutView.as_view(), name="api-logout"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/docs/", ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include("clinic.api_urls")),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),

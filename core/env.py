@@ -7,6 +7,7 @@ sees at once which setting to fix instead of a traceback deep in Django.
 from __future__ import annotations
 
 import importlib.util
+import ipaddress
 import os
 import sys
 from collections.abc import Iterator
@@ -104,6 +105,30 @@ def env_hosts(name: str, default: str) -> list[str]:
                 f"{name} must list host names (e.g. clinic.example.com), not URLs, got {host!r}"
             )
     return hosts
+
+
+def env_networks(name: str, default: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network,
+                                                 ...]:
+    """Addresses or networks, comma-separated: ``127.0.0.1, 10.0.0.0/8, ::1``.
+
+    An empty value is the default; a host address is its own one-address
+    network; a network with host bits set (``10.0.0.7/8``) is refused, since it
+    most likely means something other than what it says.
+    """
+    raw = os.environ.get(name, "").strip() or default
+    networks = []
+    for item in raw.split(","):
+        if not item.strip():
+            continue
+        try:
+            networks.append(ipaddress.ip_network(item.strip()))
+        except ValueError:
+            raise ConfigurationError(
+                f"{name} must list IP addresses or networks (e.g. 10.0.0.0/8), got {item.strip()!r}"
+            ) from None
+    if not networks:
+        raise ConfigurationError(f"{name} must list at least one address or network, got {raw!r}")
+    return tuple(networks)
 
 
 def env_import_path(name: str, default: str) -> str:

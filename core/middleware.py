@@ -6,21 +6,24 @@
   was a database error (a 500) instead of the caller's mistake.
 - API answers are never stored by a browser or a proxy: they carry patients'
   names, procedures and symptoms (``Cache-Control: no-store``).
-- The admin gets a Content-Security-Policy (django-csp): its own scripts and
-  styles, nothing from another host, never framed. The patient's pages send
-  their own, stricter policy (followups.link.views).
+- An API request body over ``API_MAX_BODY_BYTES`` is a 400 from its
+  Content-Length, before a byte is read or any view runs: the API's largest
+  documents are a few tens of kilobytes (core.api_limits bounds the rest).
+- Every answer carries a Content-Security-Policy (django-csp): scripts and
+  styles from this server only, nothing from another host, never framed. The
+  admin, the API's browser (/api/docs/) and its browsable HTML, which shows
+  patients' data, the sign-in and error pages alike. A view that sets its own
+  keeps it: the patient's pages send a stricter one (followups.link.views).
 """
 
 from __future__ import annotations
 
 from csp.middleware import CSPMiddleware
-from django.http import HttpResponseBadRequest
+from django.conf import settings
+from django.http import HttpResponseBadRequest, JsonResponse
 from django.utils.cache import patch_cache_control
 
 API_PREFIX = "/api/"
-# The OpenAPI document and its browser hold no patient data, and may be cached.
-API_PUBLIC = ("/api/schema/", "/api/docs/")
-ADMIN_PREFIX = "/admin/"
 
 
 class RefuseNulInQueryMiddleware:
@@ -52,21 +55,37 @@ class ApiNoStoreMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
-        if request.path.startswith(API_PREFIX) and not request.path.startswith(API_PUBLIC):
+        # The OpenAPI document and its browser too: they are for signed-in staff.
+        if request.path.startswith(API_PREFIX):
             patch_cache_control(response, no_store=True, private=True)
             response.setdefault("Pragma", "no-cache")
         return response
 
 
-class AdminContentSecurityPolicyMiddleware(CSPMiddleware):
-    """django-csp's policy (CONTENT_SECURITY_POLICY in settings), on the admin's pages."""
+class ApiBodyLimitMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
 
-    def process_request(self, request):
-        if request.path.startswith(ADMIN_PREFIX):
-            return super().process_request(request)
-        return None
+    def __call__(self, request):
+        if request.path.startswith(API_PREFIX):
+            limit = settings.API_MAX_BODY_BYTES
+            try:
+                length = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                length = -1
+            if length < 0:
+                return JsonResponse({"detail": "The Content-Length header is not a length."},
+                                    status=400)
+            if length > limit:
+                return JsonResponse(
+                    {"detail": f"The request body is too large: at most {limit // 1024} KB."},
+                    status=400)
+        return self.get_response(request)
 
-    def process_response(self, request, response):
-        if request.path.startswith(ADMIN_PREFIX):
-            return super().process_response(request, response)
-        return response
+
+class ContentSecurityPolicyMiddleware(CSPMiddleware):
+    """django-csp's policy (CONTENT_SECURITY_POLICY in settings), on every answer.
+
+    django-csp leaves alone an answer that already has a policy, and, with
+    DEBUG on, Django's own debug pages (their inline scripts).
+    """

@@ -7,6 +7,7 @@ from operator import or_
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.db.models import Q
 
@@ -29,6 +30,10 @@ TREND_CHOICES = Trend.choices()
 TREND_VALUES = [value for value, _label in TREND_CHOICES]
 ASSESSMENT_LEVEL_CHOICES = Level.choices()
 ESCALATION_LEVEL_CHOICES = Level.choices(escalating_only=True)
+# Free text has a length (interface: comments at most 2000 characters); the
+# patient's form, the admin and the API read these limits from here.
+COMMENTS_MAX_LENGTH = 2000
+RESOLUTION_NOTE_MAX_LENGTH = 4000
 
 
 class Claimable(models.Model):
@@ -225,7 +230,9 @@ class CheckInResponse(models.Model):
     # Python 3.13 documentation says; CPython has always done it): the columns
     # are declared here, in this order, as if written out one by one.
     locals().update(_answer_columns(SEVERITY_FIELDS, TREND_FIELDS, YES_NO_FIELDS))
-    comments = models.TextField(max_length=2000, blank=True)
+    # A TextField's max_length only sizes forms; the validator is the model's check.
+    comments = models.TextField(max_length=COMMENTS_MAX_LENGTH, blank=True,
+                                validators=[MaxLengthValidator(COMMENTS_MAX_LENGTH)])
     photo = models.ImageField(upload_to=photo_upload_to, null=True, blank=True)
     channel = models.CharField(max_length=12, choices=Channel.choices)
     entered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
@@ -359,7 +366,8 @@ class Escalation(Claimable):
     resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                                     null=True, blank=True, related_name="+")
     resolved_at = models.DateTimeField(null=True, blank=True)
-    resolution_note = models.TextField(blank=True)
+    resolution_note = models.TextField(blank=True, max_length=RESOLUTION_NOTE_MAX_LENGTH,
+                                       validators=[MaxLengthValidator(RESOLUTION_NOTE_MAX_LENGTH)])
     alert_sent_at = models.DateTimeField(null=True, blank=True)
     renotified_at = models.DateTimeField(null=True, blank=True)
     # When the sweep looked for a cluster around this escalation; None while

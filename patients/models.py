@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.db.models import Q
 
@@ -23,10 +24,24 @@ def validate_needle_depth(value) -> None:
         raise ValidationError("Needle depth must be more than 0 and at most 3.0 mm.")
 
 
+# Free text has a length, here in the model, so the admin, the API and the
+# services all refuse what does not fit, naming the field. A TextField's
+# max_length alone sizes the form's widget and the API's field; its validator
+# is what the model's own checks (full_clean, in every service) apply.
+NOTES_MAX_LENGTH = 10_000
+MAX_INGREDIENTS = 100
+MAX_INGREDIENT_LENGTH = 100
+
+
 def validate_ingredient_list(value: object) -> None:
     if not isinstance(value, list) or not all(isinstance(item, str) and item.strip()
                                               for item in value):
         raise ValidationError("Must be a list of ingredient names.")
+    if len(value) > MAX_INGREDIENTS:
+        raise ValidationError(f"At most {MAX_INGREDIENTS} ingredient names.")
+    if any(len(item) > MAX_INGREDIENT_LENGTH for item in value):
+        raise ValidationError(f"Each ingredient name has at most {MAX_INGREDIENT_LENGTH} "
+                              "characters.")
 
 
 class Language(models.TextChoices):
@@ -103,7 +118,8 @@ class Patient(models.Model):
         max_length=2, choices=Language.choices, default=Language.ENGLISH,
         help_text="The check-in emails and pages are written in this language.",
     )
-    notes = models.TextField(blank=True)
+    notes = models.TextField(blank=True, max_length=NOTES_MAX_LENGTH,
+                             validators=[MaxLengthValidator(NOTES_MAX_LENGTH)])
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -168,7 +184,8 @@ class TreatmentSession(models.Model):
     device = models.CharField(max_length=100, blank=True)
     needle_depth_mm = models.DecimalField(max_digits=3, decimal_places=2,
                                           validators=[validate_needle_depth])
-    notes = models.TextField(blank=True)
+    notes = models.TextField(blank=True, max_length=NOTES_MAX_LENGTH,
+                             validators=[MaxLengthValidator(NOTES_MAX_LENGTH)])
     cancelled_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     products = models.ManyToManyField(Product, through="ProductApplication",

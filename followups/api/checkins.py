@@ -17,6 +17,8 @@ from followups.escalations.messages import reasons_with_messages
 from followups.escalations.services import escalation_acknowledge, escalation_resolve
 from followups.models import (
     ASSESSMENT_LEVEL_CHOICES,
+    COMMENTS_MAX_LENGTH,
+    RESOLUTION_NOTE_MAX_LENGTH,
     SEVERITY_CHOICES,
     TREND_CHOICES,
     CheckIn,
@@ -63,7 +65,8 @@ class ResponseSerializer(serializers.ModelSerializer):
     checked by ``response_record``: its error is a 400 naming the field.
     """
 
-    comments = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    comments = serializers.CharField(max_length=COMMENTS_MAX_LENGTH, required=False,
+                                     allow_blank=True)
     assessment = serializers.SerializerMethodField()
     has_photo = serializers.SerializerMethodField()
 
@@ -179,7 +182,7 @@ class EscalationSerializer(serializers.ModelSerializer):
 class ResolveSerializer(serializers.Serializer):
     # A CharField, not request.data["note"]: a note with a NUL character is a
     # 400 here instead of a database error (PostgreSQL refuses NUL in text).
-    note = serializers.CharField(error_messages={
+    note = serializers.CharField(max_length=RESOLUTION_NOTE_MAX_LENGTH, error_messages={
         "required": NOTE_REQUIRED, "blank": NOTE_REQUIRED, "null": NOTE_REQUIRED,
     })
 

@@ -15,6 +15,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from core.api_limits import BoundedListField, BoundedListSerializer
 from followups import sessions
 from followups.api.audit import AuditedReadMixin
 from followups.api.checkins import CheckInSerializer
@@ -29,16 +30,33 @@ from followups.selectors import (
     sessions_for_user,
 )
 from patients import services
-from patients.models import Clinic, Patient, Product, ProductApplication, TreatmentSession
+from patients.models import (
+    MAX_INGREDIENT_LENGTH,
+    MAX_INGREDIENTS,
+    Clinic,
+    Patient,
+    Product,
+    ProductApplication,
+    TreatmentSession,
+)
 from patients.permissions import CatalogueManagerOrReadOnly, IsClinicStaff
 from patients.selectors import clinics_for_user, user_clinic_ids
 
+MAX_PRODUCTS_PER_SESSION = 30
 
-class IngredientList(serializers.ListField):
-    child = serializers.CharField(max_length=100, allow_blank=False)
+
+def session_products(child: serializers.BaseSerializer, **kwargs) -> BoundedListSerializer:
+    """A session's products: each is looked up, so their count is checked first."""
+    return BoundedListSerializer(
+        child=child, max_length=MAX_PRODUCTS_PER_SESSION,
+        error_messages={"max_length": "At most {max_length} products per session."}, **kwargs)
+
+
+class IngredientList(BoundedListField):
+    child = serializers.CharField(max_length=MAX_INGREDIENT_LENGTH, allow_blank=False)
 
     def __init__(self, **kwargs):
-        kwargs.setdefault("max_length", 100)
+        kwargs.setdefault("max_length", MAX_INGREDIENTS)
         kwargs.setdefault("required", False)
         super().__init__(**kwargs)
 
@@ -183,12 +201,7 @@ class AllergyCheckSerializer(serializers.Serializer):
     """A session not yet saved: its patient and the products chosen for it."""
 
     patient = _OwnPatientField()
-    products = PlannedProductSerializer(many=True)
-
-    def validate_products(self, value):
-        if len(value) > 30:
-            raise serializers.ValidationError("At most 30 products per session.")
-        return value
+    products = session_products(PlannedProductSerializer())
 
 
 class AllergyMatchSerializer(serializers.Serializer):
@@ -239,7 +252,8 @@ class SessionSerializer(serializers.ModelSerializer):
     practitioner: serializers.PrimaryKeyRelatedField[User] = (
         serializers.PrimaryKeyRelatedField(read_only=True)
     )
-    products = ProductApplicationSerializer(many=True, source="applications", required=False)
+    products = session_products(ProductApplicationSerializer(), source="applications",
+                                required=False)
     needle_depth_mm = serializers.DecimalField(max_digits=3, decimal_places=2,
                                                min_value=Decimal("0.01"),
                                                max_value=Decimal("3.0"))
@@ -263,11 +277,6 @@ class SessionSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError(
                 "Too far in the past or the future to schedule check-ins."
             ) from None
-        return value
-
-    def validate_products(self, value):
-        if len(value) > 30:
-            raise serializers.ValidationError("At most 30 products per session.")
         return value
 
     @extend_schema_field(AllergyWarningSerializer(many=True))

@@ -51,6 +51,7 @@ from followups.escalations.clusters import cluster_signal_close
 from followups.escalations.comments import comment_mark_read
 from followups.escalations.services import escalation_acknowledge, escalation_resolve
 from followups.models import (
+    RESOLUTION_NOTE_MAX_LENGTH,
     AuditEvent,
     CheckIn,
     CheckInResponse,
@@ -119,7 +120,7 @@ class ResolveForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4, "cols": 70, "autofocus": True}),
         help_text="Required. For example: called the patient at 14:10, advised to see "
                   "their GP today, follow-up call booked for tomorrow.",
-        max_length=4000,
+        max_length=RESOLUTION_NOTE_MAX_LENGTH,
         error_messages={"required": "Say what was done: a note is required."},
     )
 

@@ -157,6 +157,11 @@ def escalation_resolve(*, escalation: Escalation, actor, note: str) -> Escalatio
     note = (note or "").strip()
     if not note:
         raise ValidationError({"note": "Say what was done: a resolution note is required."})
+    try:
+        # The model's own limit on the note (its validators), before any row is locked.
+        Escalation._meta.get_field("resolution_note").run_validators(note)
+    except ValidationError as error:
+        raise ValidationError({"note": error.messages}) from None
     escalation = Escalation.objects.select_for_update().select_related("patient__clinic").get(
         pk=escalation.pk
     )

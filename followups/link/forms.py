@@ -17,9 +17,7 @@ from django.utils.translation import pgettext_lazy
 from followups.assessment import symptoms
 from followups.assessment.symptoms import Scale, Severity, Symptom, Text, Trend
 from followups.link import photos
-from followups.models import CheckInResponse
-
-COMMENTS_MAX_LENGTH = 2000
+from followups.models import COMMENTS_MAX_LENGTH, CheckInResponse
 
 
 def patient_words(text: Text):

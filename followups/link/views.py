@@ -185,13 +185,15 @@ def _guidance_page(request, *, clinic, response: CheckInResponse, language: str)
 
 
 def _body_too_large():
+    # No "Connection: close": hop-by-hop headers are the server's to set, never a
+    # WSGI application's (PEP 3333), and a strict server (the stdlib's, which
+    # runserver uses) answers one with a 500. Whether a connection with an
+    # unread body stays open is the server's call.
     megabytes = settings.PHOTO_MAX_BYTES // (1024 * 1024)
-    response = _patient_response(
+    return _patient_response(
         "<!doctype html><html lang=\"en\"><title>Too large</title>"
         f"<p>This upload is too large. A photo may be up to {megabytes} MB: please go back "
         "and choose a smaller one.</p></html>", status=413)
-    response["Connection"] = "close"
-    return response
 
 
 def _before_the_body(view):

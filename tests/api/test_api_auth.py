@@ -170,12 +170,53 @@ def test_it_lets_a_superuser_see_every_clinic(superuser, clinic, other_clinic):
     assert {c["id"] for c in response.json()["results"]} == {clinic.pk, other_clinic.pk}
 
 
-def test_it_serves_the_openapi_document_and_its_browser(staff):
-    schema = APIClient().get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
-    docs = APIClient().get("/api/docs/")
+def test_it_serves_the_openapi_document_and_its_browser_to_signed_in_staff(staff, client):
+    client.force_login(staff)
+
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    docs = client.get("/api/docs/")
+    script = client.get("/api/docs/", {"script": ""})
 
     assert schema.status_code == 200
     assert schema.json()["openapi"].startswith("3.")
     assert "/api/checkins/{id}/response/" in schema.json()["paths"]
     assert docs.status_code == 200
     assert b"swagger" in docs.content.lower()
+    assert script.status_code == 200 and b"SwaggerUIBundle" in script.content
+
+
+def test_it_serves_the_openapi_document_to_a_token_holder(staff):
+    holder = APIClient()
+    holder.credentials(HTTP_AUTHORIZATION=f"Token {AuthToken.objects.create(user=staff)[1]}")
+
+    schema = holder.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+
+    assert schema.status_code == 200 and "paths" in schema.json()
+
+
+def test_it_shows_anonymous_visitors_neither_the_document_nor_its_browser(staff):
+    schema = APIClient().get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    docs = APIClient().get("/api/docs/")
+    script = APIClient().get("/api/docs/?script=")
+
+    assert schema.status_code == 401
+    assert b"/api/checkins/" not in schema.content
+    # A browser is sent to sign in, and brought back.
+    assert docs.status_code == 302
+    assert docs["Location"] == "/admin/login/?next=/api/docs/"
+    assert script.status_code == 302 and b"SwaggerUIBundle" not in script.content
+
+
+def test_it_shows_the_document_to_no_one_outside_a_clinic(db):
+    client = APIClient()
+    client.force_authenticate(UserFactory(username="drifter"))
+
+    assert client.get("/api/schema/").status_code == 403
+    assert client.get("/api/docs/").status_code == 403
+
+
+def test_it_lets_no_proxy_or_browser_keep_the_document(staff, client):
+    client.force_login(staff)
+
+    for path in ("/api/schema/", "/api/docs/"):
+        assert "no-store" in client.get(path)["Cache-Control"], path

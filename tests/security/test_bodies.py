@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import http.client
+import threading
+from wsgiref.simple_server import WSGIRequestHandler, make_server
+from wsgiref.util import is_hop_by_hop
+from wsgiref.validate import validator
+
 import pytest
 from django.test import Client
 
@@ -65,3 +71,40 @@ def test_it_still_takes_a_photo_within_the_limit(patient, settings):
 
     assert response.status_code == 200
     assert settings.PATIENT_LINK_MAX_BODY > settings.PHOTO_MAX_BYTES
+
+
+def test_it_sets_no_hop_by_hop_header_on_the_413(db):
+    response = post_without_reading(link_url(MADE_UP), length=200 * 1024 * 1024)
+
+    assert response.status_code == 413
+    assert [name for name in response.headers if is_hop_by_hop(name)] == []
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format, *args):  # the request line holds a link
+        pass
+
+
+def test_it_answers_an_oversize_body_with_413_under_the_stdlib_wsgi_server(db):
+    """wsgiref's server and its validator refuse what PEP 3333 forbids, as runserver does."""
+    from django.core.wsgi import get_wsgi_application
+
+    server = make_server("127.0.0.1", 0, validator(get_wsgi_application()),
+                         handler_class=_QuietHandler)
+    thread = threading.Thread(target=server.handle_request, daemon=True)
+    thread.start()
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=10)
+        connection.putrequest("POST", link_url(MADE_UP))
+        connection.putheader("Content-Type", "multipart/form-data; boundary=x")
+        connection.putheader("Content-Length", str(200 * 1024 * 1024))
+        connection.endheaders()  # and not a byte of the body
+        response = connection.getresponse()
+        body = response.read().decode()
+        connection.close()
+    finally:
+        thread.join(timeout=10)
+        server.server_close()
+
+    assert response.status == 413, body
+    assert "too large" in body

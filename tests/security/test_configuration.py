@@ -74,6 +74,8 @@ def test_it_starts_with_every_variable_set_to_a_good_value(base_env, tmp_path):
         "EMAIL_HOST_PASSWORD": "pw with spaces",
         "EMAIL_USE_TLS": "true",
         "DEFAULT_FROM_EMAIL": "Riverside Aftercare <aftercare@clinic.example.com>",
+        "DJANGO_BEHIND_PROXY": "true",
+        "TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.10, fd00::/8",
     })
 
     result = manage_check(base_env)
@@ -105,6 +107,10 @@ def test_it_starts_with_every_variable_set_to_a_good_value(base_env, tmp_path):
     ("EMAIL_USE_TLS", "yes"),
     ("EMAIL_USE_TLS", "on"),
     ("DEFAULT_FROM_EMAIL", "the clinic"),
+    ("TRUSTED_PROXIES", "proxy.internal"),
+    ("TRUSTED_PROXIES", "10.0.0.0/33"),
+    ("TRUSTED_PROXIES", "10.0.0.7/8"),
+    ("TRUSTED_PROXIES", " , "),
 ])
 def test_it_refuses_a_bad_value_in_one_line_naming_the_variable(base_env, variable, value):
     base_env[variable] = value

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import date
 
 import pytest
@@ -36,6 +37,41 @@ def test_it_sends_a_content_security_policy_on_the_admin(superuser_client):
 
 def test_it_sends_the_policy_on_the_admins_sign_in_page_too(client):
     assert "script-src 'self'" in client.get("/admin/login/")["Content-Security-Policy"]
+
+
+def policy_of(response) -> dict[str, str]:
+    return dict(part.strip().split(" ", 1)
+                for part in response["Content-Security-Policy"].split(";") if part.strip())
+
+
+@pytest.mark.parametrize(("path", "accept"), [
+    ("/api/docs/", "text/html"),  # Swagger UI
+    ("/api/patients/", "text/html"),  # DRF's browsable API: patients' names
+    ("/api/sessions/", "text/html"),
+    ("/admin/", "text/html"),
+])
+def test_it_sends_the_policy_on_every_html_page_staff_see(superuser_client, patient, path,
+                                                         accept):
+    response = superuser_client.get(path, HTTP_ACCEPT=accept)
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/html")
+    directives = policy_of(response)
+    assert directives["script-src"] == "'self'"
+    assert directives["frame-ancestors"] == "'none'" and directives["object-src"] == "'none'"
+
+
+def test_the_api_browser_runs_no_inline_script(superuser_client):
+    page = superuser_client.get("/api/docs/").content.decode()
+
+    scripts = re.findall(r"<script\b([^>]*)>(.*?)</script>", page, re.DOTALL)
+    assert scripts and all("src=" in attributes and not body.strip()
+                           for attributes, body in scripts)
+
+
+def test_it_sends_the_policy_on_pages_anyone_may_reach(client):
+    for path in ("/admin/login/", "/no-such-page/", "/api/no-such-thing/"):
+        assert policy_of(client.get(path))["script-src"] == "'self'", path
 
 
 def test_it_keeps_the_patient_pages_own_stricter_policy(client):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
 
 import pytest
@@ -121,3 +122,45 @@ def test_it_records_the_attempt_without_the_password_or_code(staff, caplog):
     assert attempt.username == "nurse" and attempt.ip_address == "203.0.113.7"
     assert "Sup3r-s3cret-guess" not in stored and "654321" not in stored
     assert "Sup3r-s3cret-guess" not in caplog.text and "654321" not in caplog.text
+
+
+def test_it_keeps_counting_a_users_failures_when_a_colleague_signs_in_from_their_address(staff,
+                                                                                          clinic):
+    UserFactory(username="victim3", clinics=[clinic])  # no authenticator yet
+    for _ in range(LIMIT - 1):
+        admin_attempt(username="victim3", password="wrong")
+
+    colleague = admin_attempt(code=code_for(authenticator_for(staff)))
+    admin_attempt(username="victim3", password="wrong")  # the tenth guess
+
+    assert colleague.status_code == 302
+    assert AccessAttempt.objects.get(username="victim3").failures_since_start == LIMIT
+    # The right password now gets nowhere, from this address or any other.
+    assert admin_attempt(username="victim3").status_code == 429
+    assert token_attempt(username="victim3", address="198.51.100.20").status_code == 429
+
+
+def test_it_keeps_counting_an_addresss_failures_when_someone_signs_in_from_it(staff, clinic):
+    device = authenticator_for(staff)
+    for n in range(LIMIT - 1):
+        admin_attempt(username=f"guess{n}", password="wrong")
+
+    colleague = admin_attempt(code=code_for(device))
+    admin_attempt(username="guess-last", password="wrong")  # the address's tenth failure
+
+    assert colleague.status_code == 302
+    assert admin_attempt(code=code_for(device, at=time.time() + 30)).status_code == 429
+    assert admin_attempt(code=code_for(device, at=time.time() + 30),
+                         address="198.51.100.9").status_code == 302
+
+
+def test_it_lets_a_users_own_failures_age_out_rather_than_be_wiped_by_their_sign_in(staff):
+    device = authenticator_for(staff)
+    for _ in range(3):
+        admin_attempt(password="wrong")
+
+    assert admin_attempt(code=code_for(device)).status_code == 302
+    assert AccessAttempt.objects.get(username="nurse").failures_since_start == 3
+    with time_machine.travel(timezone.now() + timedelta(minutes=16)):
+        admin_attempt(password="wrong")
+        assert AccessAttempt.objects.get(username="nurse").failures_since_start == 1

@@ -200,12 +200,47 @@ def test_it_refuses_a_token_without_the_code(nurse):
     assert "token" not in response.json()
 
 
+def ask_for_a_token(password: str):
+    return APIClient(REMOTE_ADDR="203.0.113.7").post(
+        "/api/auth/token/", {"username": "nurse", "password": password}, format="json")
+
+
 def test_it_refuses_a_token_to_a_user_with_no_second_factor_yet(nurse):
-    response = APIClient().post("/api/auth/token/", {"username": "nurse", "password": PASSWORD},
-                                format="json")
+    response = ask_for_a_token(PASSWORD)
 
     assert response.status_code == 400
-    assert "otp_token" in response.json()
+    assert "token" not in response.json()
+    assert "sign in to the admin first" in str(response.json())
+
+
+def test_it_answers_the_right_password_of_a_user_with_no_second_factor_as_a_wrong_one(nurse):
+    right = ask_for_a_token(PASSWORD)
+    wrong = ask_for_a_token("not the password")
+
+    assert right.status_code == wrong.status_code == 400
+    assert right.json() == wrong.json()
+
+
+def test_it_counts_the_right_password_of_a_user_with_no_second_factor_as_a_failure(nurse):
+    # Otherwise the lockout would tell: after nine wrong guesses, the right one
+    # would leave the account open and a wrong one would lock it.
+    for _ in range(9):
+        ask_for_a_token("not the password")
+
+    ask_for_a_token(PASSWORD)
+
+    assert ask_for_a_token(PASSWORD).status_code == 429
+
+
+def test_it_sends_a_sign_in_whose_next_is_refused_to_the_desk(nurse):
+    device = authenticator_for(nurse)
+
+    response = Client().post("/admin/login/?next=https://elsewhere.example/", {
+        "username": "nurse", "password": PASSWORD, "otp_token": code_for(device),
+        "next": "https://elsewhere.example/"})
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:index")
 
 
 def test_it_lets_the_demo_sign_in_with_a_password_when_debug_is_on(nurse, settings):

@@ -111,3 +111,30 @@ def test_it_kills_a_token_whose_membership_vanished_without_a_signal(staff, clin
 
     assert holder(token).get("/api/patients/").status_code == 401
     assert not AuthToken.objects.filter(user=staff).exists()
+
+
+def test_it_issues_no_token_past_the_per_user_limit(staff, settings):
+    limit = settings.REST_KNOX["TOKEN_LIMIT_PER_USER"]
+    assert limit is not None
+    for _ in range(limit):
+        AuthToken.objects.create(user=staff)
+
+    response = APIClient().post("/api/auth/token/", {
+        "username": staff.username, "password": PASSWORD,
+        "otp_token": code_for(authenticator_for(staff)),
+    }, format="json")
+
+    assert response.status_code == 403
+    assert f"at most {limit}" in response.json()["detail"]
+    assert AuthToken.objects.filter(user=staff).count() == limit
+
+
+def test_it_counts_only_live_tokens_against_the_limit(staff, settings):
+    limit = settings.REST_KNOX["TOKEN_LIMIT_PER_USER"]
+    for _ in range(limit):
+        AuthToken.objects.create(user=staff, expiry=timedelta(hours=1))
+
+    with time_machine.travel(timezone.now() + timedelta(hours=2)):
+        answer = issue(staff)
+
+    assert answer["token"]
