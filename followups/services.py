@@ -22,7 +22,12 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from followups.assessment.schedule import checkin_due_at
+from followups.assessment.schedule import (
+    LateFate,
+    checkin_due_at,
+    checkin_is_late,
+    late_checkin_fate,
+)
 from followups.audit import audit_record
 from followups.delivery import clock, enqueue
 from followups.delivery.channels import checkin_channels
@@ -38,6 +43,7 @@ from followups.delivery.claims import LeaseKeeper, SweepReport, claim_finish, cl
 from followups.escalations.services import (
     escalation_raise_for_assessment,
     escalation_raise_for_no_response,
+    escalation_raise_for_not_sent,
     escalation_raise_for_undelivered,
     response_assess,
 )
@@ -209,14 +215,25 @@ def checkin_process_claimed(checkin: CheckIn, *, token: uuid.UUID, now: datetime
         finish(status=CheckIn.Status.CANCELLED, next_action_at=None)
         report.cancelled += 1
         return
-    too_late = now - checkin.due_at > settings.CHECKIN_LINK_TTL
-    if checkin.status == CheckIn.Status.SCHEDULED and too_late:
-        # Lateness cut-off: a "day-2" email arriving days late (a session
-        # recorded long after it happened, or an outage) would only confuse.
-        finish(status=CheckIn.Status.MISSED, next_action_at=None,
-               last_error="not sent: more than the link lifetime past its due time")
-        report.missed += 1
-        return
+    if checkin.status == CheckIn.Status.SCHEDULED and _late(checkin, now=now):
+        fate = _late_fate(checkin, now=now)
+        if fate is LateFate.REPLACED:
+            if finish(status=CheckIn.Status.MISSED, next_action_at=None,
+                      last_error="not sent: more than the link lifetime past its due time; "
+                                 "a later check-in of the session replaces it"):
+                report.missed += 1
+            return
+        if fate is LateFate.UNSENDABLE:
+            # Nothing lapses in silence: the session has no check-in left to
+            # ask with, so the patient is put in front of someone to call.
+            with transaction.atomic():
+                if finish(status=CheckIn.Status.MISSED, next_action_at=None,
+                          last_error="not sent: more than the link lifetime past its due "
+                                     "time, and no later check-in follows"):
+                    report.missed += 1
+                    if escalation_raise_for_not_sent(checkin=checkin, now=now):
+                        report.no_response_flags += 1
+            return
     if checkin.status == CheckIn.Status.SCHEDULED:
         # Not an invitation due (see _invitation_due): its attempts are spent.
         finish(status=CheckIn.Status.FAILED, next_action_at=None)
@@ -253,10 +270,30 @@ def _sent_window(checkin: CheckIn) -> tuple[datetime, datetime]:
 
 
 def _invitation_due(checkin: CheckIn, *, now: datetime) -> bool:
+    """A scheduled check-in to send now: in time, or late with no later one replacing it."""
     return (checkin.status == CheckIn.Status.SCHEDULED
             and checkin.session.cancelled_at is None
-            and now - checkin.due_at <= settings.CHECKIN_LINK_TTL
-            and checkin.attempts < settings.DELIVERY_MAX_ATTEMPTS)
+            and checkin.attempts < settings.DELIVERY_MAX_ATTEMPTS
+            and (not _late(checkin, now=now)
+                 or _late_fate(checkin, now=now) is LateFate.SEND_LATE))
+
+
+def _late(checkin: CheckIn, *, now: datetime) -> bool:
+    return checkin_is_late(due_at=checkin.due_at, now=now,
+                           link_lifetime=settings.CHECKIN_LINK_TTL)
+
+
+def _late_fate(checkin: CheckIn, *, now: datetime) -> LateFate:
+    """What becomes of a check-in unsent past its link lifetime (clinical-reference.md,
+    "Nothing lapses"): sent late, replaced by a later one of its session, or unsendable.
+
+    One query, only for a late check-in: the session's later check-ins.
+    """
+    later = (CheckIn.objects.filter(session_id=checkin.session_id, day__gt=checkin.day)
+             .exclude(status=CheckIn.Status.CANCELLED).values_list("status", "due_at"))
+    return late_checkin_fate(
+        later=[(status == CheckIn.Status.SCHEDULED, due_at) for status, due_at in later],
+        now=now, replaced_within=settings.CHECKIN_LATE_REPLACED_WITHIN)
 
 
 def _messages_build(checkin: CheckIn, *, reminder: bool) -> tuple[Messages, str]:

@@ -53,6 +53,7 @@ __all__ = [
     "allergy_matches",
     "assess_answers",
     "assess_non_response",
+    "assess_not_sent",
     "assess_undelivered",
     "previous_needed",
 ]
@@ -456,7 +457,10 @@ _RULE_LIST = (
         policy=(
             "A check-in (day 2, 7 or the day-10 watch check-in) not answered 48 hours after it "
             "was sent, after one reminder (sent at 24 hours), is flagged for a clinician to "
-            "call: a silent patient cannot be monitored."
+            "call: a silent patient cannot be monitored. So is a check-in that could not be "
+            "sent within the link lifetime of its due time (a session recorded late, an "
+            "outage) when no later check-in of the session replaces it: nothing lapses in "
+            "silence (clinical-reference.md, \"Nothing lapses\")."
         ),
     ),
 )
@@ -748,4 +752,17 @@ def assess_undelivered(*, day: int, why: str) -> Assessment:
     ``why`` is the delivery's own error, kept as it came.
     """
     reason = _reason(_NO_RESPONSE, day=day, cause="undelivered", why=why)
+    return Assessment(level=_NO_RESPONSE.level, reasons=(reason,))
+
+
+def assess_not_sent(*, day: int, due_at: datetime, now: datetime) -> Assessment:
+    """A check-in that could not be sent in time, with no later check-in to replace it.
+
+    clinical-reference.md, "Nothing lapses": the patient was never asked, and
+    the session has no check-in left to ask them with; someone calls. The same
+    level as NO_RESPONSE. ``late_hours``: how long after its due time it was
+    found unsent.
+    """
+    reason = _reason(_NO_RESPONSE, day=day, cause="not_sent",
+                     late_hours=max(0, int((now - due_at) / timedelta(hours=1))))
     return Assessment(level=_NO_RESPONSE.level, reasons=(reason,))

@@ -7,7 +7,12 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from followups.assessment.schedule import checkin_due_at
+from followups.assessment.schedule import (
+    LateFate,
+    checkin_due_at,
+    checkin_is_late,
+    late_checkin_fate,
+)
 from followups.delivery.sweep import followups_sweep
 from followups.models import CheckIn
 from followups.sessions import session_cancel, session_update
@@ -126,9 +131,43 @@ def test_it_cancels_open_checkins_with_the_session_and_keeps_answered_ones(patie
 
 @pytest.mark.django_db
 def test_it_marks_a_checkin_missed_instead_of_sending_it_days_late(patient):
-    session_with_checkins(patient=patient, performed_at=timezone.now() - timedelta(days=6))
-
-    report = followups_sweep()
+    # Recorded on day 6, at 12:00: day 2 is four days past its due time and day 7 is
+    # due tomorrow at 10:00, within a day: day 7 replaces it (clinical-reference.md,
+    # "Nothing lapses"; the other fates are tests/followups/delivery/test_late_checkins.py).
+    recorded = datetime(2026, 3, 8, 12, 0, tzinfo=UTC)
+    with time_machine.travel(recorded, tick=False):
+        session = session_with_checkins(patient=patient, performed_at=recorded - timedelta(days=6))
+        report = followups_sweep()
 
     assert report.invitations_sent == 0
     assert report.missed == 1
+    assert session.checkins.get(day=2).status == CheckIn.Status.MISSED
+    assert session.checkins.get(day=7).status == CheckIn.Status.SCHEDULED
+
+
+REPLACED_WITHIN = timedelta(hours=24)
+NOW = datetime(2026, 3, 8, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(("later", "fate"), [
+    # The session's last check-in: nothing can be sent, someone calls.
+    ((), LateFate.UNSENDABLE),
+    # A later one due within a day (or already due) goes out instead.
+    (((True, NOW + timedelta(hours=24)),), LateFate.REPLACED),
+    (((True, NOW - timedelta(days=3)),), LateFate.REPLACED),
+    # A later one already sent, answered, missed or failed reached or flagged the patient.
+    (((False, NOW + timedelta(days=3)),), LateFate.REPLACED),
+    # Later ones further off: this one goes out late.
+    (((True, NOW + timedelta(hours=24, seconds=1)),), LateFate.SEND_LATE),
+])
+def test_it_decides_the_fate_of_a_late_checkin_from_the_later_ones(later, fate):
+    assert late_checkin_fate(later=later, now=NOW, replaced_within=REPLACED_WITHIN) is fate
+
+
+def test_a_checkin_is_late_only_past_its_link_lifetime():
+    due = datetime(2026, 3, 4, 10, 0, tzinfo=UTC)
+    lifetime = timedelta(hours=72)
+
+    assert not checkin_is_late(due_at=due, now=due + lifetime, link_lifetime=lifetime)
+    assert checkin_is_late(due_at=due, now=due + lifetime + timedelta(seconds=1),
+                           link_lifetime=lifetime)
