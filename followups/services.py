@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from functools import partial
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -56,6 +57,23 @@ logger = logging.getLogger(__name__)
 
 class CheckInClosed(Exception):
     """The check-in cannot take answers any more (already answered, cancelled…)."""
+
+
+class CheckInNotOpen(ValidationError):
+    """Answers for a check-in whose due time has not come: refused, naming when it opens.
+
+    clinical-reference.md, "A check-in is answered for its day": the rules of
+    day 7 say nothing about day 3. A 400 naming ``checkin`` in the API.
+    """
+
+    def __init__(self, checkin: CheckIn) -> None:
+        self.opens_at = checkin.due_at
+        local = checkin.due_at.astimezone(ZoneInfo(checkin.session.patient.clinic.timezone))
+        super().__init__({"checkin": [
+            f"This day-{checkin.day} check-in opens at {checkin.due_at.isoformat()} "
+            f"({local:%A} {local.day} {local:%B %Y, %H:%M} clinic time): its answers are "
+            "taken from then, not before."
+        ]})
 
 
 # Scheduling ---------------------------------------------------------------------
@@ -587,6 +605,9 @@ def response_record(*, checkin: CheckIn, answers: Mapping, channel: str, entered
                     photo=None, now: datetime | None = None) -> CheckInResponse:
     """Store a check-in's answers once, assess them, and raise any escalation.
 
+    Answers before the check-in's due time are refused (``CheckInNotOpen``); a
+    check-in answered late is judged by its own day, whenever it is answered.
+
     In one transaction: the check-in is taken by one conditional UPDATE (of
     two racing submissions exactly one changes the row, the other waits for
     its lock, finds the check-in completed and gets CheckInClosed; the
@@ -595,6 +616,8 @@ def response_record(*, checkin: CheckIn, answers: Mapping, channel: str, entered
     7 and, for answers staff took by phone, the audit entry.
     """
     now = now or timezone.now()
+    if now < checkin.due_at:
+        raise CheckInNotOpen(checkin)
     allowed = (
         (CheckIn.Status.SCHEDULED, CheckIn.Status.SENT, CheckIn.Status.MISSED)
         if channel == CheckInResponse.Channel.STAFF

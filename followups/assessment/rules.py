@@ -251,6 +251,18 @@ class Rule:
         return "; ".join(f"{document}: {fact}" for document, fact in citations)
 
 
+# clinical-reference.md, "Acne-prone patients" (revised, *policy*), resting on
+# BREAKOUT: the purge brings "existing acne" to the surface; a patient whose skin
+# usually has some breakouts keeps having them, the procedure aside.
+_ACNE_PRONE_POLICY = (
+    "Not for an acne-prone patient (Patient.acne_prone, on file before the session) whose "
+    "breakouts are mild, not rated higher than at the previous answer and not reported as "
+    "getting worse, at day 7 or day 10: that is their usual skin, neither watched nor "
+    'flagged (clinical-reference.md, "Acne-prone patients"; BREAKOUT: the purge brings '
+    '"existing acne" to the surface). Moderate or worse, or getting worse, is judged as for '
+    "anyone."
+)
+
 _RULE_LIST = (
     Rule(
         code="FEVER",
@@ -369,7 +381,8 @@ _RULE_LIST = (
             "At day 7 breakouts rated moderate or worse and not improving; at the day-10 "
             'check-in breakouts present and not improving. Improving needs every signal to '
             'agree: the patient says "better" AND, if there is a previous answer, the rating '
-            "is lower than there. Each part only flags more as an answer gets worse."
+            "is lower than there. Each part only flags more as an answer gets worse. "
+            + _ACNE_PRONE_POLICY
         ),
     ),
     Rule(
@@ -402,7 +415,7 @@ _RULE_LIST = (
         policy=(
             "At day 7 breakouts rated mild, not rated higher than before and not reported as "
             "getting worse; or rated moderate and improving: no call, one more check-in on "
-            "day 10."
+            "day 10. " + _ACNE_PRONE_POLICY
         ),
     ),
     Rule(
@@ -628,6 +641,7 @@ def assess_answers(
     product_ingredients: Iterable[str],
     comment: str = "",
     language: str = "en",
+    acne_prone: bool = False,
 ) -> Assessment:
     """Decide whether one check-in's answers need a clinician, another look, or nothing.
 
@@ -637,7 +651,9 @@ def assess_answers(
     check-in's day: before day 7 the early rules, at day 7 the day-7 rules,
     after it (the watch check-in) the day-10 rules.
     ``product_ingredients`` are the session's, as recorded when it was saved.
-    ``comment`` is read against the warning signs of ``language``. No rule of
+    ``comment`` is read against the warning signs of ``language``.
+    ``acne_prone``: the patient's skin usually has some breakouts (their mild,
+    not-worse breakouts at day 7 and day 10 are their usual skin). No rule of
     the answers depends on the clock: the day is the check-in's.
     """
     reasons: list[Reason] = []
@@ -690,15 +706,18 @@ def assess_answers(
     improving = answers.breakouts_trend is Trend.BETTER and (
         breakouts_before is None or breakouts < breakouts_before
     )
-    if not improving and ((at_day_7 and breakouts >= Severity.MODERATE)
-                          or (after_day_7 and breakouts > Severity.NONE)):
+    # An acne-prone patient's mild breakouts, not worse: their usual skin (the rules' policy).
+    usual_skin = (acne_prone and breakouts == Severity.MILD
+                  and not (breakouts_said_worse or breakouts_rose))
+    if not improving and not usual_skin and ((at_day_7 and breakouts >= Severity.MODERATE)
+                                             or (after_day_7 and breakouts > Severity.NONE)):
         add(_reason(_BREAKOUTS_PERSIST, day=day, rating=breakouts.value_name))
     if breakouts_said_worse or breakouts_rose:
         add(_reason(_BREAKOUTS_WORSENING, day=day,
                     **_worsening(breakouts, breakouts_before, breakouts_said_worse)))
     if breakouts >= Severity.SEVERE:
         add(_reason(_BREAKOUTS_SEVERE, day=day, rating=breakouts.value_name))
-    if at_day_7 and (
+    if at_day_7 and not usual_skin and (
         (breakouts == Severity.MILD and not (breakouts_said_worse or breakouts_rose))
         or (breakouts == Severity.MODERATE and improving)
     ):

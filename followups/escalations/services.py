@@ -61,6 +61,7 @@ def response_assess(*, response: CheckInResponse, now: datetime) -> rules.Assess
         answers=answers, day=checkin.day, previous=previous,
         known_allergies=allergies, product_ingredients=ingredients,
         comment=response.comments, language=getattr(session.patient, "language", "en") or "en",
+        acne_prone=session.patient.acne_prone,
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
@@ -435,7 +435,19 @@ def test_it_gives_a_calm_patient_the_aftercare_for_what_they_reported(client, se
     assert "cool compress" not in text
 
 
-def test_it_schedules_day_10_and_no_call_after_a_mild_improving_rash_at_day_7(client, patient):
+# Noon in London: the day-7 check-in of a session performed 7 days and an hour ago
+# fell due at 10:00 today.
+DAY_7_NOON = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def at_day_7_noon():
+    with time_machine.travel(DAY_7_NOON, tick=False):
+        yield DAY_7_NOON
+
+
+def test_it_schedules_day_10_and_no_call_after_a_mild_improving_rash_at_day_7(client, patient,
+                                                                             at_day_7_noon):
     session = session_with_checkins(patient=patient,
                                     performed_at=timezone.now() - timedelta(days=7, hours=1))
     followups_sweep()
@@ -451,17 +463,20 @@ def test_it_schedules_day_10_and_no_call_after_a_mild_improving_rash_at_day_7(cl
     assert "We will check on you again on day 10" in page.content.decode()
 
 
-def test_it_raises_rash_persists_for_a_rash_at_day_10(client, patient):
+def test_it_raises_rash_persists_for_a_rash_at_day_10(client, patient, at_day_7_noon):
     session = session_with_checkins(patient=patient,
                                     performed_at=timezone.now() - timedelta(days=7, hours=1))
     followups_sweep()
     client.post(link_url(LINK.search(mail.outbox[-1].body).group(1)),
                 {**QUIET_FORM, "rash": "mild", "rash_trend": "better"})
     day10 = session.checkins.get(day=10)
-    followups_sweep(now=day10.due_at)
-    token = LINK.search(mail.outbox[-1].body).group(1)
 
-    page = client.post(link_url(token), {**QUIET_FORM, "rash": "mild", "rash_trend": "same"})
+    # On day 10, when its email goes: its answers are taken from then.
+    with time_machine.travel(day10.due_at + timedelta(minutes=5), tick=False):
+        followups_sweep()
+        token = LINK.search(mail.outbox[-1].body).group(1)
+        page = client.post(link_url(token), {**QUIET_FORM, "rash": "mild",
+                                             "rash_trend": "same"})
 
     escalation = Escalation.objects.get(checkin=day10)
     assert [reason["code"] for reason in escalation.reasons] == ["RASH_PERSISTS"]
