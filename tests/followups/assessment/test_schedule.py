@@ -6,11 +6,16 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.utils import timezone
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from followups.assessment.schedule import (
     LateFate,
     checkin_due_at,
     checkin_is_late,
+    comment_due_at,
+    comments_overdue_cutoff,
     late_checkin_fate,
 )
 from followups.delivery.sweep import followups_sweep
@@ -171,3 +176,42 @@ def test_a_checkin_is_late_only_past_its_link_lifetime():
     assert not checkin_is_late(due_at=due, now=due + lifetime, link_lifetime=lifetime)
     assert checkin_is_late(due_at=due, now=due + lifetime + timedelta(seconds=1),
                            link_lifetime=lifetime)
+
+
+# --------------------------------------------------------------------------- comments to read
+
+
+@pytest.mark.parametrize(("written", "due"), [
+    # A weekday's comment: the same time on the next business day.
+    (datetime(2026, 3, 10, 15, 0, tzinfo=UTC), datetime(2026, 3, 11, 15, 0, tzinfo=UTC)),
+    # Friday's: Monday's.
+    (datetime(2026, 3, 13, 15, 0, tzinfo=UTC), datetime(2026, 3, 16, 15, 0, tzinfo=UTC)),
+    # The weekend's: the end of Monday.
+    (datetime(2026, 3, 14, 9, 0, tzinfo=UTC), datetime(2026, 3, 17, 0, 0, tzinfo=UTC)),
+    (datetime(2026, 3, 15, 23, 0, tzinfo=UTC), datetime(2026, 3, 17, 0, 0, tzinfo=UTC)),
+])
+def test_a_comment_to_read_is_due_one_business_day_later(written, due):
+    assert comment_due_at(submitted_at=written, timezone="Europe/London") == due
+
+
+def test_business_days_are_the_clinics_own():
+    # Friday 21:00 in New York (summer time since 8 March) is Saturday 01:00 UTC: still a
+    # Friday comment there, due on Monday.
+    written = datetime(2026, 3, 14, 1, 0, tzinfo=UTC)
+
+    due = comment_due_at(submitted_at=written, timezone="America/New_York")
+
+    assert due.astimezone(ZoneInfo("America/New_York")).strftime("%A %H:%M") == "Monday 21:00"
+
+
+@hypothesis_settings(max_examples=2000, deadline=None)
+@given(st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2026, 12, 31)),
+       st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=9)),
+       st.sampled_from(["Europe/London", "America/New_York", "Asia/Tokyo", "UTC"]))
+def test_a_list_can_tell_the_overdue_comments_by_their_time_written(written, waited, zone):
+    submitted_at = written.replace(tzinfo=UTC)
+    now = submitted_at + waited
+
+    overdue = comment_due_at(submitted_at=submitted_at, timezone=zone) <= now
+
+    assert (submitted_at <= comments_overdue_cutoff(now=now, timezone=zone)) is overdue

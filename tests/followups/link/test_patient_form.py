@@ -118,7 +118,9 @@ def test_it_records_valid_answers_once_and_shows_the_guidance(client, sent):
 
     assert response.status_code == 200
     html = response.content.decode()
-    assert "Your skin seems to be healing as expected" in html
+    # A comment waits for a person: never "healing as expected" beside it.
+    assert "Thank you. A member of your clinic will read your message" in html
+    assert "healing as expected" not in html
     assert "Stay out of direct sun." in html
     stored = CheckInResponse.objects.get(checkin=checkin)
     assert stored.channel == CheckInResponse.Channel.PATIENT_LINK
