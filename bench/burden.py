@@ -1,9 +1,13 @@
 """Alert burden: how many patients the rules put on a nurse's list, and whom they miss.
 
-A fixed-seed population goes through the real assessment (``followups.assessment.rules``:
+Fixed-seed populations go through the real assessment (``followups.assessment.rules``:
 ``assess_answers``, with the previous answer, the session's ingredients, the
-comment and the patient's language) at day 2 and day 7, and at day 10 when a
-watch finding at day 7 schedules it, exactly as ``response_record`` decides.
+comment, the patient's language and whether they are acne-prone) at day 2 and
+day 7, and at day 10 when a watch finding at day 7 schedules it, exactly as
+``response_record`` decides. Three clinics, each its own population
+(``CLINICS``): a general clinic (below), an acne clinic and a chatty
+multilingual clinic (``_acne_normal``, ``_chatty_normal`` and their worrying
+kinds further down).
 
 - **Normal course** (2,000 patients): healing as the documents describe it —
   redness, small bumps, mild or moderate swelling and a purge in the first
@@ -17,9 +21,9 @@ watch finding at day 7 schedules it, exactly as ``response_record`` decides.
   a rash that persists or worsens, breakouts that persist, a warning written
   only in the comment, a mild rash still there at day 10.
 
-Targets: normal-course patients flagged review or urgent at any check-in
-≤ 10% (alert fatigue); worrying-course patients flagged 100%. The share
-watched (a day-10 check-in, no call) is reported beside them.
+Targets, in every clinic: normal-course patients flagged review or urgent at
+any check-in ≤ 10% (alert fatigue); worrying-course patients flagged 100%. The
+share watched (a day-10 check-in, no call) is reported beside them.
 """
 
 from __future__ import annotations
@@ -61,6 +65,10 @@ class Patient:
     course: str
     language: str = "en"
     allergies: list[str] = field(default_factory=list)
+    acne_prone: bool = False
+    # The kind of each comment by day, where the population says (the chatty clinic's:
+    # "mention", "benign", or a worrying one's "warning").
+    comment_kinds: dict[int, str] = field(default_factory=dict)
     # The check-ins' answers by day, and each one's comment; day 10 is only
     # asked when day 7 is watched.
     answers: dict[int, Answers] = field(default_factory=dict)
@@ -116,16 +124,6 @@ def _normal(rng: random.Random) -> Patient:
             patient.comments[day] = rng.choice(IN_PASSING)
         elif roll < 0.15:
             patient.comments[day] = rng.choice(BENIGN_COMMENTS)
-    return patient
-
-
-def _worrying(rng: random.Random, index: int) -> Patient:
-    """One of the documents' signs to act on, in turn; the rest of the answers calm."""
-    calm2 = _answers(rash=S.MILD, rash_trend=Trend.SAME, swelling=S.MILD)
-    calm7 = _answers()
-    patient = Patient(course="worrying", answers={2: calm2, 7: calm7, WATCH_DAY: _answers()})
-    kind = WORRYING_KINDS[index % len(WORRYING_KINDS)]
-    kind(rng, patient)
     return patient
 
 
@@ -189,11 +187,202 @@ WORRYING_KINDS: tuple[Callable[[random.Random, Patient], None], ...] = (
 )
 
 
+# --------------------------------------------------------------------------- the acne clinic
+# 60% of its patients are acne-prone (Patient.acne_prone); a third of those have
+# their usual mild acne at every check-in, staying the same. clinical-reference.md,
+# "Acne-prone patients": that is their usual skin, neither watched nor flagged.
+
+ACNE_PRONE_SHARE = 0.6
+USUAL_ACNE_SHARE = 1 / 3
+
+
+def _with(answers: Answers, **given: object) -> Answers:
+    return _answers(**{**answers.values, **given})
+
+
+def _acne_normal(rng: random.Random) -> Patient:
+    patient = _normal(rng)
+    if rng.random() < ACNE_PRONE_SHARE:
+        patient.acne_prone = True
+        if rng.random() < USUAL_ACNE_SHARE:
+            for day, answers in patient.answers.items():
+                patient.answers[day] = _with(answers, breakouts=S.MILD,
+                                             breakouts_trend=Trend.SAME)
+    return patient
+
+
+def _acne_worrying(rng: random.Random, index: int) -> Patient:
+    patient = _worrying_of(ACNE_WORRYING_KINDS, rng, index)
+    patient.acne_prone = patient.acne_prone or rng.random() < ACNE_PRONE_SHARE
+    return patient
+
+
+def _usual_acne_then(p: Patient, **day7: object) -> None:
+    """An acne-prone patient with their usual mild acne at day 2, and ``day7`` at day 7."""
+    p.acne_prone = True
+    p.answers[2] = _answers(breakouts=S.MILD, breakouts_trend=Trend.SAME, rash=S.MILD,
+                            rash_trend=Trend.SAME)
+    p.answers[7] = _answers(**day7)
+
+
+def _acne_flares(rng, p):
+    _usual_acne_then(p, breakouts=S.MILD, breakouts_trend=Trend.WORSE)
+
+
+def _acne_turns_moderate(rng, p):
+    _usual_acne_then(p, breakouts=S.MODERATE, breakouts_trend=rng.choice((Trend.SAME,
+                                                                          Trend.WORSE)))
+
+
+def _acne_infected(rng, p):
+    _usual_acne_then(p, breakouts=S.MILD, breakouts_trend=Trend.SAME, pus=True)
+
+
+def _acne_severe(rng, p):
+    _usual_acne_then(p, breakouts=S.SEVERE, breakouts_trend=Trend.SAME)
+
+
+def _acne_back_at_day_10(rng, p):
+    # Clear at day 7 but for a mild rash (watched); breakouts back at day 10.
+    p.acne_prone = True
+    p.answers[7] = _answers(rash=S.MILD, rash_trend=Trend.BETTER)
+    p.answers[WATCH_DAY] = _answers(breakouts=S.MILD, breakouts_trend=Trend.WORSE)
+
+
+ACNE_WORRYING_KINDS = (*WORRYING_KINDS, _acne_flares, _acne_turns_moderate, _acne_infected,
+                       _acne_severe, _acne_back_at_day_10)
+
+
+# --------------------------------------------------------------------------- the chatty clinic
+# Patients in English, French and Spanish who write: 10% of check-ins name a sign
+# in passing that is harmless or denied ("temperature normal", "nada de costras",
+# "swelling going down"); many more a benign comment. Its worrying patients write
+# their sign as people do (plurals, misspellings, numbers, an emoji, another
+# language than the one on file), the forms clinical-reference.md ("Comments:
+# warning signs") says are read. Today's reader reads neither negation nor those
+# forms: the rows say what it does with them.
+
+MENTION_SHARE = 0.10
+BENIGN_SHARE = 0.30
+# Harmless or denied mentions of a warning sign: a person reads them, nobody calls.
+MENTIONS = {
+    "en": ("No fever, all good", "temperature normal this morning", "swelling going down",
+           "the swelling has gone", "no pus, no crusts, just dry", "no longer oozing, thanks",
+           "No blisters or anything like that", "Not infected I think, looks fine",
+           "no fever or chills", "Swelling is much better today"),
+    "fr": ("Pas de fièvre, tout va bien", "température normale ce matin",
+           "plus de gonflement", "pas de pus ni de croûtes", "le gonflement a disparu",
+           "aucune cloque, la peau est douce", "pas d'infection je pense",
+           "le gonflement diminue"),
+    "es": ("sin fiebre, todo bien", "nada de costras", "la hinchazón ya bajó",
+           "temperatura normal", "no hay pus", "ya no está hinchado",
+           "ni fiebre ni escalofríos", "no tengo ampollas"),
+}
+BENIGN = {
+    "en": (*BENIGN_COMMENTS[:6], "Bit tight after washing", "Happy so far!",
+           "Using the cream you gave me"),
+    "fr": ("Merci, ça va", "Un peu rouge encore", "La peau tire un peu",
+           "Très contente du résultat", "Ça gratte un peu le soir"),
+    "es": ("Todo bien, gracias", "Un poco roja todavía", "Me pica un poco",
+           "Muy contenta con el resultado", "La piel está un poco seca"),
+}
+# Worrying signs written only in the comment, as patients write them; each the
+# reference says must be read (warning or emergency).
+WORRYING_COMMENTS = {
+    "en": ("temp 39 last night", "Fevr last night and shivery", "puss coming out of a pimple",
+           "crusty yellow bits on my chin", "face is really puffy", "🤒🤒",
+           "my lips swelled up and my chest feels tight", "passed out this morning",
+           "the redness is spreading, there's a red streak", "no fever but pus on one spot",
+           "I used my EpiPen", "101F this morning"),
+    "fr": ("lèvres gonflées", "j'étouffe un peu depuis ce matin", "38,5 de fièvre cette nuit",
+           "ça suinte et il y a des croûtes", "je me suis évanouie", "pas de fièvre mais du pus",
+           "mes joues sont enflées", "ça s'étend vers le cou"),
+    "es": ("labios hinchados y me falta el aire", "se me hincha la cara",
+           "me sale pus de un grano", "tengo 38,5 de temperatura", "me desmayé esta mañana",
+           "sin fiebre pero supura", "tengo fiebre", "me cuesta respirar"),
+}
+CHATTY_LANGUAGES = ("en", "fr", "es")
+
+
+def _chatty_normal(rng: random.Random) -> Patient:
+    patient = _normal(rng)
+    patient.language = rng.choice(CHATTY_LANGUAGES)
+    patient.comments.clear()
+    for day in (2, 7, WATCH_DAY):
+        roll = rng.random()
+        if roll < MENTION_SHARE:
+            # Mostly in their own language, sometimes in another.
+            language = patient.language if rng.random() < 0.8 else rng.choice(CHATTY_LANGUAGES)
+            patient.comments[day] = rng.choice(MENTIONS[language])
+            patient.comment_kinds[day] = "mention"
+        elif roll < MENTION_SHARE + BENIGN_SHARE:
+            patient.comments[day] = rng.choice(BENIGN[patient.language])
+            patient.comment_kinds[day] = "benign"
+    return patient
+
+
+def _chatty_worrying(rng: random.Random, index: int) -> Patient:
+    patient = _worrying_of(CHATTY_WORRYING_KINDS, rng, index)
+    if patient.language == "en" and not patient.comments:
+        patient.language = rng.choice(CHATTY_LANGUAGES)
+    return patient
+
+
+def _written_as_people_write(rng, p):
+    """A sign only in the comment, in the patient's language or another."""
+    p.language = rng.choice(CHATTY_LANGUAGES)
+    written_in = p.language if rng.random() < 0.8 else rng.choice(CHATTY_LANGUAGES)
+    day = rng.choice((2, 7))
+    p.answers[day] = _answers(rash=S.MILD, rash_trend=Trend.SAME) if day == 2 else _answers()
+    p.comments[day] = rng.choice(WORRYING_COMMENTS[written_in])
+    p.comment_kinds[day] = "warning"
+
+
+CHATTY_WORRYING_KINDS = (*WORRYING_KINDS, *(_written_as_people_write,) * 5)
+
+
+# --------------------------------------------------------------------------- the clinics
+
+
+def _general_worrying(rng: random.Random, index: int) -> Patient:
+    return _worrying_of(WORRYING_KINDS, rng, index)
+
+
+def _worrying_of(kinds, rng: random.Random, index: int) -> Patient:
+    """One of ``kinds`` in turn; the rest of the answers calm."""
+    calm2 = _answers(rash=S.MILD, rash_trend=Trend.SAME, swelling=S.MILD)
+    patient = Patient(course="worrying", answers={2: calm2, 7: _answers(),
+                                                  WATCH_DAY: _answers()})
+    kinds[index % len(kinds)](rng, patient)
+    return patient
+
+
+@dataclass(frozen=True)
+class Clinic:
+    """A population: how its normal-course and its worrying-course patients are made."""
+
+    name: str
+    title: str
+    normal: Callable[[random.Random], Patient]
+    worrying: Callable[[random.Random, int], Patient]
+    kinds: tuple[Callable[[random.Random, Patient], None], ...]
+
+
+CLINICS = {clinic.name: clinic for clinic in (
+    Clinic("general", "general clinic", _normal, _general_worrying, WORRYING_KINDS),
+    Clinic("acne", "acne clinic (60% acne-prone)", _acne_normal, _acne_worrying,
+           ACNE_WORRYING_KINDS),
+    Clinic("chatty", "chatty multilingual clinic (en/fr/es, 10% harmless or denied mentions)",
+           _chatty_normal, _chatty_worrying, CHATTY_WORRYING_KINDS),
+)}
+
+
 def population(*, normal: int = NORMAL_PATIENTS, worrying: int = WORRYING_PATIENTS,
-               seed: int = SEED) -> list[Patient]:
+               seed: int = SEED, clinic: str = "general") -> list[Patient]:
+    kind = CLINICS[clinic]
     rng = random.Random(seed)
-    return ([_normal(rng) for _ in range(normal)]
-            + [_worrying(rng, index) for index in range(worrying)])
+    return ([kind.normal(rng) for _ in range(normal)]
+            + [kind.worrying(rng, index) for index in range(worrying)])
 
 
 @dataclass(frozen=True)
@@ -203,14 +392,18 @@ class Course:
     flagged: bool
     watched: bool
     checkins: int
+    # The days asked, and those whose comment raised COMMENT_CONCERN.
+    asked: tuple[int, ...] = ()
+    comments_flagged: frozenset[int] = frozenset()
 
 
 def course_assess(patient: Patient) -> Course:
     """Day 2, day 7 and, after a watch answer at day 7, day 10: as the service does it."""
     flagged = watched = False
+    comments_flagged: set[int] = set()
     previous: list[Answers] = []
     days = [2, LATE_DAY]
-    asked = 0
+    asked: list[int] = []
     while days:
         day = days.pop(0)
         answers = patient.answers[day]
@@ -218,14 +411,18 @@ def course_assess(patient: Patient) -> Course:
             answers=answers, day=day, previous=tuple(previous),
             known_allergies=patient.allergies, product_ingredients=INGREDIENTS,
             comment=patient.comments.get(day, ""), language=patient.language,
+            acne_prone=patient.acne_prone,
         )
-        asked += 1
+        asked.append(day)
         flagged = flagged or assessment.level >= Level.REVIEW
+        if "COMMENT_CONCERN" in assessment.codes:
+            comments_flagged.add(day)
         if day == LATE_DAY and assessment.watch_codes:
             watched = True
             days.append(WATCH_DAY)
         previous.append(answers)
-    return Course(flagged=flagged, watched=watched, checkins=asked)
+    return Course(flagged=flagged, watched=watched, checkins=len(asked), asked=tuple(asked),
+                  comments_flagged=frozenset(comments_flagged))
 
 
 @dataclass(frozen=True)
@@ -237,6 +434,10 @@ class Burden:
     worrying_flagged: int
     worrying_watched: int
     checkins: int
+    # Comments of each kind the population wrote on a check-in asked ("mention",
+    # "benign", "warning"), and how many of them raised COMMENT_CONCERN.
+    comments: tuple[tuple[str, int, int], ...] = ()
+    clinic: str = "general"
 
     @property
     def normal_share(self) -> float:
@@ -246,50 +447,80 @@ class Burden:
     def worrying_share(self) -> float:
         return self.worrying_flagged / self.worrying
 
+    def comments_of(self, kind: str) -> tuple[int, int]:
+        """(written, flagged) for one kind of comment."""
+        return next(((written, flagged) for name, written, flagged in self.comments
+                     if name == kind), (0, 0))
+
 
 def burden_measure(*, normal: int = NORMAL_PATIENTS, worrying: int = WORRYING_PATIENTS,
-                   seed: int = SEED) -> Burden:
+                   seed: int = SEED, clinic: str = "general") -> Burden:
     counts = {"normal": [0, 0, 0], "worrying": [0, 0, 0]}
+    comments: dict[str, list[int]] = {}
     checkins = 0
-    for patient in population(normal=normal, worrying=worrying, seed=seed):
+    for patient in population(normal=normal, worrying=worrying, seed=seed, clinic=clinic):
         course = course_assess(patient)
         tally = counts[patient.course]
         tally[0] += 1
         tally[1] += course.flagged
         tally[2] += course.watched
         checkins += course.checkins
+        for day in course.asked:
+            if day in patient.comment_kinds:
+                kind = comments.setdefault(patient.comment_kinds[day], [0, 0])
+                kind[0] += 1
+                kind[1] += day in course.comments_flagged
     return Burden(normal=counts["normal"][0], normal_flagged=counts["normal"][1],
                   normal_watched=counts["normal"][2], worrying=counts["worrying"][0],
                   worrying_flagged=counts["worrying"][1],
-                  worrying_watched=counts["worrying"][2], checkins=checkins)
+                  worrying_watched=counts["worrying"][2], checkins=checkins,
+                  comments=tuple((kind, *tally) for kind, tally in sorted(comments.items())),
+                  clinic=clinic)
 
 
 def burden_bench():
-    """The benchmark's rows (bench.report.Result)."""
+    """The benchmark's rows (bench.report.Result): two targets and the share watched for
+    each clinic, and what the comment reader did with the chatty clinic's comments."""
     from bench.report import Result, Target, informational
 
-    measured = burden_measure()
-    return [
-        Result(operation=f"Alert burden: normal-course patients flagged review/urgent "
-                         f"({measured.normal:,}, seed {SEED})",
-               figure=f"{measured.normal_share:.1%} ({measured.normal_flagged:,} of "
-                      f"{measured.normal:,})",
-               value=measured.normal_share * 100, target=Target("<=", NORMAL_TARGET * 100, "%")),
-        Result(operation=f"Alert burden: worrying-course patients flagged "
-                         f"({measured.worrying:,})",
-               figure=f"{measured.worrying_share:.0%} ({measured.worrying_flagged:,} of "
-                      f"{measured.worrying:,})",
-               value=measured.worrying_share * 100,
-               target=Target(">=", WORRYING_TARGET * 100, "%")),
-        informational(
-            "Alert burden: patients watched (a day-10 check-in, no call)",
-            f"normal course {measured.normal_watched / measured.normal:.1%} "
-            f"({measured.normal_watched:,}), worrying course "
-            f"{measured.worrying_watched / measured.worrying:.0%} "
-            f"({measured.worrying_watched:,}); {measured.checkins:,} check-ins assessed"),
-    ]
+    rows = []
+    for clinic in CLINICS.values():
+        measured = burden_measure(clinic=clinic.name)
+        rows += [
+            Result(operation=f"Alert burden, {clinic.title}: normal-course patients flagged "
+                             f"review/urgent ({measured.normal:,}, seed {SEED})",
+                   figure=f"{measured.normal_share:.1%} ({measured.normal_flagged:,} of "
+                          f"{measured.normal:,})",
+                   value=measured.normal_share * 100,
+                   target=Target("<=", NORMAL_TARGET * 100, "%")),
+            Result(operation=f"Alert burden, {clinic.title}: worrying-course patients flagged "
+                             f"({measured.worrying:,})",
+                   figure=f"{measured.worrying_share:.0%} ({measured.worrying_flagged:,} of "
+                          f"{measured.worrying:,})",
+                   value=measured.worrying_share * 100,
+                   target=Target(">=", WORRYING_TARGET * 100, "%")),
+            informational(
+                f"Alert burden, {clinic.title}: patients watched (a day-10 check-in, no call)",
+                f"normal course {measured.normal_watched / measured.normal:.1%} "
+                f"({measured.normal_watched:,}), worrying course "
+                f"{measured.worrying_watched / measured.worrying:.0%} "
+                f"({measured.worrying_watched:,}); {measured.checkins:,} check-ins assessed"),
+        ]
+        if measured.comments:
+            rows.append(informational(
+                f"Alert burden, {clinic.title}: comments raising COMMENT_CONCERN",
+                "; ".join(f"{COMMENT_KINDS[kind]} {flagged:,} of {written:,}"
+                          for kind, written, flagged in measured.comments)))
+    return rows
+
+
+# How the comment row names each kind of comment.
+COMMENT_KINDS = {"mention": "harmless or denied mentions", "benign": "other benign comments",
+                 "warning": "worrying signs written only in the comment"}
 
 
 if __name__ == "__main__":
-    result = burden_measure()
-    print(result, f"normal {result.normal_share:.1%}", f"worrying {result.worrying_share:.0%}")
+    for name in CLINICS:
+        result = burden_measure(clinic=name)
+        print(name, f"normal {result.normal_share:.1%}", f"worrying {result.worrying_share:.0%}",
+              result.comments)

@@ -345,6 +345,10 @@ CHECKIN_DAYS = (2, 7)
 # judged by the day-10 rules whatever the day set here (it must come after day 7).
 CHECKIN_WATCH_DAY = 10
 CHECKIN_LINK_TTL = timedelta(hours=72)
+# A check-in still unsent a link lifetime after its due time (a session recorded
+# late, an outage) is replaced by a later one of its session due within this long
+# (clinical-reference.md, "Nothing lapses"; docs/delivery.md).
+CHECKIN_LATE_REPLACED_WITHIN = timedelta(hours=24)
 CHECKIN_REMINDER_AFTER = timedelta(hours=24)
 CHECKIN_NO_RESPONSE_AFTER = timedelta(hours=48)
 DELIVERY_LEASE = timedelta(minutes=5)

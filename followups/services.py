@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from functools import partial
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -22,7 +23,12 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from followups.assessment.schedule import checkin_due_at
+from followups.assessment.schedule import (
+    LateFate,
+    checkin_due_at,
+    checkin_is_late,
+    late_checkin_fate,
+)
 from followups.audit import audit_record
 from followups.delivery import clock, enqueue
 from followups.delivery.channels import checkin_channels
@@ -38,6 +44,7 @@ from followups.delivery.claims import LeaseKeeper, SweepReport, claim_finish, cl
 from followups.escalations.services import (
     escalation_raise_for_assessment,
     escalation_raise_for_no_response,
+    escalation_raise_for_not_sent,
     escalation_raise_for_undelivered,
     response_assess,
 )
@@ -50,6 +57,23 @@ logger = logging.getLogger(__name__)
 
 class CheckInClosed(Exception):
     """The check-in cannot take answers any more (already answered, cancelled…)."""
+
+
+class CheckInNotOpen(ValidationError):
+    """Answers for a check-in whose due time has not come: refused, naming when it opens.
+
+    clinical-reference.md, "A check-in is answered for its day": the rules of
+    day 7 say nothing about day 3. A 400 naming ``checkin`` in the API.
+    """
+
+    def __init__(self, checkin: CheckIn) -> None:
+        self.opens_at = checkin.due_at
+        local = checkin.due_at.astimezone(ZoneInfo(checkin.session.patient.clinic.timezone))
+        super().__init__({"checkin": [
+            f"This day-{checkin.day} check-in opens at {checkin.due_at.isoformat()} "
+            f"({local:%A} {local.day} {local:%B %Y, %H:%M} clinic time): its answers are "
+            "taken from then, not before."
+        ]})
 
 
 # Scheduling ---------------------------------------------------------------------
@@ -209,14 +233,25 @@ def checkin_process_claimed(checkin: CheckIn, *, token: uuid.UUID, now: datetime
         finish(status=CheckIn.Status.CANCELLED, next_action_at=None)
         report.cancelled += 1
         return
-    too_late = now - checkin.due_at > settings.CHECKIN_LINK_TTL
-    if checkin.status == CheckIn.Status.SCHEDULED and too_late:
-        # Lateness cut-off: a "day-2" email arriving days late (a session
-        # recorded long after it happened, or an outage) would only confuse.
-        finish(status=CheckIn.Status.MISSED, next_action_at=None,
-               last_error="not sent: more than the link lifetime past its due time")
-        report.missed += 1
-        return
+    if checkin.status == CheckIn.Status.SCHEDULED and _late(checkin, now=now):
+        fate = _late_fate(checkin, now=now)
+        if fate is LateFate.REPLACED:
+            if finish(status=CheckIn.Status.MISSED, next_action_at=None,
+                      last_error="not sent: more than the link lifetime past its due time; "
+                                 "a later check-in of the session replaces it"):
+                report.missed += 1
+            return
+        if fate is LateFate.UNSENDABLE:
+            # Nothing lapses in silence: the session has no check-in left to
+            # ask with, so the patient is put in front of someone to call.
+            with transaction.atomic():
+                if finish(status=CheckIn.Status.MISSED, next_action_at=None,
+                          last_error="not sent: more than the link lifetime past its due "
+                                     "time, and no later check-in follows"):
+                    report.missed += 1
+                    if escalation_raise_for_not_sent(checkin=checkin, now=now):
+                        report.no_response_flags += 1
+            return
     if checkin.status == CheckIn.Status.SCHEDULED:
         # Not an invitation due (see _invitation_due): its attempts are spent.
         finish(status=CheckIn.Status.FAILED, next_action_at=None)
@@ -253,10 +288,30 @@ def _sent_window(checkin: CheckIn) -> tuple[datetime, datetime]:
 
 
 def _invitation_due(checkin: CheckIn, *, now: datetime) -> bool:
+    """A scheduled check-in to send now: in time, or late with no later one replacing it."""
     return (checkin.status == CheckIn.Status.SCHEDULED
             and checkin.session.cancelled_at is None
-            and now - checkin.due_at <= settings.CHECKIN_LINK_TTL
-            and checkin.attempts < settings.DELIVERY_MAX_ATTEMPTS)
+            and checkin.attempts < settings.DELIVERY_MAX_ATTEMPTS
+            and (not _late(checkin, now=now)
+                 or _late_fate(checkin, now=now) is LateFate.SEND_LATE))
+
+
+def _late(checkin: CheckIn, *, now: datetime) -> bool:
+    return checkin_is_late(due_at=checkin.due_at, now=now,
+                           link_lifetime=settings.CHECKIN_LINK_TTL)
+
+
+def _late_fate(checkin: CheckIn, *, now: datetime) -> LateFate:
+    """What becomes of a check-in unsent past its link lifetime (clinical-reference.md,
+    "Nothing lapses"): sent late, replaced by a later one of its session, or unsendable.
+
+    One query, only for a late check-in: the session's later check-ins.
+    """
+    later = (CheckIn.objects.filter(session_id=checkin.session_id, day__gt=checkin.day)
+             .exclude(status=CheckIn.Status.CANCELLED).values_list("status", "due_at"))
+    return late_checkin_fate(
+        later=[(status == CheckIn.Status.SCHEDULED, due_at) for status, due_at in later],
+        now=now, replaced_within=settings.CHECKIN_LATE_REPLACED_WITHIN)
 
 
 def _messages_build(checkin: CheckIn, *, reminder: bool) -> tuple[Messages, str]:
@@ -550,6 +605,9 @@ def response_record(*, checkin: CheckIn, answers: Mapping, channel: str, entered
                     photo=None, now: datetime | None = None) -> CheckInResponse:
     """Store a check-in's answers once, assess them, and raise any escalation.
 
+    Answers before the check-in's due time are refused (``CheckInNotOpen``); a
+    check-in answered late is judged by its own day, whenever it is answered.
+
     In one transaction: the check-in is taken by one conditional UPDATE (of
     two racing submissions exactly one changes the row, the other waits for
     its lock, finds the check-in completed and gets CheckInClosed; the
@@ -558,6 +616,8 @@ def response_record(*, checkin: CheckIn, answers: Mapping, channel: str, entered
     7 and, for answers staff took by phone, the audit entry.
     """
     now = now or timezone.now()
+    if now < checkin.due_at:
+        raise CheckInNotOpen(checkin)
     allowed = (
         (CheckIn.Status.SCHEDULED, CheckIn.Status.SENT, CheckIn.Status.MISSED)
         if channel == CheckInResponse.Channel.STAFF

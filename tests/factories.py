@@ -104,14 +104,19 @@ class ApplicationFactory(factory.django.DjangoModelFactory):
 
 def session_with_checkins(*, patient=None, practitioner=None, performed_at=None,
                           products=()) -> TreatmentSession:
-    """A session recorded through the service, as the API and admin do."""
+    """A session recorded through the service, as the API and admin do.
+
+    Performed three days ago unless ``performed_at`` says otherwise: its day-2
+    check-in has fallen due (at the clinic's send hour, yesterday at the
+    latest) whatever the hour, so it can be sent and answered.
+    """
     from followups.sessions import session_create
 
     patient = patient or PatientFactory()
     practitioner = practitioner or UserFactory(clinics=[patient.clinic])
     return session_create(
         actor=None, patient=patient, practitioner=practitioner,
-        performed_at=performed_at or timezone.now() - timedelta(days=2),
+        performed_at=performed_at or timezone.now() - timedelta(days=3),
         treatment_area="face", needle_depth_mm=Decimal("0.5"), device="Dermapen 4",
         products=products,
     )

@@ -51,18 +51,24 @@ class Guidance:
         return tuple(block.code for block in self.blocks)
 
 
-# Headlines, one a level.
+# Headlines, one a level; at level none, a comment waiting to be read has its own:
+# a page never says the skin is healing as expected while a person has yet to read
+# what the patient wrote (clinical-reference.md, "Guidance shown to patients").
 SEEK_HELP_NOW = "SEEK_HELP_NOW"
 CLINIC_WILL_CONTACT = "CLINIC_WILL_CONTACT"
 CHECK_AGAIN = "CHECK_AGAIN"  # {day}
 HEALING_AS_EXPECTED = "HEALING_AS_EXPECTED"
-HEADLINE_CODES = (SEEK_HELP_NOW, CLINIC_WILL_CONTACT, CHECK_AGAIN, HEALING_AS_EXPECTED)
+MESSAGE_WILL_BE_READ = "MESSAGE_WILL_BE_READ"
+HEADLINE_CODES = (SEEK_HELP_NOW, CLINIC_WILL_CONTACT, CHECK_AGAIN, HEALING_AS_EXPECTED,
+                  MESSAGE_WILL_BE_READ)
 
 # Blocks.
 # *Policy*: an allergic reaction with swelling or breathing trouble can close
 # the airway; the clinic's phone is not the right number for that.
 EMERGENCY_LINE = "EMERGENCY_LINE"
 TOLD_US = "TOLD_US"  # {findings: rule codes, still_normal: bool}
+# What the comment named, in the patient's own words: {words: the entries matched}.
+YOU_WROTE = "YOU_WROTE"
 URGENT_SIGNS = "URGENT_SIGNS"  # can be signs of an infection or an allergic reaction
 SEE_A_DOCTOR_TODAY = "SEE_A_DOCTOR_TODAY"
 CLINIC_TOLD = "CLINIC_TOLD"
@@ -70,16 +76,23 @@ CLINIC_WILL_CALL = "CLINIC_WILL_CALL"  # within one business day
 WATCH_DAY = "WATCH_DAY"  # {day}
 NORMAL_HEALING = "NORMAL_HEALING"  # what is normal, and that it passes
 AFTERCARE = "AFTERCARE"  # {intro: one of AFTERCARE_INTROS, tips: tip codes}
+# The safety line, on every page whatever the level (clinical-reference.md, revised):
+# call the clinic for a fever, pus, swelling or redness that gets worse or spreads,
+# or intense pain; the emergency number at once for swelling lips, tongue or
+# throat, or breathing that becomes hard.
 WHEN_TO_GET_HELP = "WHEN_TO_GET_HELP"
-COMMENT_LINE = "COMMENT_LINE"  # the clinic will read the comment
-BLOCK_CODES = (EMERGENCY_LINE, TOLD_US, URGENT_SIGNS, SEE_A_DOCTOR_TODAY, CLINIC_TOLD,
-               CLINIC_WILL_CALL, WATCH_DAY, NORMAL_HEALING, AFTERCARE, WHEN_TO_GET_HELP,
-               COMMENT_LINE)
+COMMENT_LINE = "COMMENT_LINE"  # a flagged comment: the clinic will read it
+COMMENT_WAITS = "COMMENT_WAITS"  # a comment to read: a person reads it within a business day
+BLOCK_CODES = (EMERGENCY_LINE, TOLD_US, YOU_WROTE, URGENT_SIGNS, SEE_A_DOCTOR_TODAY,
+               CLINIC_TOLD, CLINIC_WILL_CALL, WATCH_DAY, NORMAL_HEALING, AFTERCARE,
+               WHEN_TO_GET_HELP, COMMENT_LINE, COMMENT_WAITS)
 
-# The sentence before the tips: while waiting for the clinic, or to help healing.
+# The sentence before the tips: while waiting for the clinic or for a doctor, or to
+# help healing.
 UNTIL_THEN = "UNTIL_THEN"
 TO_HELP_HEAL = "TO_HELP_HEAL"
-AFTERCARE_INTROS = (UNTIL_THEN, TO_HELP_HEAL)
+MEANWHILE = "MEANWHILE"
+AFTERCARE_INTROS = (UNTIL_THEN, TO_HELP_HEAL, MEANWHILE)
 
 # Aftercare from both documents, in plain words in the template ("non-comedogenic"
 # becomes "will not clog your pores"). Each tip names the symptoms it is for (None:
@@ -98,8 +111,9 @@ AFTERCARE_TIPS: tuple[tuple[str, frozenset[str] | None], ...] = (
 )
 
 # What worried us, named to the patient ("You told us that you have a fever"):
-# every finding of the answers; silence (NO_RESPONSE) is never on this page.
-TOLD_US_CODES = tuple(code for code in RULES if code != "NO_RESPONSE")
+# every finding of the answers; silence (NO_RESPONSE) is never on this page, and a
+# comment's finding is named in the patient's own words (YOU_WROTE).
+TOLD_US_CODES = tuple(code for code in RULES if code not in ("NO_RESPONSE", "COMMENT_CONCERN"))
 
 
 def guidance_for_answers(
@@ -115,9 +129,11 @@ def guidance_for_answers(
     Per ``clinical-reference.md`` ("Guidance shown to patients"): urgent names
     what they reported and, for an allergic reaction with swelling or
     breathing words, the emergency line; review says the clinic will call
-    within a business day; watch says when we check again; every level but
-    urgent gets the aftercare tips for the symptoms reported; a comment gets
-    a sentence.
+    within a business day; watch says when we check again; every level gets
+    the aftercare tips for the symptoms reported (urgent too) and the safety
+    line; a comment's warning is named in the patient's own words; a comment
+    waiting to be read gets its own sentence, and the page never says the skin
+    is healing as expected while it waits.
     """
     level = assessment.level
     findings = [code for code in assessment.codes if code in TOLD_US_CODES
@@ -129,9 +145,14 @@ def guidance_for_answers(
         or "SEVERE_SWELLING" in assessment.codes
         or bool(comment_warnings(comment, language=language).emergency)
     )
+    written = [word for reason in assessment.reasons if reason.code == "COMMENT_CONCERN"
+               for word in _words(reason.params.get("words"))]
+    has_comment = bool(comment and comment.strip())
+    # As response_record decides it: a comment that raised no flag waits for a person.
+    waiting = has_comment and "COMMENT_CONCERN" not in assessment.codes
 
     def aftercare(intro: str) -> list[Block]:
-        return [Block(AFTERCARE, {"intro": intro, "tips": list(tips)}), Block(WHEN_TO_GET_HELP)]
+        return [Block(AFTERCARE, {"intro": intro, "tips": list(tips)})]
 
     blocks: list[Block] = []
     if level in (Level.URGENT, Level.REVIEW):
@@ -139,9 +160,12 @@ def guidance_for_answers(
             blocks.append(Block(EMERGENCY_LINE))
         if findings:
             blocks.append(Block(TOLD_US, {"findings": findings, "still_normal": False}))
+        if written:
+            blocks.append(Block(YOU_WROTE, {"words": written}))
     if level is Level.URGENT:
         headline = Block(SEEK_HELP_NOW)
-        blocks += [Block(URGENT_SIGNS), Block(SEE_A_DOCTOR_TODAY), Block(CLINIC_TOLD)]
+        blocks += [Block(URGENT_SIGNS), Block(SEE_A_DOCTOR_TODAY), Block(CLINIC_TOLD),
+                   *aftercare(MEANWHILE)]
     elif level is Level.REVIEW:
         headline = Block(CLINIC_WILL_CONTACT)
         blocks += [Block(CLINIC_WILL_CALL), *aftercare(UNTIL_THEN)]
@@ -151,8 +175,16 @@ def guidance_for_answers(
             blocks.append(Block(TOLD_US, {"findings": findings, "still_normal": True}))
         blocks += [Block(WATCH_DAY, {"day": watch_day}), *aftercare(TO_HELP_HEAL)]
     else:
-        headline = Block(HEALING_AS_EXPECTED)
+        headline = Block(MESSAGE_WILL_BE_READ if waiting else HEALING_AS_EXPECTED)
         blocks += [Block(NORMAL_HEALING), *aftercare(TO_HELP_HEAL)]
-    if comment and comment.strip():
+    blocks.append(Block(WHEN_TO_GET_HELP))
+    if waiting:
+        blocks.append(Block(COMMENT_WAITS))
+    elif has_comment:
         blocks.append(Block(COMMENT_LINE))
     return Guidance(level=level, headline=headline, blocks=tuple(blocks))
+
+
+def _words(value: object) -> list[str]:
+    """A COMMENT_CONCERN reason's matched words (a list parameter), as strings."""
+    return [str(word) for word in value] if isinstance(value, list | tuple) else []

@@ -54,6 +54,7 @@ __all__ = [
     "allergy_matches",
     "assess_answers",
     "assess_non_response",
+    "assess_not_sent",
     "assess_undelivered",
     "previous_needed",
 ]
@@ -251,6 +252,18 @@ class Rule:
         return "; ".join(f"{document}: {fact}" for document, fact in citations)
 
 
+# clinical-reference.md, "Acne-prone patients" (revised, *policy*), resting on
+# BREAKOUT: the purge brings "existing acne" to the surface; a patient whose skin
+# usually has some breakouts keeps having them, the procedure aside.
+_ACNE_PRONE_POLICY = (
+    "Not for an acne-prone patient (Patient.acne_prone, on file before the session) whose "
+    "breakouts are mild, not rated higher than at the previous answer and not reported as "
+    "getting worse, at day 7 or day 10: that is their usual skin, neither watched nor "
+    'flagged (clinical-reference.md, "Acne-prone patients"; BREAKOUT: the purge brings '
+    '"existing acne" to the surface). Moderate or worse, or getting worse, is judged as for '
+    "anyone."
+)
+
 _RULE_LIST = (
     Rule(
         code="FEVER",
@@ -372,7 +385,8 @@ _RULE_LIST = (
             "At day 7 breakouts rated moderate or worse and not improving; at the day-10 "
             'check-in breakouts present and not improving. Improving needs every signal to '
             'agree: the patient says "better" AND, if there is a previous answer, the rating '
-            "is lower than there. Each part only flags more as an answer gets worse."
+            "is lower than there. Each part only flags more as an answer gets worse. "
+            + _ACNE_PRONE_POLICY
         ),
     ),
     Rule(
@@ -405,7 +419,7 @@ _RULE_LIST = (
         policy=(
             "At day 7 breakouts rated mild, not rated higher than before and not reported as "
             "getting worse; or rated moderate and improving: no call, one more check-in on "
-            "day 10."
+            "day 10. " + _ACNE_PRONE_POLICY
         ),
     ),
     Rule(
@@ -460,7 +474,10 @@ _RULE_LIST = (
         policy=(
             "A check-in (day 2, 7 or the day-10 watch check-in) not answered 48 hours after it "
             "was sent, after one reminder (sent at 24 hours), is flagged for a clinician to "
-            "call: a silent patient cannot be monitored."
+            "call: a silent patient cannot be monitored. So is a check-in that could not be "
+            "sent within the link lifetime of its due time (a session recorded late, an "
+            "outage) when no later check-in of the session replaces it: nothing lapses in "
+            "silence (clinical-reference.md, \"Nothing lapses\")."
         ),
     ),
 )
@@ -628,6 +645,7 @@ def assess_answers(
     product_ingredients: Iterable[str],
     comment: str = "",
     language: str = "en",
+    acne_prone: bool = False,
 ) -> Assessment:
     """Decide whether one check-in's answers need a clinician, another look, or nothing.
 
@@ -639,7 +657,9 @@ def assess_answers(
     ``product_ingredients`` are the session's, as recorded when it was saved.
     ``comment`` is read against the warning signs of every language
     (``followups.assessment.comments``; ``language``, the patient's, only names
-    the entry a sign was read as). No rule of
+    the entry a sign was read as). ``acne_prone``: the patient's skin usually has
+    some breakouts (their mild, not-worse breakouts at day 7 and day 10 are their
+    usual skin). No rule of
     the answers depends on the clock: the day is the check-in's.
     """
     reasons: list[Reason] = []
@@ -692,15 +712,18 @@ def assess_answers(
     improving = answers.breakouts_trend is Trend.BETTER and (
         breakouts_before is None or breakouts < breakouts_before
     )
-    if not improving and ((at_day_7 and breakouts >= Severity.MODERATE)
-                          or (after_day_7 and breakouts > Severity.NONE)):
+    # An acne-prone patient's mild breakouts, not worse: their usual skin (the rules' policy).
+    usual_skin = (acne_prone and breakouts == Severity.MILD
+                  and not (breakouts_said_worse or breakouts_rose))
+    if not improving and not usual_skin and ((at_day_7 and breakouts >= Severity.MODERATE)
+                                             or (after_day_7 and breakouts > Severity.NONE)):
         add(_reason(_BREAKOUTS_PERSIST, day=day, rating=breakouts.value_name))
     if breakouts_said_worse or breakouts_rose:
         add(_reason(_BREAKOUTS_WORSENING, day=day,
                     **_worsening(breakouts, breakouts_before, breakouts_said_worse)))
     if breakouts >= Severity.SEVERE:
         add(_reason(_BREAKOUTS_SEVERE, day=day, rating=breakouts.value_name))
-    if at_day_7 and (
+    if at_day_7 and not usual_skin and (
         (breakouts == Severity.MILD and not (breakouts_said_worse or breakouts_rose))
         or (breakouts == Severity.MODERATE and improving)
     ):
@@ -754,4 +777,17 @@ def assess_undelivered(*, day: int, why: str) -> Assessment:
     ``why`` is the delivery's own error, kept as it came.
     """
     reason = _reason(_NO_RESPONSE, day=day, cause="undelivered", why=why)
+    return Assessment(level=_NO_RESPONSE.level, reasons=(reason,))
+
+
+def assess_not_sent(*, day: int, due_at: datetime, now: datetime) -> Assessment:
+    """A check-in that could not be sent in time, with no later check-in to replace it.
+
+    clinical-reference.md, "Nothing lapses": the patient was never asked, and
+    the session has no check-in left to ask them with; someone calls. The same
+    level as NO_RESPONSE. ``late_hours``: how long after its due time it was
+    found unsent.
+    """
+    reason = _reason(_NO_RESPONSE, day=day, cause="not_sent",
+                     late_hours=max(0, int((now - due_at) / timedelta(hours=1))))
     return Assessment(level=_NO_RESPONSE.level, reasons=(reason,))

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from followups.assessment.rules import Level, Severity
 from followups.desk.charts import activity_chart_svg
+from followups.escalations.comments import comments_overdue_q
 from followups.models import CheckIn, CheckInResponse, ClusterSignal, Escalation
 from followups.selectors import undelivered_alerts_q
 from patients.models import Clinic, Patient
@@ -144,8 +145,11 @@ def dashboard_for_user(user, *, now: datetime) -> Dashboard:
                                    status__in=[Status.SCHEDULED, Status.SENT])),
         )
     )
-    comments_waiting = _in_clinics(CheckInResponse.objects.filter(comment_waiting=True),
-                                   "checkin__session__patient__clinic", clinic_ids).count()
+    # Due within one business day of being written, on each clinic's own days.
+    comments = _in_clinics(CheckInResponse.objects.filter(comment_waiting=True),
+                           "checkin__session__patient__clinic", clinic_ids).aggregate(
+        waiting=Count("pk"), overdue=Count("pk", filter=comments_overdue_q(clinics, now=now)))
+    comments_waiting, comments_overdue = comments["waiting"], comments["overdue"]
     rate = (f"{round(100 * checkins['answered'] / checkins['closed'])}%"
             if checkins["closed"] else "–")
     deadline_minutes = int(settings.URGENT_ACK_DEADLINE.total_seconds() // 60)
@@ -185,7 +189,12 @@ def dashboard_for_user(user, *, now: datetime) -> Dashboard:
         Figure("Comments to read", str(comments_waiting),
                _changelist("checkinresponse", comment="to_read"),
                tone=REVIEW if comments_waiting else "neutral",
-               note="Written by a patient, not flagged: read each, then mark it read."),
+               note="Written by a patient, not flagged: read each within one business day, "
+                    "then mark it read."),
+        Figure("Comments to read, overdue", str(comments_overdue),
+               _changelist("checkinresponse", comment="overdue"),
+               tone=URGENT if comments_overdue else "neutral",
+               note="Not read within one business day of being written: read them now."),
         Figure("Response rate (30 days)", rate, _changelist("checkin", due="30d"),
                note=f"{checkins['answered']} answered of {checkins['closed']} "
                     "answered or missed."),

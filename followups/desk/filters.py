@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from followups.assessment.rules import Level
 from followups.desk.dashboard import local_days_q
+from followups.escalations.comments import comments_overdue_q
 from followups.models import Escalation
 from followups.selectors import undelivered_alerts_q
 from patients.models import Product, ProductApplication
@@ -167,11 +168,15 @@ class CommentFilter(admin.SimpleListFilter):
     parameter_name = "comment"
 
     def lookups(self, request, model_admin):
-        return [("to_read", "To read"), ("read", "Marked read")]
+        return [("to_read", "To read"), ("overdue", "To read, overdue (over a business day)"),
+                ("read", "Marked read")]
 
     def queryset(self, request, queryset):
         if self.value() == "to_read":
             return queryset.filter(comment_waiting=True)
+        if self.value() == "overdue":
+            return queryset.filter(comments_overdue_q(clinics_for_user(request.user),
+                                                      now=timezone.now()))
         if self.value() == "read":
             return queryset.filter(comment_read_at__isnull=False)
         return queryset

@@ -8,16 +8,19 @@ view only asks for it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.conf import settings
 from django.db.models import Prefetch
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
 from followups.assessment import symptoms
 from followups.assessment.rules import WATCH_CODES, Severity
 from followups.desk.charts import SYMPTOMS, symptom_chart_svg
 from followups.desk.display import desk_date, level_badge, photo_url, reasons_list
+from followups.escalations.comments import comment_read_due_at
 from followups.models import CheckIn, CheckInResponse, Escalation
 from followups.selectors import session_allergy_warnings
 from patients.models import Patient, ProductApplication, TreatmentSession
@@ -140,6 +143,15 @@ def patient_timeline(patient: Patient) -> list[SessionView]:
     return views
 
 
+@dataclass(frozen=True)
+class CommentToRead:
+    """A comment waiting for a person, when it is due (one business day) and whether it is late."""
+
+    answers: CheckInResponse
+    due_at: datetime
+    overdue: bool
+
+
 @dataclass
 class PatientPage:
     """What the patient's page shows, beside the patient's own form."""
@@ -149,7 +161,7 @@ class PatientPage:
     open_escalations: list[Escalation]
     # (the open day-10 check-in, why it was asked for: the day-7 watch reasons)
     watching: list[tuple[CheckIn, SafeString]]
-    comments_to_read: list[CheckInResponse]
+    comments_to_read: list[CommentToRead]
     add_session_url: str
 
     @property
@@ -157,18 +169,27 @@ class PatientPage:
         return any(view.has_answers for view in self.timeline)
 
 
-def patient_page(*, patient: Patient, can_resend: bool) -> PatientPage:
-    """The patient's page; ``can_resend``: the viewer may send a check-in's email again."""
+def patient_page(*, patient: Patient, can_resend: bool,
+                 now: datetime | None = None) -> PatientPage:
+    """The patient's page; ``can_resend``: the viewer may send a check-in's email again.
+
+    ``now`` (the clock by default) tells which comments to read are overdue.
+    """
+    now = now or timezone.now()
     timeline = patient_timeline(patient)
     open_escalations: list[Escalation] = []
     # Who is watched and why, and the comments waiting for a person: read
     # from the timeline already loaded, no query more.
     watching: list[tuple[CheckIn, SafeString]] = []
-    comments_to_read: list[CheckInResponse] = []
+    comments_to_read: list[CommentToRead] = []
     for view in timeline:
         answered = {item.checkin.day: item.response for item in view.checkins
                     if item.response is not None}
-        comments_to_read += [answers for answers in answered.values() if answers.comment_waiting]
+        for answers in answered.values():
+            if answers.comment_waiting:
+                due_at = comment_read_due_at(answers)
+                comments_to_read.append(CommentToRead(answers=answers, due_at=due_at,
+                                                      overdue=due_at <= now))
         for item in view.checkins:
             if (item.checkin.day == settings.CHECKIN_WATCH_DAY
                     and item.checkin.status in CheckIn.OPEN_STATUSES):

@@ -182,6 +182,11 @@ def _no_response(p: Params) -> str:
         return gettext("Could not reach the patient: the day-{day} check-in email could not be "
                        "delivered ({why}). Phone them, and check their email address").format(
             day=p["day"], why=p["why"])
+    if p.get("cause") == "not_sent":
+        return gettext("No check-in could be sent: the day-{day} check-in was still unsent "
+                       "{late_hours} hours after its due time (a session recorded late, or an "
+                       "outage), and no later check-in follows. Phone the patient").format(
+            day=p["day"], late_hours=p["late_hours"])
     return gettext("Day-{day} check-in not answered {hours} hours after it was sent, despite a "
                    "reminder").format(day=p["day"], hours=f"{p['hours']:g}")
 

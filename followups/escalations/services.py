@@ -61,6 +61,7 @@ def response_assess(*, response: CheckInResponse, now: datetime) -> rules.Assess
         answers=answers, day=checkin.day, previous=previous,
         known_allergies=allergies, product_ingredients=ingredients,
         comment=response.comments, language=getattr(session.patient, "language", "en") or "en",
+        acne_prone=session.patient.acne_prone,
     )
 
 
@@ -91,6 +92,20 @@ def escalation_raise_for_no_response(*, checkin: CheckIn, now: datetime) -> Esca
         return _escalation_create(checkin=checkin, response=None,
                                   trigger=Escalation.Trigger.NO_RESPONSE,
                                   assessment=assessment, now=now)
+
+
+def escalation_raise_for_not_sent(*, checkin: CheckIn, now: datetime) -> Escalation | None:
+    """No check-in of the session could be sent in time: someone must phone the patient.
+
+    clinical-reference.md, "Nothing lapses". Raised in the caller's
+    transaction, with the check-in marked missed; never twice for one check-in.
+    """
+    if checkin.sent_at is not None:
+        raise ValueError(f"check-in #{checkin.pk} was sent: it is not a check-in never sent")
+    assessment = rules.assess_not_sent(day=checkin.day, due_at=checkin.due_at, now=now)
+    return _escalation_create(checkin=checkin, response=None,
+                              trigger=Escalation.Trigger.NO_RESPONSE,
+                              assessment=assessment, now=now)
 
 
 def escalation_raise_for_undelivered(*, checkin: CheckIn, reason: str,

@@ -32,7 +32,7 @@ from followups.link import ratelimit
 from followups.link.forms import CheckInForm
 from followups.models import CheckInResponse
 from followups.selectors import checkin_for_token
-from followups.services import CheckInClosed, response_record
+from followups.services import CheckInClosed, CheckInNotOpen, response_record
 
 logger = logging.getLogger(__name__)
 
@@ -248,6 +248,10 @@ def checkin_view(request, token: str):
                 )
             except CheckInClosed:
                 # The other of two racing submissions won: this link is used.
+                return _link_unavailable(request)
+            except CheckInNotOpen:
+                # A link goes out at its check-in's due time, so none reaches
+                # this; were one to, it cannot be used yet.
                 return _link_unavailable(request)
             except ValidationError as error:
                 # The answers' own rules refused them: shown on the form.

@@ -3,7 +3,8 @@
 ``{% render_each "template" items as parts %}`` renders a template once for
 each item (as ``item``): the phrase for each finding code, from the template
 that holds the words. ``parts|listed`` writes them as "a, b and c" in the
-active language (``core.lists``).
+active language (``core.lists``); ``words|quoted`` puts each of the patient's
+own words between the language's quotation marks.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Iterable
 from django import template
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import pgettext
 
 from core.lists import listed as listed_words
 
@@ -28,6 +30,14 @@ def render_each(context, template_name: str, items: Iterable[object]) -> list[Sa
         with context.push(item=item):
             rendered.append(mark_safe(part.render(context).strip()))  # rendered, so escaped
     return rendered
+
+
+@register.filter
+def quoted(words: Iterable[object]) -> list[SafeString]:
+    """Each of the patient's words, escaped, between the active language's quotation marks."""
+    # Translators: a word or phrase the patient wrote, quoted back to them on their page.
+    quote = pgettext("a word of the patient's message, quoted on their page", "“{word}”")
+    return [mark_safe(quote.format(word=conditional_escape(str(word)))) for word in words]
 
 
 @register.filter

@@ -113,13 +113,13 @@ def build_world(clinic, practitioner, *, tag: str) -> World:
 
 
 def flag_patient(clinic, practitioner, *, index: int, level: str = "urgent", when=None,
-                 products=()):
+                 products=(), performed_at=None):
     """A patient whose day-2 answers raised an escalation (urgent: fever; review: worse rash)."""
     patient = PatientFactory(clinic=clinic, first_name=f"Flagged{index}",
                              last_name=f"Patient{index:03d}",
                              email=f"flagged{index}@mail.example")
     session = session_with_checkins(patient=patient, practitioner=practitioner,
-                                    products=products)
+                                    products=products, performed_at=performed_at)
     checkin = session.checkins.get(day=2)
     answers = {"fever": True} if level == "urgent" else {"rash_trend": "worse"}
     if when is not None:

@@ -36,9 +36,12 @@ def session_days_ago(clinic, practitioner, days: int, **patient):
 
 @pytest.fixture
 def today_at_the_clinic(now, clinic, staff, other_clinic, outsider):
-    flag_patient(clinic, staff, index=1)  # urgent, raised now
-    flag_patient(clinic, staff, index=2, when=NOW - timedelta(hours=3))  # urgent, overdue
-    flag_patient(clinic, staff, index=3, level="review")
+    # Their day-2 check-ins fell due today at 10:00.
+    two_days_ago = NOW - timedelta(days=2, hours=3)
+    flag_patient(clinic, staff, index=1, performed_at=two_days_ago)  # urgent, raised now
+    flag_patient(clinic, staff, index=2, when=NOW - timedelta(hours=3),
+                 performed_at=two_days_ago)  # urgent, overdue
+    flag_patient(clinic, staff, index=3, level="review", performed_at=two_days_ago)
     waiting = session_days_ago(clinic, staff, 2).checkins.get(day=2)
     CheckIn.objects.filter(pk=waiting.pk).update(status="sent", sent_at=NOW - timedelta(hours=5))
     failed = session_days_ago(clinic, staff, 9).checkins.get(day=7)
@@ -140,6 +143,8 @@ def test_it_drops_resolved_flags_from_the_urgent_count(staff_client, now, clinic
     from followups.escalations.services import escalation_resolve
 
     escalation_resolve(escalation=escalation, actor=staff, note="Seen.")
-    answer(escalation.session.checkins.get(day=7))
+    day7 = escalation.session.checkins.get(day=7)
+    with time_machine.travel(day7.due_at, tick=False):  # answers are taken from its due time
+        answer(day7)
 
     assert figures(staff_client.get("/admin/"))["Urgent, not resolved"].value == "0"

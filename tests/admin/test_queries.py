@@ -7,6 +7,7 @@ two counts must be equal: a query per row would show up as a difference.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.db import connection
@@ -38,8 +39,11 @@ def add_flagged(clinic, practitioner, count: int, start: int = 0) -> None:
 def add_sessions(patient, practitioner, count: int) -> None:
     product = ProductFactory(name="Query numbing", ingredients=["lidocaine"])
     for index in range(count):
-        session = session_with_checkins(patient=patient, practitioner=practitioner, products=[
-            {"product": product, "phase": "pre", "lot_number": f"P-{index}"}])
+        # Eight days ago: day 2 and day 7 have fallen due, so both take answers.
+        session = session_with_checkins(
+            patient=patient, practitioner=practitioner,
+            performed_at=timezone.now() - timedelta(days=8, minutes=index),
+            products=[{"product": product, "phase": "pre", "lot_number": f"P-{index}"}])
         answer(session.checkins.get(day=2), fever=True, photo=jpeg_upload())
         answer(session.checkins.get(day=7), rash="moderate", rash_trend="worse")
 

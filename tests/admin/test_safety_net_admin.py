@@ -3,8 +3,11 @@ who is watched, and comments to read."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import escape
 
 from followups.models import AuditEvent, CheckIn, CheckInResponse
@@ -194,7 +197,9 @@ def test_it_lets_a_superuser_edit_a_product_audited_and_no_past_session_changes(
 
 def watched_patient(clinic, staff):
     patient = PatientFactory(clinic=clinic, first_name="Wendy", last_name="Watched")
-    session = session_with_checkins(patient=patient, practitioner=staff)
+    # Eight days ago: the day-7 check-in has fallen due (day 10 has not).
+    session = session_with_checkins(patient=patient, practitioner=staff,
+                                    performed_at=timezone.now() - timedelta(days=8))
     answer(session.checkins.get(day=7), **QUIET, breakouts="mild", breakouts_trend="better")
     return patient, session
 
@@ -235,7 +240,8 @@ def test_it_filters_the_checkins_list_by_day_10(staff_client, staff, clinic):
 def test_it_puts_a_comment_without_a_warning_sign_in_front_of_a_person(staff_client, staff,
                                                                        clinic):
     patient = PatientFactory(clinic=clinic)
-    session = session_with_checkins(patient=patient, practitioner=staff)
+    session = session_with_checkins(patient=patient, practitioner=staff,
+                                    performed_at=timezone.now() - timedelta(days=8))
     waiting = answer(session.checkins.get(day=2), **QUIET, comments="Can I wear make-up?")
     flagged = answer(session.checkins.get(day=7), **QUIET, comments="I have a fever")
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from followups.escalations.services import escalation_acknowledge, escalation_resolve
 from followups.models import Escalation
@@ -363,7 +366,9 @@ def test_it_shows_review_for_a_review_escalation(api, staff, patient):
 
 
 def test_it_shows_the_highest_open_level(api, staff, patient):
-    session = session_with_checkins(patient=patient, practitioner=staff)
+    # Day 7 has fallen due too: its answers are taken from then.
+    session = session_with_checkins(patient=patient, practitioner=staff,
+                                    performed_at=timezone.now() - timedelta(days=8))
     response_for(session.checkins.get(day=2), hives=True)
     response_for(session.checkins.get(day=7), pus=True)
     urgent = Escalation.objects.get(level="urgent")

@@ -24,7 +24,10 @@ def answer(api, checkin, **answers):
 
 @pytest.fixture
 def session(staff, patient):
-    return session_with_checkins(patient=patient, practitioner=staff)
+    # Performed ten days ago: day 2 and day 7 have fallen due (answers for a check-in
+    # are taken from its due time), and a day-10 check-in is due at once.
+    return session_with_checkins(patient=patient, practitioner=staff,
+                                 performed_at=timezone.now() - timedelta(days=10))
 
 
 # One validation for the API and the form -----------------------------------------------
@@ -177,7 +180,7 @@ def test_it_warns_before_saving_and_flags_after(api, patient, allergy, ingredien
     assert not patient.sessions.exists()
 
     created = api.post("/api/sessions/", {
-        "patient": patient.pk, "performed_at": (timezone.now() - timedelta(days=2)).isoformat(),
+        "patient": patient.pk, "performed_at": (timezone.now() - timedelta(days=3)).isoformat(),
         "treatment_area": "face", "needle_depth_mm": "0.50", "products": products,
     }, format="json").json()
     assert [w["ingredients"] for w in created["allergy_warnings"]] == [[ingredient]]

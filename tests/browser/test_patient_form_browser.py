@@ -62,8 +62,9 @@ def test_it_takes_a_patients_answers_on_a_phone_and_shows_guidance(phone, live_s
     )
     page.get_by_role("button", name="Send my answers").click()
 
+    # Calm answers with a comment: a person reads it (never "healing as expected" beside it).
     expect(page.get_by_role("heading", level=1)).to_have_text(
-        "Thank you. Your skin seems to be healing as expected"
+        "Thank you. A member of your clinic will read your message"
     )
     expect(page.get_by_text("Stay out of direct sun.")).to_be_visible()
     screenshot(page, "checkin-guidance-phone")

@@ -64,6 +64,7 @@ def test_the_compiled_catalogues_are_current():
 
 # Words spelt the same in English and the language, inside a translated sentence.
 SAME_INSIDE = {"fr": {"pus", "urgent", "patient", "intense", "infection", "exfoliants", "direct",
+                      "message", "local",
                       "pores"},
                "es": {"pus", "normal", "alcohol"}}
 WORD = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
@@ -90,6 +91,8 @@ def _every_guidance_part() -> list[Guidance]:
         guidance.AFTERCARE: [{"intro": intro, "tips": every_tip}
                              for intro in guidance.AFTERCARE_INTROS],
         guidance.WATCH_DAY: [{"day": 10}],
+        # The patient's own words, quoted: theirs, whatever the page's language.
+        guidance.YOU_WROTE: [{"words": ["fiebre"]}, {"words": ["fièvre", "gorge", "pus"]}],
     }
     for code in guidance.BLOCK_CODES:
         for params in shapes.get(code, [{}]):
@@ -104,9 +107,11 @@ def test_every_guidance_block_is_written_in_the_patients_language(language):
     left = {}
     for part in _every_guidance_part():
         english, theirs = rendered(part), rendered(part, language=language)
+        written = [word for block in part.blocks for word in block.params.get("words", ())]
         for before, after in zip((english.headline, *english.paragraphs),
                                  (theirs.headline, *theirs.paragraphs), strict=True):
-            if english_words := _english_left(before, after, language=language):
+            if english_words := _english_left(before, after, language=language,
+                                              theirs=written):
                 left[before] = english_words
     assert left == {}
 

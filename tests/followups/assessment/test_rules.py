@@ -82,6 +82,7 @@ def assess(
     product_ingredients: tuple[str, ...] = (),
     comment: str = "",
     language: str = "en",
+    acne_prone: bool = False,
 ) -> Assessment:
     return assess_answers(
         answers=given_answers,
@@ -91,6 +92,7 @@ def assess(
         product_ingredients=product_ingredients,
         comment=comment,
         language=language,
+        acne_prone=acne_prone,
     )
 
 
@@ -1217,3 +1219,83 @@ def test_it_names_levels_for_the_interface():
     assert [level.label for level in Level] == ["none", "watch", "review", "urgent"]
     assert [level.escalation_rank for level in rules.ESCALATION_LEVELS] == [1, 2]
     assert Severity.VERY_SEVERE.value_name == "very_severe"
+
+
+# --------------------------------------------------------------------------- acne-prone patients
+# clinical-reference.md, "Acne-prone patients": their mild breakouts that are not worse
+# are their usual skin at day 7 and day 10: no watch, no flag.
+
+MILD_SAME = answers(breakouts=S.MILD, breakouts_trend=Trend.SAME)
+
+
+@pytest.mark.parametrize("previous", [(), (MILD_SAME,), (answers(breakouts=S.MODERATE,
+                                                                   breakouts_trend=Trend.SAME),)])
+@pytest.mark.parametrize("day", [7, 10])
+def test_an_acne_prone_patients_usual_mild_breakouts_are_neither_watched_nor_flagged(day,
+                                                                                     previous):
+    usual = assess(MILD_SAME, day=day, previous=previous, acne_prone=True)
+    anyone = assess(MILD_SAME, day=day, previous=previous)
+
+    assert (usual.level, codes(usual)) == (Level.NONE, [])
+    assert codes(anyone) == (["BREAKOUTS_LINGERING"] if day == 7 else ["BREAKOUTS_PERSIST"])
+
+
+@pytest.mark.parametrize(("given_answers", "previous", "day", "expected"), [
+    # Reported as getting worse: judged as for anyone.
+    (answers(breakouts=S.MILD, breakouts_trend=Trend.WORSE), (MILD_SAME,), 7,
+     ["BREAKOUTS_WORSENING"]),
+    # Rated higher than before (none at day 7, mild at day 10).
+    (MILD_SAME, (answers(),), 10, ["BREAKOUTS_PERSIST", "BREAKOUTS_WORSENING"]),
+    # Moderate or worse.
+    (answers(breakouts=S.MODERATE, breakouts_trend=Trend.SAME), (MILD_SAME,), 7,
+     ["BREAKOUTS_PERSIST", "BREAKOUTS_WORSENING"]),
+    (answers(breakouts=S.MODERATE, breakouts_trend=Trend.SAME),
+     (answers(breakouts=S.MODERATE, breakouts_trend=Trend.SAME),), 7, ["BREAKOUTS_PERSIST"]),
+    (answers(breakouts=S.SEVERE, breakouts_trend=Trend.SAME),
+     (answers(breakouts=S.SEVERE, breakouts_trend=Trend.SAME),), 10,
+     ["BREAKOUTS_PERSIST", "BREAKOUTS_SEVERE"]),
+    # Moderate and improving is watched, as for anyone.
+    (answers(breakouts=S.MODERATE, breakouts_trend=Trend.BETTER),
+     (answers(breakouts=S.SEVERE, breakouts_trend=Trend.SAME),), 7, ["BREAKOUTS_LINGERING"]),
+])
+def test_an_acne_prone_patients_breakouts_beyond_their_usual_are_judged_as_for_anyone(
+    given_answers, previous, day, expected
+):
+    assessed = assess(given_answers, day=day, previous=previous, acne_prone=True)
+
+    assert codes(assessed) == expected
+    assert codes(assessed) == codes(assess(given_answers, day=day, previous=previous))
+
+
+def test_acne_prone_changes_nothing_but_mild_breakouts_at_day_2():
+    for given_answers in (MILD_SAME, answers(breakouts=S.MODERATE, breakouts_trend=Trend.SAME)):
+        assert assess(given_answers, day=2, acne_prone=True) == assess(given_answers, day=2)
+
+
+@settings(max_examples=600, deadline=None)
+@given(answer_sets, days, histories)
+def test_acne_prone_only_ever_drops_the_breakout_findings_of_usual_skin(given_answers, day,
+                                                                        previous):
+    usual = assess(given_answers, day=day, previous=previous, acne_prone=True)
+    anyone = assess(given_answers, day=day, previous=previous)
+
+    dropped = set(codes(anyone)) - set(codes(usual))
+    assert set(codes(usual)) <= set(codes(anyone))
+    assert dropped <= {"BREAKOUTS_LINGERING", "BREAKOUTS_PERSIST"}
+    if dropped:
+        assert given_answers.breakouts is S.MILD and day >= 7
+        assert "BREAKOUTS_WORSENING" not in codes(anyone)
+
+
+@pytest.mark.parametrize("previous_breakouts", [S.NONE, S.MILD, S.MODERATE, S.SEVERE])
+@pytest.mark.parametrize("day", [7, 10])
+@pytest.mark.parametrize("trend", [Trend.BETTER, Trend.SAME, Trend.WORSE])
+def test_it_never_lowers_an_acne_prone_patients_level_as_breakouts_rise(previous_breakouts,
+                                                                        day, trend):
+    previous = (answers(breakouts=previous_breakouts,
+                        breakouts_trend=Trend.SAME if previous_breakouts else None),)
+    levels = [assess(answers(breakouts=severity, breakouts_trend=trend if severity else None),
+                     day=day, previous=previous, acne_prone=True).level
+              for severity in Severity]
+
+    assert levels == sorted(levels)

@@ -6,8 +6,18 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.utils import timezone
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
-from followups.assessment.schedule import checkin_due_at
+from followups.assessment.schedule import (
+    LateFate,
+    checkin_due_at,
+    checkin_is_late,
+    comment_due_at,
+    comments_overdue_cutoff,
+    late_checkin_fate,
+)
 from followups.delivery.sweep import followups_sweep
 from followups.models import CheckIn
 from followups.sessions import session_cancel, session_update
@@ -126,9 +136,82 @@ def test_it_cancels_open_checkins_with_the_session_and_keeps_answered_ones(patie
 
 @pytest.mark.django_db
 def test_it_marks_a_checkin_missed_instead_of_sending_it_days_late(patient):
-    session_with_checkins(patient=patient, performed_at=timezone.now() - timedelta(days=6))
-
-    report = followups_sweep()
+    # Recorded on day 6, at 12:00: day 2 is four days past its due time and day 7 is
+    # due tomorrow at 10:00, within a day: day 7 replaces it (clinical-reference.md,
+    # "Nothing lapses"; the other fates are tests/followups/delivery/test_late_checkins.py).
+    recorded = datetime(2026, 3, 8, 12, 0, tzinfo=UTC)
+    with time_machine.travel(recorded, tick=False):
+        session = session_with_checkins(patient=patient, performed_at=recorded - timedelta(days=6))
+        report = followups_sweep()
 
     assert report.invitations_sent == 0
     assert report.missed == 1
+    assert session.checkins.get(day=2).status == CheckIn.Status.MISSED
+    assert session.checkins.get(day=7).status == CheckIn.Status.SCHEDULED
+
+
+REPLACED_WITHIN = timedelta(hours=24)
+NOW = datetime(2026, 3, 8, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(("later", "fate"), [
+    # The session's last check-in: nothing can be sent, someone calls.
+    ((), LateFate.UNSENDABLE),
+    # A later one due within a day (or already due) goes out instead.
+    (((True, NOW + timedelta(hours=24)),), LateFate.REPLACED),
+    (((True, NOW - timedelta(days=3)),), LateFate.REPLACED),
+    # A later one already sent, answered, missed or failed reached or flagged the patient.
+    (((False, NOW + timedelta(days=3)),), LateFate.REPLACED),
+    # Later ones further off: this one goes out late.
+    (((True, NOW + timedelta(hours=24, seconds=1)),), LateFate.SEND_LATE),
+])
+def test_it_decides_the_fate_of_a_late_checkin_from_the_later_ones(later, fate):
+    assert late_checkin_fate(later=later, now=NOW, replaced_within=REPLACED_WITHIN) is fate
+
+
+def test_a_checkin_is_late_only_past_its_link_lifetime():
+    due = datetime(2026, 3, 4, 10, 0, tzinfo=UTC)
+    lifetime = timedelta(hours=72)
+
+    assert not checkin_is_late(due_at=due, now=due + lifetime, link_lifetime=lifetime)
+    assert checkin_is_late(due_at=due, now=due + lifetime + timedelta(seconds=1),
+                           link_lifetime=lifetime)
+
+
+# --------------------------------------------------------------------------- comments to read
+
+
+@pytest.mark.parametrize(("written", "due"), [
+    # A weekday's comment: the same time on the next business day.
+    (datetime(2026, 3, 10, 15, 0, tzinfo=UTC), datetime(2026, 3, 11, 15, 0, tzinfo=UTC)),
+    # Friday's: Monday's.
+    (datetime(2026, 3, 13, 15, 0, tzinfo=UTC), datetime(2026, 3, 16, 15, 0, tzinfo=UTC)),
+    # The weekend's: the end of Monday.
+    (datetime(2026, 3, 14, 9, 0, tzinfo=UTC), datetime(2026, 3, 17, 0, 0, tzinfo=UTC)),
+    (datetime(2026, 3, 15, 23, 0, tzinfo=UTC), datetime(2026, 3, 17, 0, 0, tzinfo=UTC)),
+])
+def test_a_comment_to_read_is_due_one_business_day_later(written, due):
+    assert comment_due_at(submitted_at=written, timezone="Europe/London") == due
+
+
+def test_business_days_are_the_clinics_own():
+    # Friday 21:00 in New York (summer time since 8 March) is Saturday 01:00 UTC: still a
+    # Friday comment there, due on Monday.
+    written = datetime(2026, 3, 14, 1, 0, tzinfo=UTC)
+
+    due = comment_due_at(submitted_at=written, timezone="America/New_York")
+
+    assert due.astimezone(ZoneInfo("America/New_York")).strftime("%A %H:%M") == "Monday 21:00"
+
+
+@hypothesis_settings(max_examples=2000, deadline=None)
+@given(st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2026, 12, 31)),
+       st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=9)),
+       st.sampled_from(["Europe/London", "America/New_York", "Asia/Tokyo", "UTC"]))
+def test_a_list_can_tell_the_overdue_comments_by_their_time_written(written, waited, zone):
+    submitted_at = written.replace(tzinfo=UTC)
+    now = submitted_at + waited
+
+    overdue = comment_due_at(submitted_at=submitted_at, timezone=zone) <= now
+
+    assert (submitted_at <= comments_overdue_cutoff(now=now, timezone=zone)) is overdue

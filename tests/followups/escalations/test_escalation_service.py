@@ -177,7 +177,8 @@ def test_infections_of_one_patient_do_not_make_a_cluster(clinic):
 def test_old_sessions_fall_out_of_the_cluster_window(clinic, settings):
     practitioner = UserFactory(username="pract", clinics=[clinic])
     long_ago = timezone.now() - timedelta(days=settings.CLUSTER_WINDOW_DAYS + 5)
-    for performed in (long_ago, timezone.now() - timedelta(days=3), timezone.now()):
+    for performed in (long_ago, timezone.now() - timedelta(days=3),
+                      timezone.now() - timedelta(days=4)):
         session = session_with_checkins(patient=PatientFactory(clinic=clinic),
                                         practitioner=practitioner, performed_at=performed)
         response_for(session.checkins.get(day=2), pus=True)
@@ -189,7 +190,8 @@ def test_old_sessions_fall_out_of_the_cluster_window(clinic, settings):
 def _infection(clinic, practitioner, performed_at=None):
     session = session_with_checkins(patient=PatientFactory(clinic=clinic),
                                     practitioner=practitioner,
-                                    performed_at=performed_at or timezone.now())
+                                    performed_at=performed_at
+                                    or timezone.now() - timedelta(days=3))
     response_for(session.checkins.get(day=2), pus=True)
     escalation_clusters_process()
     return session.patient

@@ -24,6 +24,12 @@ EMERGENCY_LINE = ("If your lips, tongue or throat swell, or you find it hard to 
                   "swallow, call your local emergency number now.")
 COMMENT_LINE = ("Thank you for your comment: your clinic will read it. If it is urgent, please "
                 "call your clinic now.")
+COMMENT_WAITS = ("A member of your clinic will read your message within one business day. If it "
+                 "is urgent, please call your clinic now.")
+SAFETY_LINE = ("Do not wait for a check-in: call your clinic if you get a fever, pus, swelling "
+               "or redness that gets worse or spreads, or intense pain. If your lips, tongue or "
+               "throat swell or breathing becomes hard, call your local emergency number at "
+               "once.")
 AFTERCARE = (
     "Keep the treated area clean.",
     "Wash it with a gentle, mild cleanser that will not clog your pores.",
@@ -83,17 +89,19 @@ def rendered(guidance: Guidance, *, language: str = "en") -> Read:
 
 
 def chosen(given_answers: Answers, *, day: int = 2, comment: str = "",
-           previous: tuple[Answers, ...] = (), watch_day: int = 10) -> Guidance:
+           previous: tuple[Answers, ...] = (), watch_day: int = 10,
+           language: str = "en") -> Guidance:
     assessment = assess_answers(answers=given_answers, day=day, previous=previous,
                                 known_allergies=(), product_ingredients=(),
-                                comment=comment)
+                                comment=comment, language=language)
     return guidance_for_answers(assessment=assessment, answers=given_answers, comment=comment,
-                                watch_day=watch_day)
+                                language=language, watch_day=watch_day)
 
 
 def guidance(given_answers: Answers, *, day: int = 2, comment: str = "",
-             previous: tuple[Answers, ...] = ()) -> Read:
-    return rendered(chosen(given_answers, day=day, comment=comment, previous=previous))
+             previous: tuple[Answers, ...] = (), language: str = "en") -> Read:
+    return rendered(chosen(given_answers, day=day, comment=comment, previous=previous,
+                           language=language), language=language)
 
 
 # Answers that reach each level, every symptom with its tips for the calm one.
@@ -121,12 +129,14 @@ def test_it_chooses_the_guidance_as_codes_and_parameters():
 
     assert chosen_guidance.level is Level.URGENT
     assert chosen_guidance.headline.code == codes.SEEK_HELP_NOW
-    assert chosen_guidance.codes == (codes.EMERGENCY_LINE, codes.TOLD_US, codes.URGENT_SIGNS,
-                                     codes.SEE_A_DOCTOR_TODAY, codes.CLINIC_TOLD,
+    assert chosen_guidance.codes == (codes.EMERGENCY_LINE, codes.TOLD_US, codes.YOU_WROTE,
+                                     codes.URGENT_SIGNS, codes.SEE_A_DOCTOR_TODAY,
+                                     codes.CLINIC_TOLD, codes.AFTERCARE, codes.WHEN_TO_GET_HELP,
                                      codes.COMMENT_LINE)
-    told = chosen_guidance.blocks[1]
-    assert told.params == {"findings": ["FEVER", "SEVERE_SWELLING", "COMMENT_CONCERN",
-                                        "ALLERGY"], "still_normal": False}
+    told, wrote = chosen_guidance.blocks[1:3]
+    assert told.params == {"findings": ["FEVER", "SEVERE_SWELLING", "ALLERGY"],
+                           "still_normal": False}
+    assert wrote.params == {"words": ["throat"]}
 
 
 def test_it_chooses_the_aftercare_tips_by_code_for_the_symptoms_reported():
@@ -242,8 +252,10 @@ def test_it_gives_the_aftercare_for_the_symptoms_reported():
 
 
 def test_it_says_the_clinic_will_read_a_comment_only_when_there_is_one():
-    assert COMMENT_LINE in guidance(QUIET, comment="Thanks, all fine").paragraphs
-    assert COMMENT_LINE not in guidance(QUIET).paragraphs
+    assert COMMENT_WAITS in guidance(QUIET, comment="Thanks, all fine").paragraphs
+    assert COMMENT_LINE in guidance(QUIET, comment="I have a fever").paragraphs
+    for paragraph in (COMMENT_LINE, COMMENT_WAITS):
+        assert paragraph not in guidance(QUIET).paragraphs
 
 
 def test_it_tells_a_patient_under_review_what_worried_us_and_when_we_call():
@@ -259,3 +271,122 @@ def test_it_writes_several_findings_as_one_sentence():
 
     assert ("You told us that you have a fever, you have pus or discharge and your pain is "
             "severe.") in text.paragraphs
+
+
+# --------------------------------------------------------------------------- revised guidance
+# clinical-reference.md, "Guidance shown to patients" (revised).
+
+# Every level, with and without a comment that waits to be read.
+EVERY_PAGE = [
+    pytest.param(level, comment, id=f"{level.label}-{'comment' if comment else 'none'}")
+    for level in Level for comment in ("", "Can I wear make-up tomorrow?")
+]
+
+
+def page_at(level: Level, comment: str = "", language: str = "en") -> Read:
+    return guidance(**AT_LEVEL[level], comment=comment, language=language)
+
+
+@pytest.mark.parametrize(("level", "comment"), EVERY_PAGE)
+def test_every_page_gives_the_full_safety_line(level, comment):
+    read = page_at(level, comment)
+
+    assert SAFETY_LINE in read.paragraphs
+
+
+@pytest.mark.parametrize("language", ["fr", "es"])
+@pytest.mark.parametrize(("level", "comment"), EVERY_PAGE)
+def test_every_page_gives_the_safety_line_in_the_patients_language(level, comment, language):
+    with translation.override(language):
+        theirs = translation.gettext(SAFETY_LINE)
+
+    assert theirs != SAFETY_LINE
+    assert theirs in page_at(level, comment, language=language).paragraphs
+
+
+def test_a_patient_with_hives_alone_is_told_when_to_call_the_emergency_number():
+    read = guidance(answers(hives=True))
+
+    assert read.headline == "Thank you. Your clinic will contact you"
+    assert EMERGENCY_LINE not in read.paragraphs  # no swelling: not the airway line first
+    assert SAFETY_LINE in read.paragraphs
+    assert "call your local emergency number at once" in SAFETY_LINE
+
+
+@pytest.mark.parametrize(("level", "comment"), EVERY_PAGE)
+def test_no_page_says_healing_as_expected_while_a_comment_waits(level, comment):
+    read = page_at(level, comment)
+    text = " ".join((read.headline, *read.paragraphs))
+
+    if comment:
+        assert "healing as expected" not in text
+        assert COMMENT_WAITS in read.paragraphs
+    else:
+        assert COMMENT_WAITS not in read.paragraphs
+
+
+def test_a_calm_patient_who_wrote_is_told_a_person_will_read_it_within_a_business_day():
+    read = guidance(QUIET, comment="Can I wear make-up tomorrow?")
+
+    assert read.headline == "Thank you. A member of your clinic will read your message"
+    assert read.paragraphs[-1] == COMMENT_WAITS
+
+
+def test_the_urgent_page_gives_the_aftercare_for_what_was_reported():
+    read = guidance(answers(fever=True, rash=S.SEVERE, rash_trend=Trend.WORSE))
+
+    assert read.headline == "Please seek medical help now"
+    assert "In the meantime, keep looking after your skin:" in read.paragraphs
+    for tip in ("Keep the treated area clean.", "A cool compress can soothe the skin.",
+                AFTERCARE[-1]):
+        assert tip in read.paragraphs
+
+
+@pytest.mark.parametrize(("level", "comment"), EVERY_PAGE)
+def test_no_page_contradicts_the_checkins_that_follow(level, comment):
+    text = " ".join(page_at(level, comment).paragraphs)
+
+    # Day 7 (and day 10 after a watch) ask about a rash or breakouts that lasts: no
+    # page also asks the patient to wait a week and call.
+    assert "more than a week" not in text
+
+
+def test_the_watch_page_says_when_we_check_again_and_nothing_else_about_waiting():
+    read = page_at(Level.WATCH)
+
+    contact = [paragraph for paragraph in read.paragraphs if "clinic" in paragraph]
+    assert contact == ["We will check on you again on day 10. Contact your clinic sooner if it "
+                       "gets worse.", SAFETY_LINE]
+
+
+def test_it_names_the_comments_warning_in_the_patients_own_words_and_language():
+    english = guidance(QUIET, comment="I think I have a fever and some pus")
+    spanish = guidance(QUIET, comment="Creo que tengo fiebre", language="es")
+    french = guidance(QUIET, comment="j'ai de la fièvre", language="fr")
+
+    assert "You wrote “fever” and “pus” in your message." in english.paragraphs
+    assert "Usted escribió «fiebre» en su mensaje." in spanish.paragraphs
+    assert "Vous avez écrit « fièvre » dans votre message." in french.paragraphs
+    for read in (english, spanish, french):
+        assert not any("in your comment" in paragraph or "de su comentario" in paragraph
+                       for paragraph in read.paragraphs)
+
+
+def test_it_escapes_the_patients_words_on_the_page():
+    page = rendered(Guidance(level=Level.REVIEW, headline=codes.Block(codes.CLINIC_WILL_CONTACT),
+                             blocks=(codes.Block(codes.YOU_WROTE, {"words": ["<b>pus</b>"]}),)))
+
+    assert page.paragraphs == ("You wrote “<b>pus</b>” in your message.",)
+
+
+@pytest.mark.parametrize("language", ["en", "fr", "es"])
+@pytest.mark.parametrize(("level", "comment"), EVERY_PAGE + [
+    pytest.param(Level.URGENT, "my throat feels tight", id="urgent-throat"),
+    pytest.param(Level.REVIEW, "a fever last night", id="review-fever-comment")])
+def test_every_sentence_is_whole(level, comment, language):
+    read = page_at(level, comment, language=language)
+
+    for paragraph in read.paragraphs:
+        assert paragraph[:1].isupper() or paragraph[:1] in "«“¿¡", paragraph
+        assert paragraph.rstrip()[-1] in ".:", paragraph
+        assert "  " not in paragraph and " ." not in paragraph, paragraph

@@ -37,8 +37,9 @@ def _fields(instance) -> dict:
 def linked(clinic):
     patient = PatientFactory(clinic=clinic, known_allergies=["lidocaine", "fragrance"],
                              acne_prone=True)
+    # Eight days ago: day 2 and day 7 have both fallen due, so both take answers.
     session = session_with_checkins(patient=patient,
-                                    performed_at=timezone.now() - timedelta(days=2))
+                                    performed_at=timezone.now() - timedelta(days=8))
     checkin = session.checkins.get(day=2)
     return checkin, _link_to(checkin)
 

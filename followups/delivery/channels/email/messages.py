@@ -17,7 +17,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.core.validators import validate_email
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from followups.delivery.channels.base import MessageRef, Undeliverable
@@ -63,7 +63,10 @@ def _from_clinic(clinic) -> str:
 def checkin_email(checkin, *, token: str, reminder: bool) -> EmailMultiAlternatives:
     patient = checkin.session.patient
     clinic = patient.clinic
-    expires_at = (checkin.sent_at or checkin.due_at) + settings.CHECKIN_LINK_TTL
+    # An invitation's link lives from when it goes: at its due time, or later for
+    # a check-in sent late (clinical-reference.md, "Nothing lapses").
+    expires_at = (checkin.sent_at or max(checkin.due_at, timezone.now())) + \
+        settings.CHECKIN_LINK_TTL
     context = {
         "first_name": patient.first_name,
         "clinic": clinic,
