@@ -12,16 +12,18 @@ own matcher (moby's patternmatcher) does. Nothing is listed a second time.
 - COPY copies from the build context exactly what Docker would send.
 - RUN runs each command its ``&&`` chain holds, every absolute path in it read
   under ``root``: ``pip`` and ``python`` in the image's environment, ``mkdir``
-  and ``rm`` as they are. ``useradd`` and ``chown`` make
-  the image's own user, which a folder cannot have (the processes run as this
-  test's user: the tests check instead that none of them writes to the code).
-  Any other program fails the build, naming its line: teach this file first.
+  and ``rm`` as they are. ``useradd`` and ``chown`` make the image's own user,
+  which a folder cannot have (the processes run as this test's user; the tests
+  check instead that none of them writes to the code). Any other program fails
+  the build, naming its line: teach this file first.
 
-``pip install`` is made the Dockerfile's way with three changes that do not
-change what is installed: wheels come from a wheelhouse kept between runs
-(``AFTERCARE_IMAGE_WHEELS``, default ``~/.cache/aftercare-desk/image-wheels``;
-filled from the package index when a requirement is missing, and refreshed
-weekly), and nothing is byte-compiled.
+``pip install`` runs with the Dockerfile's arguments and two more, for speed:
+``--no-index --find-links`` a wheelhouse kept between runs
+(``AFTERCARE_IMAGE_WHEELS``, default ``~/.cache/aftercare-desk/image-wheels``,
+filled from the package index with ``pip wheel`` when a requirement is
+missing and again weekly, so its releases may be up to a week behind the
+index's), and ``--no-compile`` (no bytecode: the image's processes do not
+write it either, PYTHONDONTWRITEBYTECODE).
 """
 
 from __future__ import annotations
