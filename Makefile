@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean messages
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -11,10 +11,11 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-# The patients' languages: locale/*.po compiled with polib (pure Python, so no
-# gettext tools are needed), again whenever a translation changes.
-MESSAGES := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/django.po))
-$(MESSAGES): %.mo: %.po $(BIN)/.installed
+# The patients' languages: each locale/*/LC_MESSAGES/django.mo is committed
+# beside its .po, as Django commits its own, so every way of installing has them.
+# After editing a .po, compile again (polib, pure Python: no gettext tools);
+# tests/i18n fails while a .mo differs from its .po.
+messages: $(BIN)/.installed
 	$(BIN)/python locale/compile.py
 
 # axe-core for the browser tests' accessibility checks, from package-lock.json.
@@ -26,7 +27,7 @@ node_modules/.installed: package.json package-lock.json
 # broker): the web server, a Celery worker and beat, from the Procfile.
 demo: export DJANGO_DEBUG ?= true
 demo: export GUNICORN_CMD_ARGS ?= --bind=127.0.0.1:8000
-demo: $(BIN)/.installed $(MESSAGES)
+demo: $(BIN)/.installed
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
 	@echo ""
@@ -38,12 +39,12 @@ demo: $(BIN)/.installed $(MESSAGES)
 	@echo ""
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile
 
-test: $(BIN)/.installed $(MESSAGES) node_modules/.installed
+test: $(BIN)/.installed node_modules/.installed
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
-bench: $(BIN)/.installed $(MESSAGES)
+bench: $(BIN)/.installed
 	$(BIN)/python -m bench
 
 clean:

@@ -2,9 +2,10 @@
 
 import os
 
-from celery import Celery
+from celery import Celery, signals
 
 from core.env import stop_on_configuration_error
+from core.startup import stop_on_system_check_errors
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
 
@@ -17,6 +18,14 @@ app.config_from_object("clinic.celery:django_settings", namespace="CELERY")
 # these three read as Celery 3's old names and Celery warns at every start.
 app.conf.update(result_backend=None, task_serializer="json", accept_content=["json"])
 app.autodiscover_tasks()
+
+
+@signals.worker_init.connect
+@signals.beat_init.connect
+def refuse_to_start_on_system_check_errors(**kwargs) -> None:
+    """What `manage.py check` refuses, a worker and beat refuse: the worker writes
+    the patients' emails, which a missing catalogue would leave in English."""
+    stop_on_system_check_errors(exit_code=1)
 
 
 def __getattr__(name: str):

@@ -191,8 +191,9 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 LANGUAGE_CODE = "en"
 # The patients' languages (patients.models.Language): their emails and
-# check-in pages. Staff pages stay in English. The .mo files are compiled
-# from locale/ by the install step (Makefile).
+# check-in pages. Staff pages stay in English. The compiled .mo files are
+# committed beside their .po files; start-up refuses a patient language
+# without one (patients.checks).
 LANGUAGES = [("en", "English"), ("fr", "Français"), ("es", "Español")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 # Staff pages write every date one way (clinic/formats/en/formats.py).

@@ -3,6 +3,7 @@ import os
 from django.core.wsgi import get_wsgi_application
 
 from core.env import stop_on_configuration_error
+from core.startup import stop_on_system_check_errors
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
 
@@ -11,3 +12,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
 # restarting workers that can never boot.
 with stop_on_configuration_error(exit_code=4):
     application = get_wsgi_application()
+# What `manage.py check` refuses, gunicorn refuses too, with the same status:
+# a patient language without its catalogue would serve English (patients.checks).
+stop_on_system_check_errors(exit_code=4)

@@ -7,6 +7,7 @@
 - ``net``: free loopback ports and a TCP proxy a test can cut off;
 - ``broker``: this process's Celery producer pointed elsewhere, Redis read as text;
 - ``leaks``: words looked for in what left the product (the canary test).
+- ``image``: the Docker image made from the Dockerfile and .dockerignore, without Docker.
 """
 
 from pathlib import Path
