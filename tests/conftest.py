@@ -118,6 +118,19 @@ def database_clock_follows_the_test_clock(request, monkeypatch):
 
 
 @pytest.fixture
+def afternoon():
+    """The clock at 15:00 UTC on a Tuesday (15:00 in London, 11:00 in New York), ticking.
+
+    Check-ins open at their clinic's send hour (10:00 local): a test that
+    answers the check-in of a session "two days ago" needs that hour passed
+    on the clinics' clocks, whatever the hour the suite runs at. Ask for it
+    first, so the test's clinics and sessions are made on this clock.
+    """
+    with time_machine.travel(datetime(2026, 3, 10, 15, 0, tzinfo=UTC), tick=True):
+        yield
+
+
+@pytest.fixture
 def one_rate_limit_window():
     """The clock stopped for the whole test, five seconds into a minute (15:00:05 UTC).
 

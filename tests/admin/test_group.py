@@ -60,7 +60,7 @@ def test_it_puts_new_staff_in_the_group(clinic, clinic_staff_group):
     assert list(user.groups.all()) == [clinic_staff_group]
 
 
-def test_it_lets_a_group_member_do_the_whole_workflow(staff_client, staff, clinic):
+def test_it_lets_a_group_member_do_the_whole_workflow(afternoon, staff_client, staff, clinic):
     product = ProductFactory(name="LidoNumb", ingredients=["lidocaine"])
 
     # Record a patient…

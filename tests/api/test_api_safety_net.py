@@ -122,7 +122,7 @@ def test_it_schedules_day_10_and_no_call_for_a_mild_improving_rash_at_day_7(api,
     assert [checkin["day"] for checkin in session_body["checkins"]] == [2, 7, 10]
 
 
-def test_it_raises_rash_persists_for_a_rash_at_day_10(api, session):
+def test_it_raises_rash_persists_for_a_rash_at_day_10(afternoon, api, session):
     answer(api, session.checkins.get(day=7), rash="mild", rash_trend="better")
 
     response = answer(api, session.checkins.get(day=10), rash="mild", rash_trend="better")
@@ -230,8 +230,8 @@ def test_it_says_which_allergy_matched_each_ingredient_of_a_numbing_cream(api, p
 
 
 @pytest.mark.parametrize("vague", ["cream", "gel", "acid"])
-def test_it_never_matches_an_allergy_recorded_before_vague_names_were_refused(api, patient,
-                                                                              vague):
+def test_it_never_matches_an_allergy_recorded_before_vague_names_were_refused(afternoon, api,
+                                                                              patient, vague):
     # Written straight to the database, as a record from before the refusal.
     type(patient).objects.filter(pk=patient.pk).update(known_allergies=[vague])
     product = ProductFactory(name="Everything", ingredients=[

@@ -70,7 +70,7 @@ def test_it_answers_a_calm_503_while_the_database_is_down(client, link, database
         assert "Server Error" not in page
 
 
-def test_the_link_works_once_the_database_is_back(client, link, database):
+def test_the_link_works_once_the_database_is_back(afternoon, client, link, database):
     checkin, url = link
     database.down()
     assert client.post(url, FORM).status_code == 503
