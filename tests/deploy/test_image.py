@@ -35,6 +35,7 @@ from django.conf import settings
 
 from tests.conftest import IN_CI
 from tests.support import PROJECT_DIR
+from tests.support.broker import broker_database_claimed
 from tests.support.image import Image, image_build
 from tests.support.mail import mail_folder_messages, message_plain_body
 from tests.support.net import free_port
@@ -107,26 +108,8 @@ def _postgres_database() -> Iterator[str]:
 
 
 def _redis_broker() -> Iterator[str]:
-    import redis
-
-    from tests.integration.conftest import BROKER_DATABASES, BrokerDatabase
-
-    base = settings.CELERY_BROKER_URL.rsplit("/", 1)[0]
-    token = secrets.token_hex(8)
-    for number in BROKER_DATABASES:
-        database = BrokerDatabase(f"{base}/{number}", redis.Redis.from_url(f"{base}/{number}"),
-                                  token)
-        if database.claim():
-            database.flush()
-            break
-        database.client.close()
-    else:
-        pytest.fail("no free Redis database (6-15) for the image's broker")
-    try:
+    with broker_database_claimed(settings.CELERY_BROKER_URL) as database:
         yield database.url
-    finally:
-        database.client.flushdb()
-        database.client.close()
 
 
 def _given(url: str) -> Iterator[str]:

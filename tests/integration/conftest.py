@@ -7,13 +7,12 @@ its output attached to the report when the test fails.
 
 from __future__ import annotations
 
-import secrets
-from dataclasses import dataclass
+from collections.abc import Iterator
 
 import pytest
-import redis
 from django.db import connection
 
+from tests.support.broker import BrokerDatabase, broker_database_claimed
 from tests.support.mail import RecordingSMTPServer, recorded_emails_clear
 from tests.support.processes import (
     ProcessGroup,
@@ -22,12 +21,6 @@ from tests.support.processes import (
     process_command,
     service_env,
 )
-
-# The shared Redis's databases 0-5 are left to the rest of the suite and to
-# development; an integration test claims one of these for its broker.
-BROKER_DATABASES = range(15, 5, -1)
-CLAIM_KEY = "aftercare:integration-test:claim"
-CLAIM_SECONDS = 900
 
 
 @pytest.hookimpl(wrapper=True)
@@ -56,46 +49,13 @@ def test_database_url(require_postgres, transactional_db) -> str:
     return database_url_for(connection.settings_dict)
 
 
-@dataclass
-class BrokerDatabase:
-    """A database of the shared Redis server that this test alone uses as its broker."""
-
-    url: str
-    client: redis.Redis
-    token: str
-
-    def claim(self) -> bool:
-        return bool(self.client.set(CLAIM_KEY, self.token, nx=True, ex=CLAIM_SECONDS))
-
-    def flush(self) -> None:
-        """Empty it, as FLUSHALL would, but keep the claim (in one transaction)."""
-        with self.client.pipeline(transaction=True) as pipe:
-            pipe.flushdb()
-            pipe.set(CLAIM_KEY, self.token, ex=CLAIM_SECONDS)
-            pipe.execute()
-
-
 @pytest.fixture
-def broker_database(redis_url) -> BrokerDatabase:
+def broker_database(redis_url) -> Iterator[BrokerDatabase]:
     """An empty Redis database, claimed so that two runs of the suite at once never
     share one (and consume each other's tasks). Request it before ``processes``
     so the children are stopped before it is released."""
-    base = redis_url.rsplit("/", 1)[0] if redis_url.count("/") > 2 else redis_url
-    token = secrets.token_hex(8)
-    for number in BROKER_DATABASES:
-        database = BrokerDatabase(f"{base}/{number}", redis.Redis.from_url(f"{base}/{number}"),
-                                  token)
-        if database.claim():
-            database.flush()
-            break
-        database.client.close()
-    else:
-        pytest.fail("no free Redis database (6-15) for the integration test's broker")
-    try:
+    with broker_database_claimed(redis_url) as database:
         yield database
-    finally:
-        database.client.flushdb()
-        database.client.close()
 
 
 @pytest.fixture

@@ -5,7 +5,62 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import secrets
 from collections.abc import Iterator
+from dataclasses import dataclass
+
+import redis
+
+# The shared Redis's databases 0-5 are left to the rest of the suite and to
+# development; a test that runs real workers claims one of these for its broker.
+BROKER_DATABASES = range(15, 5, -1)
+CLAIM_KEY = "aftercare:integration-test:claim"
+CLAIM_SECONDS = 900
+
+
+@dataclass
+class BrokerDatabase:
+    """A database of the shared Redis server that one test alone uses as its broker."""
+
+    url: str
+    client: redis.Redis
+    token: str
+
+    def claim(self) -> bool:
+        return bool(self.client.set(CLAIM_KEY, self.token, nx=True, ex=CLAIM_SECONDS))
+
+    def flush(self) -> None:
+        """Empty it, as FLUSHALL would, but keep the claim (in one transaction)."""
+        with self.client.pipeline(transaction=True) as pipe:
+            pipe.flushdb()
+            pipe.set(CLAIM_KEY, self.token, ex=CLAIM_SECONDS)
+            pipe.execute()
+
+
+@contextlib.contextmanager
+def broker_database_claimed(redis_url: str) -> Iterator[BrokerDatabase]:
+    """An empty database of ``redis_url``'s server, claimed so that two runs of the
+    suite at once never share one (and consume each other's tasks); emptied and
+    released on the way out. Fails the test when every one is taken."""
+    import pytest
+
+    base = redis_url.rsplit("/", 1)[0] if redis_url.count("/") > 2 else redis_url
+    token = secrets.token_hex(8)
+    for number in BROKER_DATABASES:
+        database = BrokerDatabase(f"{base}/{number}", redis.Redis.from_url(f"{base}/{number}"),
+                                  token)
+        if database.claim():
+            database.flush()
+            break
+        database.client.close()
+    else:
+        pytest.fail(f"no free Redis database ({BROKER_DATABASES[-1]}-{BROKER_DATABASES[0]}) "
+                    "for the test's broker")
+    try:
+        yield database
+    finally:
+        database.client.flushdb()
+        database.client.close()
 
 
 @contextlib.contextmanager
