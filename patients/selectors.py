@@ -31,3 +31,13 @@ def clinics_for_user(user) -> QuerySet[Clinic]:
     return Clinic.objects.filter(id__in=user_clinic_ids(user))
 
 
+
+
+def user_managed_clinic_ids(user) -> frozenset[int]:
+    """Ids of the clinics ``user`` manages (every clinic for a superuser)."""
+    if not getattr(user, "is_authenticated", False):
+        return frozenset()
+    if user.is_superuser:
+        return frozenset(Clinic.objects.values_list("id", flat=True))
+    return frozenset(ClinicMembership.objects.filter(user_id=user.pk, is_manager=True)
+                     .values_list("clinic_id", flat=True))
