@@ -189,8 +189,8 @@ def questionnaire_resource() -> dict:
                                               "code": Severity.NONE.value_name}}],
                 answerOption=[_option(TREND_SYSTEM, trend.value, trend.patient_label)
                               for trend in Trend]))
-    items.append(_item("comments", Text.gettext_noop("Anything else you want to tell your clinic? (optional)"),
-                       "text", required=False))
+    comments = Text.gettext_noop("Anything else you want to tell your clinic? (optional)")
+    items.append(_item("comments", comments, "text", required=False))
     return validated({
         "resourceType": "Questionnaire", "id": QUESTIONNAIRE_ID, "url": QUESTIONNAIRE_URL,
         "name": "AftercareCheckIn", "title": "Aftercare check-in", "status": "active",
