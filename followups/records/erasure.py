@@ -27,7 +27,7 @@ from django.db.models import Max, Q, Value
 from django.db.models.functions import Coalesce, Replace
 
 from followups.audit import audit_record
-from followups.delivery.clock import database_now
+from followups.delivery import clock
 from followups.models import (
     AuditEvent,
     CheckIn,
@@ -70,7 +70,7 @@ def patient_erase(*, patient: Patient, actor, reason: str,
         patient = Patient.objects.select_for_update().select_related("clinic").get(pk=patient.pk)
         if PatientErasure.objects.filter(patient=patient).exists():
             raise ValidationError("This patient's record was already erased.")
-        now = database_now()
+        now = clock.database_now()
         former_name = str(patient)
         responses = CheckInResponse.objects.filter(checkin__session__patient=patient)
         photos = [(response.photo.storage, response.photo.name)
@@ -150,7 +150,7 @@ def retention_erase_due(*, batch_size: int | None = None,
     reason = f"Retention period over ({settings.DATA_RETENTION_DAYS} days after the last session)"
     skipped: set[int] = set()
     for _batch in range(max_batches):
-        ids = list(patients_past_retention(now=database_now()).exclude(pk__in=skipped)
+        ids = list(patients_past_retention(now=clock.database_now()).exclude(pk__in=skipped)
                    .values_list("pk", flat=True)[:batch_size])
         if not ids:
             break

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from followups.audit import audit_record
-from followups.delivery.clock import database_now
+from followups.delivery import clock
 from followups.models import AuditEvent, CheckInResponse, Escalation
 from followups.records import fhir
 from patients.models import Patient, TreatmentSession
@@ -45,7 +45,7 @@ def patient_record_bundle(*, patient: Patient, base_url: str) -> dict:
             if content is not None:
                 resources.append(fhir.media_resource(response, content))
     return fhir.bundle(kind="collection", resources=resources, base_url=base_url,
-                       timestamp=database_now())
+                       timestamp=clock.database_now())
 
 
 def patient_record_export(*, actor, patient: Patient, base_url: str) -> dict:

@@ -20,7 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from followups.api.audit import audit_api_read
-from followups.delivery.clock import database_now
+from followups.delivery import clock
 from followups.records import fhir
 from followups.records.selectors import (
     record_escalations,
@@ -170,7 +170,7 @@ class FhirView(APIView):
 class MetadataView(FhirView):
     def get(self, request: Request) -> Response:
         return Response(fhir.capability_statement(base_url=self.base_url(request),
-                                                  now=database_now()))
+                                                  now=clock.database_now()))
 
 
 class ReadView(FhirView):

@@ -21,7 +21,7 @@ import requests
 from django.conf import settings
 
 from followups.delivery.claims import claim_due_rows, claim_finish
-from followups.delivery.clock import database_now
+from followups.delivery import clock
 from followups.webhooks.models import Webhook, WebhookDelivery
 from followups.webhooks.signing import SIGNATURE_HEADER, signature
 
@@ -74,10 +74,10 @@ def _deliver_claimed(delivery: WebhookDelivery, *, token, report: WebhookReport)
                      next_action_at=None, last_error="webhook turned off")
         report.failed += 1
         return
-    now = database_now()
+    now = clock.database_now()
     status, error = _post(delivery, now=now)
     attempts = delivery.attempts + 1
-    done = database_now()
+    done = clock.database_now()
     if not error:
         report.delivered += claim_finish(
             instance=delivery, token=token, status=WebhookDelivery.Status.DELIVERED,
@@ -111,7 +111,7 @@ def webhooks_deliver_due(*, limit: int | None = None) -> WebhookReport:
         token, claimed = claim_due_rows(
             queryset=WebhookDelivery.objects.filter(status=WebhookDelivery.Status.PENDING)
             .select_related("webhook"),
-            now=database_now(), limit=limit)
+            now=clock.database_now(), limit=limit)
         for delivery in claimed:
             _deliver_claimed(delivery, token=token, report=report)
         if len(claimed) < limit:

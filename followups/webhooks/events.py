@@ -18,7 +18,7 @@ import uuid
 from celery import current_app
 from django.db import transaction
 
-from followups.delivery.clock import database_now
+from followups.delivery import clock
 from followups.models import CheckInResponse, Escalation
 from followups.webhooks.models import Event, Webhook, WebhookDelivery
 
@@ -42,7 +42,7 @@ def event_record(*, event: str, clinic_id: int, data: dict) -> int:
              if event in hook.events]
     if not hooks:
         return 0
-    now = database_now()
+    now = clock.database_now()
     payload = {"id": "", "event": event, "at": now.isoformat(), "data": data}
     WebhookDelivery.objects.bulk_create([
         WebhookDelivery(webhook=hook, event=event, created_at=now, next_action_at=now,
