@@ -20,10 +20,13 @@ from django.urls import reverse
 
 from followups.records.erasure import patient_erase
 from followups.records.models import ERASURE_REASON_MAX_LENGTH, PatientErasure
-from patients.selectors import user_managed_clinic_ids
+from patients.selectors import user_clinic_ids, user_managed_clinic_ids
 
 if TYPE_CHECKING:
-    _ModelAdminBase = __import__("django.contrib.admin").contrib.admin.ModelAdmin
+    from django.contrib.admin import ModelAdmin
+
+    # What the mixin's super() calls reach: the patients' ModelAdmin.
+    _ModelAdminBase = ModelAdmin
 else:
     _ModelAdminBase = object
 
@@ -48,11 +51,12 @@ class PatientErasureAdminMixin(_ModelAdminBase):
     """For the patients' admin: delete means erase, for a manager of the clinic or a superuser."""
 
     def has_delete_permission(self, request, obj=None):
-        managed = user_managed_clinic_ids(request.user)
         if obj is None:
-            return bool(managed)
-        return obj.clinic_id in managed and not PatientErasure.objects.filter(
-            patient=obj).exists()
+            # The lists' question (no bulk delete is offered): whether is asked per patient.
+            return request.user.is_active and (request.user.is_superuser
+                                               or bool(user_clinic_ids(request.user)))
+        return obj.clinic_id in user_managed_clinic_ids(request.user) and not (
+            PatientErasure.objects.filter(patient=obj).exists())
 
     def get_actions(self, request):
         actions = super().get_actions(request)

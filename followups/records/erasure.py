@@ -73,7 +73,7 @@ def patient_erase(*, patient: Patient, actor, reason: str,
         now = clock.database_now()
         former_name = str(patient)
         responses = CheckInResponse.objects.filter(checkin__session__patient=patient)
-        photos = [(response.photo.storage, response.photo.name)
+        photos = [(response.photo.storage, str(response.photo.name))
                   for response in responses.exclude(photo="").exclude(photo__isnull=True)]
 
         patient.first_name, patient.last_name = ERASED_FIRST_NAME, ""

@@ -20,8 +20,8 @@ from datetime import datetime
 import requests
 from django.conf import settings
 
-from followups.delivery.claims import claim_due_rows, claim_finish
 from followups.delivery import clock
+from followups.delivery.claims import claim_due_rows, claim_finish
 from followups.webhooks.models import Webhook, WebhookDelivery
 from followups.webhooks.signing import SIGNATURE_HEADER, signature
 
