@@ -355,6 +355,8 @@ CELERY_BEAT_SCHEDULE = {
 # Product settings ----------------------------------------------------------------
 # Patients whose last session is older are erased by the daily task (docs/records.md).
 DATA_RETENTION_DAYS = env_int("DATA_RETENTION_DAYS", 3650, minimum=30)
+# Audit rows older than this are purged by the same daily task.
+AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 2555, minimum=30)
 RETENTION_BATCH_SIZE = 100
 # Webhooks (docs/records.md): a delivery is retried with a doubling backoff up to
 # WEBHOOK_RETRY_MAX apart; failing for WEBHOOK_DISABLE_AFTER turns the webhook off.
