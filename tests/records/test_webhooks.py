@@ -14,6 +14,7 @@ from followups.webhooks.delivery import webhooks_deliver_due
 from followups.webhooks.models import Webhook, WebhookDelivery
 from followups.webhooks.services import webhook_create
 from followups.webhooks.signing import SIGNATURE_HEADER, signature_valid
+from patients.models import ClinicMembership
 from tests.factories import response_for, session_with_checkins
 
 pytestmark = pytest.mark.django_db
@@ -156,6 +157,7 @@ def test_staff_who_are_not_managers_cannot_see_or_make_webhooks(api, clinic):
     ({"events": ["escalation.exploded"]}, "events"),
     ({"events": []}, "events"),
     ({"url": "not a url"}, "url"),
+    ({"url": "ftp://ehr.example/hooks"}, "url"),
 ])
 def test_it_refuses_a_bad_webhook_naming_the_field(manager_api, clinic, change, field):
     reply = manager_api.post("/api/webhooks/", {
@@ -174,3 +176,28 @@ def test_a_manager_cannot_add_a_webhook_to_another_clinic(manager_api, other_cli
 
     assert reply.status_code == 400 and "clinic" in reply.json()
     assert not Webhook.objects.exists()
+
+
+def test_a_manager_changes_and_removes_a_webhook_but_not_its_secret(manager_api, manager, clinic):
+    webhook = hook_for(manager, clinic, "https://ehr.example/hooks")
+    secret = webhook.secret
+
+    changed = manager_api.patch(f"/api/webhooks/{webhook.pk}/", {
+        "events": ["escalation.resolved"], "secret": "whsec_mine", "active": False},
+        format="json")
+
+    assert changed.status_code == 200, changed.content
+    webhook.refresh_from_db()
+    assert webhook.events == ["escalation.resolved"]
+    assert (webhook.secret, webhook.active) == (secret, True)  # read-only fields ignored
+    assert manager_api.delete(f"/api/webhooks/{webhook.pk}/").status_code == 204
+    assert not Webhook.objects.exists()
+
+
+def test_another_clinics_manager_finds_no_such_webhook(manager, clinic, outsider, outsider_api):
+    ClinicMembership.objects.filter(user=outsider).update(is_manager=True)
+    webhook = hook_for(manager, clinic, "https://ehr.example/hooks")
+
+    assert outsider_api.get(f"/api/webhooks/{webhook.pk}/").status_code == 404
+    assert outsider_api.delete(f"/api/webhooks/{webhook.pk}/").status_code == 404
+    assert Webhook.objects.filter(pk=webhook.pk).exists()
