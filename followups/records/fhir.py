@@ -33,7 +33,7 @@ from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 
 from followups.assessment.symptoms import SYMPTOMS, Scale, Severity, Text, Trend
 from followups.models import CheckInResponse, Escalation
-from patients.models import Patient, TreatmentSession
+from patients.models import Language, Patient, TreatmentSession
 
 FHIR_VERSION = "4.0.1"
 CODE_SYSTEM_BASE = "https://aftercare-desk.example/fhir"
@@ -50,7 +50,7 @@ TRANSLATION_EXTENSION = "http://hl7.org/fhir/StructureDefinition/translation"
 QUESTIONNAIRE_ID = "aftercare-checkin"
 QUESTIONNAIRE_URL = f"{CODE_SYSTEM_BASE}/Questionnaire/{QUESTIONNAIRE_ID}"
 # The patient's languages besides the Questionnaire's own (English).
-TRANSLATED_LANGUAGES = ("fr", "es")
+TRANSLATED_LANGUAGES = tuple(code for code in Language.values if code != Language.ENGLISH)
 
 MODELS: dict[str, Any] = {
     "Patient": FhirPatient, "Procedure": Procedure, "Questionnaire": Questionnaire,
