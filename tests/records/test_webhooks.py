@@ -201,3 +201,21 @@ def test_another_clinics_manager_finds_no_such_webhook(manager, clinic, outsider
     assert outsider_api.get(f"/api/webhooks/{webhook.pk}/").status_code == 404
     assert outsider_api.delete(f"/api/webhooks/{webhook.pk}/").status_code == 404
     assert Webhook.objects.filter(pk=webhook.pk).exists()
+
+
+def test_a_manager_turns_a_webhook_back_on_in_the_admin_and_staff_cannot(
+        client, manager, staff, clinic):
+    webhook = hook_for(manager, clinic, "https://ehr.example/hooks")
+    Webhook.objects.filter(pk=webhook.pk).update(active=False, last_error="turned off")
+    changelist = reverse("admin:followups_webhook_changelist")
+    action = {"action": "turn_back_on", "_selected_action": [webhook.pk]}
+
+    client.force_login(staff)
+    assert "turn_back_on" not in client.get(changelist).content.decode()
+    client.post(changelist, action)
+    assert not Webhook.objects.get(pk=webhook.pk).active
+
+    client.force_login(manager)
+    client.post(changelist, action)
+    webhook.refresh_from_db()
+    assert webhook.active and webhook.last_error == "" and webhook.disabled_at is None
