@@ -11,8 +11,10 @@ logger = logging.getLogger(__name__)
 RETENTION_TASK = "records.retention"
 
 
-# Late-acked: erasing is idempotent (an erased patient is never picked again).
-@shared_task(name=RETENTION_TASK, ignore_result=True, acks_late=True)
+# Acknowledged on receipt: a run can outlast the broker's visibility timeout,
+# and a second copy would only find the same patients already erased. A run
+# a dead worker left unfinished is finished by the next day's.
+@shared_task(name=RETENTION_TASK, ignore_result=True)
 def retention() -> dict:
     report = retention_erase_due()
     logger.info("retention: %s", report.as_dict())
