@@ -2,6 +2,7 @@ from rest_framework.routers import DefaultRouter
 
 from followups.api.checkins import CheckInViewSet, EscalationViewSet
 from followups.api.patients import ClinicViewSet, PatientViewSet, ProductViewSet, SessionViewSet
+from followups.webhooks.api import WebhookViewSet
 
 router = DefaultRouter()
 router.register("clinics", ClinicViewSet, basename="clinic")
@@ -10,5 +11,6 @@ router.register("products", ProductViewSet, basename="product")
 router.register("sessions", SessionViewSet, basename="session")
 router.register("checkins", CheckInViewSet, basename="checkin")
 router.register("escalations", EscalationViewSet, basename="escalation")
+router.register("webhooks", WebhookViewSet, basename="webhook")
 
 urlpatterns = router.urls

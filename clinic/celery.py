@@ -18,6 +18,8 @@ app.config_from_object("clinic.celery:django_settings", namespace="CELERY")
 # these three read as Celery 3's old names and Celery warns at every start.
 app.conf.update(result_backend=None, task_serializer="json", accept_content=["json"])
 app.autodiscover_tasks()
+# Concerns of followups/ with tasks of their own (records: retention; webhooks: deliveries).
+app.autodiscover_tasks(["followups.records", "followups.webhooks"])
 
 
 @signals.worker_init.connect

@@ -338,9 +338,34 @@ CELERY_BEAT_SCHEDULE = {
         # A sweep that could not start within the minute is replaced by the next.
         "options": {"expires": 55},
     },
+    # Retries webhook deliveries whose backoff is over (new ones go at once).
+    "webhooks-deliver": {
+        "task": "webhooks.deliver",
+        "schedule": timedelta(minutes=1),
+        "options": {"expires": 55},
+    },
+    # Erases the patients past DATA_RETENTION_DAYS (docs/records.md).
+    "records-retention": {
+        "task": "records.retention",
+        "schedule": timedelta(days=1),
+        "options": {"expires": 6 * 3600},
+    },
 }
 
 # Product settings ----------------------------------------------------------------
+# Patients whose last session is older are erased by the daily task (docs/records.md).
+DATA_RETENTION_DAYS = env_int("DATA_RETENTION_DAYS", 3650, minimum=30)
+# Audit rows older than this are purged by the same daily task.
+AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 2555, minimum=30)
+RETENTION_BATCH_SIZE = 100
+# Webhooks (docs/records.md): a delivery is retried with a doubling backoff up to
+# WEBHOOK_RETRY_MAX apart; failing for WEBHOOK_DISABLE_AFTER turns the webhook off.
+WEBHOOK_TIMEOUT_SECONDS = 10
+WEBHOOK_RETRY_FIRST = timedelta(seconds=30)
+WEBHOOK_RETRY_MAX = timedelta(minutes=30)
+WEBHOOK_DISABLE_AFTER = timedelta(days=1)
+# Each POST may take WEBHOOK_TIMEOUT_SECONDS: a batch is sent well within its lease.
+WEBHOOK_BATCH_SIZE = 10
 CHECKIN_DAYS = (2, 7)
 # One extra check-in after a watch answer at day 7 (docs/escalation-rules.md):
 # judged by the day-10 rules whatever the day set here (it must come after day 7).

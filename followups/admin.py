@@ -7,3 +7,4 @@ follow-ups beside them.
 """
 
 from followups.desk import admin, clinics, patients  # noqa: F401
+from followups.webhooks import admin as webhooks_admin  # noqa: F401,E402  (webhooks and their log)

@@ -483,6 +483,8 @@ class AuditEvent(models.Model):
         CLOSE_CLUSTER = "close_cluster", "Closed cluster signal"
         READ_COMMENT = "read_comment", "Marked a comment read"
         CHANGE_PRODUCT = "change_product", "Changed the product catalogue"
+        EXPORT_RECORD = "export_record", "Exported a patient's whole record"
+        ERASE = "erase", "Erased a patient's identity"
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,

@@ -50,6 +50,7 @@ from followups.escalations.services import (
 )
 from followups.link.tokens import token_new
 from followups.models import AuditEvent, CheckIn, CheckInLink, CheckInResponse, Delivery
+from followups.webhooks import events as webhooks
 from patients.models import TreatmentSession
 
 logger = logging.getLogger(__name__)
@@ -656,6 +657,7 @@ def response_record(*, checkin: CheckIn, answers: Mapping, channel: str, entered
             except IntegrityError:
                 # The other submission of a race committed first.
                 raise CheckInClosed("check-in already answered") from None
+            webhooks.checkin_answered(response=response)
             escalation_raise_for_assessment(response=response, assessment=assessment, now=now,
                                             answers_new=True)
             if _watch_checkin_due(checkin=checkin, assessment=assessment):

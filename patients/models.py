@@ -90,6 +90,11 @@ class ClinicMembership(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="clinic_memberships"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # A clinic manager also erases patients and manages the clinic's webhooks.
+    is_manager = models.BooleanField(
+        default=False, db_default=False,
+        help_text="Managers may erase a patient's record and manage the clinic's webhooks.",
+    )
 
     class Meta:
         constraints = [

@@ -32,3 +32,21 @@ class CatalogueManagerOrReadOnly(permissions.BasePermission):
         from patients.services import catalogue_may_change
 
         return request.method in permissions.SAFE_METHODS or catalogue_may_change(request.user)
+
+
+class IsClinicManager(permissions.BasePermission):
+    """A clinic's managers (``ClinicMembership.is_manager``) and superusers.
+
+    Which clinic is the view's to check (an object's, or the one written to);
+    this only lets in those who manage at least one.
+    """
+
+    message = "Only a clinic manager or a superuser may do this."
+
+    def has_permission(self, request, view) -> bool:
+        from patients.selectors import user_managed_clinic_ids
+
+        user = request.user
+        if not (user and user.is_authenticated and user.is_active):
+            return False
+        return user.is_superuser or bool(user_managed_clinic_ids(user))

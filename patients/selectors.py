@@ -31,3 +31,18 @@ def clinics_for_user(user) -> QuerySet[Clinic]:
     return Clinic.objects.filter(id__in=user_clinic_ids(user))
 
 
+
+
+def user_managed_clinic_ids(user) -> frozenset[int]:
+    """Ids of the clinics ``user`` manages (every clinic for a superuser), cached likewise."""
+    cached = getattr(user, "_managed_clinic_ids_cache", None)
+    if cached is None:
+        if not getattr(user, "is_authenticated", False):
+            cached = frozenset()
+        elif user.is_superuser:
+            cached = user_clinic_ids(user)
+        else:
+            cached = frozenset(ClinicMembership.objects.filter(user_id=user.pk, is_manager=True)
+                               .values_list("clinic_id", flat=True))
+        user._managed_clinic_ids_cache = cached
+    return cached

@@ -110,6 +110,15 @@ def membership_add(*, user, clinic: Clinic) -> ClinicMembership:
     return membership
 
 
+def membership_manager_set(*, user, clinic: Clinic, manager: bool) -> ClinicMembership:
+    """Make ``user`` a manager of ``clinic`` (or no longer one); they become a member if not."""
+    membership = membership_add(user=user, clinic=clinic)
+    if membership.is_manager != manager:
+        membership.is_manager = manager
+        membership.save(update_fields=["is_manager"])
+    return membership
+
+
 def patient_create(*, actor, data: Mapping, instance: Patient | None = None) -> Patient:
     """A patient; ``instance``: an unsaved patient to become the new row (the admin's form's)."""
     clinic = data["clinic"]

@@ -13,6 +13,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from core.api_limits import BoundedListField, BoundedListSerializer
@@ -23,6 +24,9 @@ from followups.api.filters import PatientFilter, SessionFilter
 from followups.api.history import ADDITION, CHANGE, DELETION, api_history_record, changed_fields
 from followups.assessment.ingredients import allergy_refusal
 from followups.assessment.rules import ESCALATION_LEVELS, Level
+from followups.records.erasure import patient_erase
+from followups.records.export import patient_record_export
+from followups.records.models import ERASURE_REASON_MAX_LENGTH, PatientErasure
 from followups.selectors import (
     patients_for_user,
     planned_allergy_warnings,
@@ -40,7 +44,7 @@ from patients.models import (
     TreatmentSession,
 )
 from patients.permissions import CatalogueManagerOrReadOnly, IsClinicStaff
-from patients.selectors import clinics_for_user, user_clinic_ids
+from patients.selectors import clinics_for_user, user_clinic_ids, user_managed_clinic_ids
 
 MAX_PRODUCTS_PER_SESSION = 30
 
@@ -112,6 +116,16 @@ class PatientSerializer(serializers.ModelSerializer):
         return getattr(patient, "open_escalation_level", Level.NONE.label)
 
 
+class EraseSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=ERASURE_REASON_MAX_LENGTH)
+
+
+class ErasureSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PatientErasure
+        fields = ["patient", "erased_at", "erased_by", "trigger", "reason", "photos_deleted"]
+
+
 class PatientViewSet(AuditedReadMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin,
                      viewsets.ReadOnlyModelViewSet):
     serializer_class = PatientSerializer
@@ -126,6 +140,31 @@ class PatientViewSet(AuditedReadMixin, mixins.CreateModelMixin, mixins.UpdateMod
                                                       data=serializer.validated_data)
         api_history_record(actor=self.request.user, obj=serializer.instance,
                            action_flag=ADDITION)
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT},
+                   description="The patient's whole record as a FHIR R4 Bundle (collection), "
+                               "photos as Media; audited as a read of everything.")
+    @action(detail=True, methods=["get"])
+    def export(self, request, pk=None):
+        bundle = patient_record_export(actor=request.user, patient=self.get_object(),
+                                       base_url=request.build_absolute_uri("/fhir/R4").rstrip("/"))
+        return Response(bundle, content_type="application/fhir+json")
+
+    @extend_schema(request=EraseSerializer, responses={200: ErasureSerializer},
+                   description="Irreversible: the patient's identity, contact details, free "
+                               "text and photos are removed; de-identified answers and flags "
+                               "stay. A clinic manager of the patient's clinic, or a superuser.")
+    @action(detail=True, methods=["post"])
+    def erase(self, request, pk=None):
+        patient = self.get_object()
+        if patient.clinic_id not in user_managed_clinic_ids(request.user):
+            raise PermissionDenied("Only a manager of the patient's clinic or a superuser "
+                                   "may erase a patient.")
+        serializer = EraseSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        erasure = patient_erase(patient=patient, actor=request.user,
+                                reason=serializer.validated_data["reason"])
+        return Response(ErasureSerializer(erasure).data)
 
     def perform_update(self, serializer):
         names = list(serializer.validated_data)

@@ -75,7 +75,7 @@ class SuperuserWritesMixin:
 
 class MembershipInline(ScopedChoicesMixin, admin.TabularInline):
     model = ClinicMembership
-    fields = ("user", "created_at")
+    fields = ("user", "is_manager", "created_at")
     readonly_fields = ("created_at",)
     autocomplete_fields = ("user",)
     extra = 0

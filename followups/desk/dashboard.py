@@ -24,6 +24,7 @@ from followups.desk.charts import activity_chart_svg
 from followups.escalations.comments import comments_overdue_q
 from followups.models import CheckIn, CheckInResponse, ClusterSignal, Escalation
 from followups.selectors import undelivered_alerts_q
+from followups.webhooks.models import Webhook
 from patients.models import Clinic, Patient
 from patients.selectors import clinics_for_user
 
@@ -199,6 +200,13 @@ def dashboard_for_user(user, *, now: datetime) -> Dashboard:
                note=f"{checkins['answered']} answered of {checkins['closed']} "
                     "answered or missed."),
     ]
+
+    turned_off = _in_clinics(Webhook.objects, "clinic", clinic_ids).filter(active=False).count()
+    if turned_off:
+        dashboard.figures.insert(0, Figure(
+            "Webhooks turned off", str(turned_off), _changelist("webhook", active__exact=0),
+            tone=URGENT, note="A day of failed deliveries: other systems hear nothing. Fix the "
+                              "receiver, then turn the webhook back on."))
 
     clusters = list(
         _in_clinics(ClusterSignal.objects, "clinic", clinic_ids)

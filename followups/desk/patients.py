@@ -32,6 +32,7 @@ from followups.desk.display import (
 from followups.desk.patient_filters import CancelledFilter, OpenLevelFilter, SessionProductFilter
 from followups.desk.patient_page import patient_page
 from followups.models import AuditEvent, CheckIn, Escalation
+from followups.records.admin import PatientErasureAdminMixin
 from followups.selectors import (
     allergies_unchecked,
     planned_allergy_warnings,
@@ -130,7 +131,7 @@ class SessionInline(ScopedChoicesMixin, admin.TabularInline):
 
 
 @admin.register(Patient)
-class PatientAdmin(ClinicScopedAdminMixin, admin.ModelAdmin):
+class PatientAdmin(PatientErasureAdminMixin, ClinicScopedAdminMixin, admin.ModelAdmin):
     clinic_lookup = "clinic"
     form = PatientForm
     list_display = ("name", "open_level", "clinic", "language", "email", "phone", "created_at")

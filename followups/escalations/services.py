@@ -32,6 +32,7 @@ from followups.delivery.claims import (
 )
 from followups.models import AuditEvent, CheckIn, CheckInResponse, Escalation
 from followups.selectors import checkin_earlier_responses, session_ingredients
+from followups.webhooks import events as webhooks
 
 logger = logging.getLogger(__name__)
 
@@ -140,6 +141,7 @@ def _escalation_create(*, checkin: CheckIn, response, trigger: str,
             return None
     else:
         escalation.save(force_insert=True)
+    webhooks.escalation_raised(escalation)
     if urgent:
         # The sweep sends the alert and looks for a cluster: now, not in a minute.
         transaction.on_commit(enqueue.sweep_enqueue)
@@ -164,6 +166,7 @@ def escalation_acknowledge(*, escalation: Escalation, actor) -> Escalation:
     escalation.save()
     audit_record(actor=actor, action=AuditEvent.Action.ACKNOWLEDGE, patient=escalation.patient,
                  target=str(escalation))
+    webhooks.escalation_acknowledged(escalation)
     return escalation
 
 
@@ -194,6 +197,7 @@ def escalation_resolve(*, escalation: Escalation, actor, note: str) -> Escalatio
     escalation.save()
     audit_record(actor=actor, action=AuditEvent.Action.RESOLVE, patient=escalation.patient,
                  target=str(escalation))
+    webhooks.escalation_resolved(escalation)
     return escalation
 
 

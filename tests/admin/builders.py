@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 from PIL import Image
 
 from followups.audit import audit_record
@@ -20,6 +21,7 @@ from followups.models import (
     Escalation,
 )
 from followups.services import response_record
+from followups.webhooks.models import Webhook, WebhookDelivery
 from patients.models import Product, ProductApplication
 from tests.factories import NORMAL_ANSWERS, PatientFactory, ProductFactory, session_with_checkins
 
@@ -92,6 +94,11 @@ def build_world(clinic, practitioner, *, tag: str) -> World:
     audit_record(actor=practitioner, action=AuditEvent.Action.VIEW_ANSWERS,
                  patient=world.patients[0], target="seed")
     session_ids = [session.pk for session in world.sessions]
+    webhook = Webhook.objects.create(clinic=clinic, url=f"https://{tag.lower()}.example/hooks",
+                                     secret="whsec_test", events=["escalation.raised"])
+    WebhookDelivery.objects.create(webhook=webhook, event="escalation.raised",
+                                   payload={"event": "escalation.raised"},
+                                   created_at=timezone.now())
     world.objects = {
         "patients.Clinic": [clinic],
         "patients.Patient": world.patients,
@@ -105,6 +112,8 @@ def build_world(clinic, practitioner, *, tag: str) -> World:
         "followups.Escalation": list(Escalation.objects.filter(session_id__in=session_ids)),
         "followups.ClusterSignal": list(ClusterSignal.objects.filter(clinic=clinic)),
         "followups.AuditEvent": list(AuditEvent.objects.filter(clinic=clinic)),
+        "followups.Webhook": [webhook],
+        "followups.WebhookDelivery": list(WebhookDelivery.objects.filter(webhook=webhook)),
         "auth.User": [practitioner],
     }
     return world

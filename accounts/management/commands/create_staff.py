@@ -8,7 +8,7 @@ from django.db import transaction
 from accounts.otp import recovery_codes_issue, totp_config_url, totp_enroll, totp_text_key
 from core.commands import command_error
 from patients.models import Clinic
-from patients.services import staff_create
+from patients.services import membership_manager_set, staff_create
 
 
 class Command(BaseCommand):
@@ -21,11 +21,15 @@ class Command(BaseCommand):
         parser.add_argument("--clinic", required=True, help="the clinic's name")
         parser.add_argument("--email", default="")
         parser.add_argument("--superuser", action="store_true")
+        parser.add_argument("--manager", action="store_true",
+                            help="a manager of the clinic: may also erase its patients' "
+                                 "records and manage its webhooks")
         parser.add_argument("--otp", action="store_true",
                             help="enroll an authenticator app now and print its otpauth:// URI "
                                  "(without it the user enrolls at their first sign-in)")
 
-    def handle(self, *args, username, clinic, email, superuser, otp=False, **options):
+    def handle(self, *args, username, clinic, email, superuser, otp=False, manager=False,
+               **options):
         try:
             clinic_obj = Clinic.objects.get(name=clinic)
         except Clinic.DoesNotExist:
@@ -37,11 +41,13 @@ class Command(BaseCommand):
             with transaction.atomic():
                 user = staff_create(username=username, clinic=clinic_obj, password=password,
                                     email=email, superuser=superuser)
+                if manager:
+                    membership_manager_set(user=user, clinic=clinic_obj, manager=True)
                 device = totp_enroll(user=user) if otp else None
                 codes = recovery_codes_issue(user=user) if otp else []
         except ValidationError as error:
             raise command_error(error) from None
-        role = "superuser" if superuser else "staff user"
+        role = "superuser" if superuser else "manager" if manager else "staff user"
         self.stdout.write(self.style.SUCCESS(
             f"Created {role} '{user.username}' in clinic '{clinic_obj.name}'"
         ))

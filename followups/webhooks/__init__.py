@@ -1,0 +1,1 @@
+"""Webhooks: other systems told of escalations and answers, signed, retried under a lease."""
