@@ -34,6 +34,7 @@ ESCALATION_LEVEL_CHOICES = Level.choices(escalating_only=True)
 # patient's form, the admin and the API read these limits from here.
 COMMENTS_MAX_LENGTH = 2000
 RESOLUTION_NOTE_MAX_LENGTH = 4000
+CONTACT_NOTE_MAX_LENGTH = 2000
 
 
 class Claimable(models.Model):
@@ -370,6 +371,15 @@ class Escalation(Claimable):
                                        validators=[MaxLengthValidator(RESOLUTION_NOTE_MAX_LENGTH)])
     alert_sent_at = models.DateTimeField(null=True, blank=True)
     renotified_at = models.DateTimeField(null=True, blank=True)
+    # Who is calling the patient back ("Mine" in the queue). No index of its
+    # own here: escalation_assigned (0014) is built concurrently.
+    assigned_to = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                    null=True, blank=True, related_name="+", db_index=False)
+    # The next call promised by the latest contact attempt (None: none pending);
+    # once it passes the escalation goes back on top of the queue and the
+    # assignee is reminded (attempt_reminded_at, once per promised time).
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    attempt_reminded_at = models.DateTimeField(null=True, blank=True)
     # When the sweep looked for a cluster around this escalation; None while
     # it has yet to (only escalations with a cluster reason ever wait).
     clusters_checked_at = models.DateTimeField(null=True, blank=True)
@@ -417,6 +427,13 @@ class Escalation(Claimable):
             # Consumed by followups.escalations.clusters.escalation_clusters_process.
             models.Index(fields=["created_at"], name="escalation_clusters_pending",
                          condition=Q(clusters_checked_at__isnull=True)),
+            # "Mine" in the queue.
+            models.Index(fields=["assigned_to"], name="escalation_assigned",
+                         condition=Q(assigned_to__isnull=False)),
+            # Consumed by followups.escalations.contacts.contact_reminders_process.
+            models.Index(fields=["next_attempt_at"], name="escalation_attempt_due",
+                         condition=Q(next_attempt_at__isnull=False,
+                                     attempt_reminded_at__isnull=True)),
         ]
 
     def __str__(self) -> str:
@@ -425,6 +442,40 @@ class Escalation(Claimable):
     def save(self, *args, **kwargs):
         self.level_rank = Level.from_label(self.level).escalation_rank
         super().save(*args, **kwargs)
+
+
+class ContactAttempt(models.Model):
+    """A call (or a try) to a flagged patient: what came of it, and when to try again."""
+
+    class Outcome(models.TextChoices):
+        REACHED = "reached", "Reached"
+        NO_ANSWER = "no_answer", "No answer"
+        VOICEMAIL = "voicemail", "Left a voicemail"
+        WRONG_NUMBER = "wrong_number", "Wrong number"
+        OTHER = "other", "Other"
+
+    escalation = models.ForeignKey(Escalation, on_delete=models.PROTECT, related_name="contacts")
+    outcome = models.CharField(max_length=12, choices=Outcome.choices)
+    note = models.TextField(blank=True, max_length=CONTACT_NOTE_MAX_LENGTH,
+                            validators=[MaxLengthValidator(CONTACT_NOTE_MAX_LENGTH)])
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField()
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(outcome__in=["reached", "no_answer", "voicemail", "wrong_number",
+                                         "other"]),
+                name="contact_outcome_valid"),
+            models.CheckConstraint(
+                condition=Q(next_attempt_at__isnull=True) | Q(next_attempt_at__gt=models.F("at")),
+                name="contact_next_attempt_after_it"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_outcome_display()} ({self.at:%Y-%m-%d %H:%M})"
 
 
 class ClusterSignal(models.Model):
@@ -483,6 +534,8 @@ class AuditEvent(models.Model):
         CLOSE_CLUSTER = "close_cluster", "Closed cluster signal"
         READ_COMMENT = "read_comment", "Marked a comment read"
         CHANGE_PRODUCT = "change_product", "Changed the product catalogue"
+        CONTACT = "contact", "Recorded a call"
+        ASSIGN = "assign", "Assigned an escalation"
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
