@@ -387,6 +387,8 @@ class Escalation(Claimable):
     # (the patient's page, the resolve page).
     badge: str
     reasons_html: str
+    # The call at hand (followups.desk.calls), on the dashboard's "Call now".
+    at_hand: object
 
     class Meta:
         ordering = ["-level_rank", "created_at", "id"]
@@ -503,6 +505,8 @@ class ClusterSignal(models.Model):
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
+    # Not a column: the dashboard's reasons in words (followups.desk.display).
+    reasons_in_words: str
     closed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                                   null=True, blank=True, related_name="+")
     closed_at = models.DateTimeField(null=True, blank=True)

@@ -24,6 +24,7 @@ from followups.models import (
 from followups.selectors import checkins_for_user
 from followups.services import CheckInClosed, response_record
 
+
 class ReasonSerializer(serializers.Serializer):
     code = serializers.CharField()
     message = serializers.CharField()

@@ -186,6 +186,6 @@ def test_metrics_are_scoped_to_the_users_clinics(api, outsider_api, urgent, clin
         theirs = outsider_api.get("/api/metrics/").json()
         refused = outsider_api.get(f"/api/metrics/?clinic={clinic.pk}")
 
-    assert ours["urgent_uncontacted_2h"] == 1 
+    assert ours["urgent_uncontacted_2h"] == 1
     assert theirs["urgent_uncontacted_2h"] == 0
     assert refused.status_code == 400 and "clinic" in refused.json()
