@@ -391,6 +391,9 @@ class Escalation(Claimable):
     at_hand: object
 
     class Meta:
+        # One name for flags on every staff page: the menu, the queue, the breadcrumbs.
+        verbose_name = "flag"
+        verbose_name_plural = "flagged patients"
         ordering = ["-level_rank", "created_at", "id"]
         constraints = [
             # Evaluating the same answers (or the same silence) twice never
@@ -439,7 +442,7 @@ class Escalation(Claimable):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_level_display()} escalation #{self.pk}"
+        return f"{self.get_level_display()} flag #{self.pk}"
 
     def save(self, *args, **kwargs):
         self.level_rank = Level.from_label(self.level).escalation_rank

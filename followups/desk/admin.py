@@ -249,7 +249,7 @@ class EscalationAdmin(ClinicScopedAdminMixin, ServiceWrittenAdminMixin, admin.Mo
                 continue  # someone else acknowledged it a moment ago
             self.log_change(request, escalation, ACKNOWLEDGED)
             done += 1
-        self.message_user(request, f"Acknowledged {done} escalation(s).", messages.SUCCESS)
+        self.message_user(request, f"Acknowledged {done} flag(s).", messages.SUCCESS)
 
     @admin.action(description="Resolve selected… (asks what was done)", permissions=["change"])
     def resolve_selected(self, request, queryset):
@@ -269,7 +269,7 @@ class EscalationAdmin(ClinicScopedAdminMixin, ServiceWrittenAdminMixin, admin.Mo
         form = ResolveForm(request.POST if request.POST.get("post") == "yes" else None)
         if form.is_bound and form.is_valid():
             done = self._resolve_all(request, escalations, form.cleaned_data["note"])
-            self.message_user(request, f"Resolved {done} escalation(s).", messages.SUCCESS)
+            self.message_user(request, f"Resolved {done} flag(s).", messages.SUCCESS)
             return None
         return self._resolve_page(request, escalations, form, bulk=True)
 
@@ -430,6 +430,7 @@ class EscalationAdmin(ClinicScopedAdminMixin, ServiceWrittenAdminMixin, admin.Mo
             extra_context.update(
                 at_hand=number_at_hand(escalation.patient,
                                        reached_at=escalation.patient_reached_at),
+                reasons=reasons_list(escalation.reasons),
                 contact_form=ContactForm(),
                 outcomes=ContactAttempt.Outcome.choices,
                 contacts=list(escalation.contacts.select_related("by")),

@@ -1,5 +1,7 @@
 """Calls to flagged patients, and who is calling: new columns are nullable (no table rewrite).
 
+Flags are named as staff read them (options only, no SQL).
+
 The escalation table's two new indexes are built concurrently in 0014.
 """
 
@@ -68,5 +70,9 @@ class Migration(migrations.Migration):
         migrations.AddConstraint(
             model_name='contactattempt',
             constraint=models.CheckConstraint(condition=models.Q(('next_attempt_at__isnull', True), ('next_attempt_at__gt', models.F('at')), _connector='OR'), name='contact_next_attempt_after_it'),
+        ),
+        migrations.AlterModelOptions(
+            name='escalation',
+            options={'ordering': ['-level_rank', 'created_at', 'id'], 'verbose_name': 'flag', 'verbose_name_plural': 'flagged patients'},
         ),
     ]

@@ -173,4 +173,4 @@ def test_it_says_more_than_when_the_count_is_capped(staff_client, clinic, staff,
 
     body = staff_client.get(QUEUE).content.decode()
 
-    assert "More than 2 escalations" in body
+    assert "More than 2 flagged patients" in body
