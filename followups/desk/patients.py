@@ -196,6 +196,8 @@ class PatientAdmin(ClinicScopedAdminMixin, admin.ModelAdmin):
             "can_handle_escalations":
                 self.admin_site._registry[Escalation].has_change_permission(request),
             "add_session_url": page.add_session_url,
+            "at_hand": page.at_hand,
+            "events": page.events,
         }
         unchecked = allergies_unchecked(patient) if patient is not None else []
         if request.method == "GET" and unchecked:

@@ -159,6 +159,19 @@ def test_the_nurse_calls_back_until_reached_then_resolves(live_server, laptop, d
     assert list(ContactAttempt.objects.filter(escalation=escalation)
                 .values_list("outcome", flat=True)) == ["no_answer", "reached"]
 
+    # The patient's page: the number on top, then the whole story in one order.
+    page.goto(f"{live_server.url}/admin/patients/patient/{desk['patient'].pk}/change/")
+    assert page.locator(f'a.tel-link[href="tel:{PHONE_NUMBER}"]').bounding_box()["y"] < 400
+    timeline = page.locator("ol.patient-timeline > li").all_inner_texts()
+    assert "Resolved by Nora Hale" in timeline[0]
+    assert "Call by Nora Hale: Reached" in timeline[1]
+    assert "Call by Nora Hale: No answer" in timeline[2]
+    assert "Urgent flag raised" in timeline[3]
+    assert "Day-2 answers" in timeline[4]
+    assert "Best time: around" in page.locator(".at-hand-line").inner_text()
+    assert_axe_clean(page, "patient page")
+    screenshot(page, "loop-06-patient-timeline")
+
     # The metrics moved: a first call within minutes, a resolution after the hour.
     after = desk_metrics(clinics=[desk["clinic"]], now=START + timedelta(hours=2))
     assert after["median_minutes_to_first_contact"] is not None
@@ -170,4 +183,4 @@ def test_the_nurse_calls_back_until_reached_then_resolves(live_server, laptop, d
     assert "Urgent, no call within 2 h" in figures
     assert page.locator("svg#time-to-act").is_visible()
     assert_axe_clean(page, "dashboard after")
-    screenshot(page, "loop-06-dashboard-metrics")
+    screenshot(page, "loop-07-dashboard-metrics")
