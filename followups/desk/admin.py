@@ -56,6 +56,11 @@ from followups.desk.filters import (
     EscalationStatusFilter,
     ProductFilter,
 )
+from followups.desk.phone_answers import (
+    ANSWERABLE_BY_STAFF,
+    PhoneAnswersForm,
+    phone_answers_record,
+)
 from followups.escalations.clusters import cluster_signal_close
 from followups.escalations.comments import comment_mark_read
 from followups.escalations.contacts import contact_record, escalation_assign, staff_of_clinic
@@ -374,8 +379,8 @@ class EscalationAdmin(ClinicScopedAdminMixin, ServiceWrittenAdminMixin, admin.Mo
         form = ContactForm(request.POST)
         if not form.is_valid():
             for field, errors in form.errors.items():
-                self.message_user(request, f"{field.replace('_', ' ')}: {' '.join(map(str, errors))}",
-                                  messages.ERROR)
+                said = " ".join(map(str, errors))
+                self.message_user(request, f"{field.replace('_', ' ')}: {said}", messages.ERROR)
             return HttpResponseRedirect(next_url)
         now = clock.database_now()
         try:
@@ -512,8 +517,35 @@ class CheckInAdmin(ClinicScopedAdminMixin, ServiceWrittenAdminMixin, admin.Model
         return [
             path("<path:object_id>/resend/", self.admin_site.admin_view(self.resend_view),
                  name="{}_{}_resend".format(*info)),
+            path("<path:object_id>/answers/", self.admin_site.admin_view(self.answers_view),
+                 name="{}_{}_answers".format(*info)),
             *super().get_urls(),
         ]
+
+    def answers_view(self, request, object_id):
+        """Answers taken by phone, through the service the API uses; then their assessment."""
+        checkin = self.get_object(request, unquote(object_id))
+        if checkin is None:
+            raise Http404
+        if not self.has_change_permission(request, checkin):
+            raise PermissionDenied
+        form = PhoneAnswersForm(request.POST if request.method == "POST" else None)
+        if request.method == "POST":
+            stored = phone_answers_record(form=form, checkin=checkin, actor=request.user)
+            if stored is not None:
+                self.message_user(request, f"Answers recorded: assessed "
+                                           f"{stored.assessment_level.upper()}.",
+                                  messages.SUCCESS)
+                return HttpResponseRedirect(
+                    reverse("admin:followups_checkinresponse_change", args=[stored.pk]))
+        patient = checkin.session.patient
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Answers taken by phone: {patient}",
+            "opts": self.opts, "checkin": checkin, "form": form,
+            "at_hand": number_at_hand(patient, reached_at=None),
+        }
+        return TemplateResponse(request, "admin/followups/checkin/phone_answers.html", context)
 
     def resend_view(self, request, object_id):
         checkin = self.get_object(request, unquote(object_id))
@@ -536,6 +568,8 @@ class CheckInAdmin(ClinicScopedAdminMixin, ServiceWrittenAdminMixin, admin.Model
             "checkin": checkin,
             "can_resend": self.has_change_permission(request, checkin)
             and checkin.status not in (CheckIn.Status.COMPLETED, CheckIn.Status.CANCELLED),
+            "can_answer": checkin is not None and self.has_change_permission(request, checkin)
+            and checkin.status in ANSWERABLE_BY_STAFF,
         }
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -625,6 +659,14 @@ class CheckInResponseAdmin(ClinicScopedAdminMixin, ServiceWrittenAdminMixin, adm
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("checkin__session__patient__clinic")
+
+    def add_view(self, request, form_url="", extra_context=None):
+        """Answers are taken for a check-in: from its page ("Record answers taken by phone")."""
+        self.message_user(request, "Answers taken by phone are recorded from their check-in: "
+                                   "open it and choose \"Record answers taken by phone\".",
+                          messages.INFO)
+        return HttpResponseRedirect(reverse("admin:followups_checkin_changelist")
+                                    + "?status__exact=sent")
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         response = super().change_view(request, object_id, form_url, extra_context)

@@ -97,8 +97,8 @@ def calls_for_user(user, *, now: datetime, limit: int = CALLS_SHOWN) -> list[Esc
     calls = list(with_call_order(queryset, now=now).select_related("patient", "assigned_to")
                  .order_by(*CALL_ORDER)[:limit])
     for escalation in calls:
-        escalation.at_hand = number_at_hand(escalation.patient,
-                                            reached_at=getattr(escalation, "patient_reached_at", None))
+        reached_at = getattr(escalation, "patient_reached_at", None)
+        escalation.at_hand = number_at_hand(escalation.patient, reached_at=reached_at)
     return calls
 
 

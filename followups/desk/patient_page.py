@@ -18,10 +18,11 @@ from django.utils.safestring import SafeString, mark_safe
 
 from followups.assessment import symptoms
 from followups.assessment.rules import WATCH_CODES, Severity
+from followups.desk.calls import NumberAtHand, number_at_hand
 from followups.desk.charts import SYMPTOMS, symptom_chart_svg
 from followups.desk.display import desk_date, level_badge, photo_url, reasons_list
+from followups.desk.phone_answers import ANSWERABLE_BY_STAFF
 from followups.escalations.comments import comment_read_due_at
-from followups.desk.calls import NumberAtHand, number_at_hand
 from followups.models import CheckIn, CheckInResponse, ContactAttempt, Escalation
 from followups.selectors import session_allergy_warnings
 from patients.models import Patient, ProductApplication, TreatmentSession
@@ -50,6 +51,7 @@ class SessionView:
     chart_svg: str = ""
     photo_urls: list[tuple[int, str]] = field(default_factory=list)
     resendable: list[CheckIn] = field(default_factory=list)
+    answerable: list[CheckIn] = field(default_factory=list)
 
     @property
     def has_answers(self) -> bool:
@@ -269,6 +271,10 @@ def patient_page(*, patient: Patient, can_resend: bool,
         view.photo_urls = [(answers.checkin.day, photo_url(answers)) for answers in view.photos]
         view.resendable = [item.checkin for item in view.checkins
                            if can_resend and item.checkin.status in RESENDABLE]
+        # Answers taken by phone: a check-in whose time has come and that can still take them.
+        view.answerable = [item.checkin for item in view.checkins
+                           if can_resend and item.checkin.due_at <= now
+                           and item.checkin.status in ANSWERABLE_BY_STAFF]
         for escalation in view.escalations:
             escalation.badge = level_badge(escalation.level)
             escalation.reasons_html = reasons_list(escalation.reasons)

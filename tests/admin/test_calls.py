@@ -1,4 +1,4 @@
-"""Calls from the desk: the number at hand, one button per outcome, assignment, call-backs on top."""
+"""Calls from the desk: the number at hand, a button per outcome, assignment, call-backs on top."""
 
 from __future__ import annotations
 
