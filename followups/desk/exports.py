@@ -10,6 +10,7 @@ records the export in the audit trail and streams the file.
 from __future__ import annotations
 
 import csv
+import operator
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -121,7 +122,7 @@ QUEUE_COLUMNS: tuple[Column, ...] = (
 
 _SYMPTOM_COLUMNS = tuple(
     Column(name, f"Answer: {name.replace('_', ' ')}", values,
-           lambda r, name=name: getattr(r, name))
+           operator.attrgetter(name))
     for names, values in (
         (CheckInResponse.SEVERITY_FIELDS, "none, mild, moderate, severe, very_severe"),
         (CheckInResponse.TREND_FIELDS, "better, same, worse; empty when the symptom is none"),

@@ -24,7 +24,8 @@ class PhoneAnswersForm(CheckInForm):
         super().__init__(*args, **kwargs)
         del self.fields["photo"]  # a photo cannot be taken over the phone
 
-    LAST_SECTION = ("Anything else?", "", ("comments",))
+    # The last section without the photo.
+    LAST_SECTION = (CheckInForm.LAST_SECTION[0], "", ("comments",))  # type: ignore[assignment]
 
 
 def phone_answers_record(*, form: PhoneAnswersForm, checkin: CheckIn,
