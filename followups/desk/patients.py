@@ -15,6 +15,7 @@ from django.contrib.admin.utils import unquote
 from django.contrib.admin.widgets import AdminSplitDateTime
 from django.db.models import Prefetch
 from django.forms.formsets import DELETION_FIELD_NAME
+from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
@@ -178,6 +179,20 @@ class PatientAdmin(ClinicScopedAdminMixin, admin.ModelAdmin):
             patient_update(actor=request.user, patient=obj, data=data)
         else:
             patient_create(actor=request.user, data=data, instance=obj)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        """A new patient is followed after a session: offer it rather than the list."""
+        if "_addanother" in request.POST or "_continue" in request.POST or "_popup" in request.POST:
+            return super().response_add(request, obj, post_url_continue)
+        session_url = reverse("admin:patients_treatmentsession_add") + f"?patient={obj.pk}"
+        if "_addsession" in request.POST:
+            self.message_user(request, f"Added {obj}. Now record their session.",
+                              messages.SUCCESS)
+            return HttpResponseRedirect(session_url)
+        self.message_user(request, format_html(
+            'Added {}. <a href="{}">Record their session</a> to start the check-ins.',
+            obj, session_url), messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:patients_patient_change", args=[obj.pk]))
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         patient = self.get_object(request, unquote(object_id))  # 404 outside the clinics
