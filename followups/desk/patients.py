@@ -238,6 +238,7 @@ def _unchecked_note(names: list[str]) -> str:
 # The session form's "Check allergies" button: a plain submit, so it works
 # without JavaScript; the page comes back with the warnings and nothing saved.
 CHECK_ALLERGIES = "_check_allergies"
+ALLERGY_CHECK = "Allergy check (nothing saved)"
 
 
 class AllergyCheckFormSet(forms.BaseInlineFormSet):
@@ -337,6 +338,31 @@ class TreatmentSessionAdmin(ClinicScopedAdminMixin, admin.ModelAdmin):
         ("Safety and follow-up", {"fields": ("allergy_warnings", "checkins_column",
                                              "cancelled_at")}),
     )
+
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="",
+                           obj=None):
+        """The allergy check's findings as a warning (or a note), never as a form error.
+
+        The check keeps the page from saving by a formset error (so nothing is
+        written and the form comes back as filled in); when that is the only
+        "error", it is shown as what it is: red only for an allergen found.
+        """
+        if CHECK_ALLERGIES in request.POST:
+            formsets = [inline.formset for inline in context.get("inline_admin_formsets", [])]
+            found = [str(error) for formset in formsets for error in formset.non_form_errors()]
+            only_the_check = (found and all(note.startswith(ALLERGY_CHECK) for note in found)
+                              and not context["adminform"].form.errors
+                              and not any(any(formset.errors) for formset in formsets))
+            if only_the_check:
+                for formset in formsets:
+                    formset._non_form_errors = formset.error_class(error_class="nonform")
+                context["errors"] = []
+                for note in found:
+                    level = (messages.WARNING if "matches the patient" in note
+                             or "Not checked" in note else messages.INFO)
+                    self.message_user(request, note, level)
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def get_fieldsets(self, request, obj=None):
         if obj is not None and obj.is_cancelled:
