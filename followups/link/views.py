@@ -21,6 +21,7 @@ from django.middleware.csrf import CsrfViewMiddleware
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.decorators import decorator_from_middleware
+from django.utils.safestring import mark_safe
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 from PIL import Image, ImageDraw
@@ -84,19 +85,24 @@ def _neutral_language(request) -> str:
     return _chosen_language(request) or translation.get_language_from_request(request)
 
 
-def _language_links(current: str) -> list[dict]:
+def _language_links(current: str, *, in_page: bool = False) -> list[dict]:
     """The page itself in each language: a query alone keeps the path, and the
-    link's token is never written into the page."""
-    return [{"code": code, "name": name, "current": code == current, "href": f"?lang={code}"}
+    link's token is never written into the page. ``in_page``: the page holds
+    every language and each link is an anchor to one (the result page, whose
+    link is used up)."""
+    return [{"code": code, "name": name, "current": code == current,
+             "href": f"#result-{code}" if in_page else f"?lang={code}"}
             for code, name in PATIENT_LANGUAGES.items()]
 
 
 def _patient_page(request, template: str, context: dict, *, status: int = 200,
-                  language: str | None = None):
+                  language: str | None = None, in_page_languages: bool = False):
     language = language or _neutral_language(request)
     with translation.override(language):
         html = render_to_string(template, {
-            **context, "language_links": _language_links(language)}, request)
+            **context,
+            "language_links": _language_links(language, in_page=in_page_languages),
+        }, request)
     response = _patient_response(html, status=status)
     response["Content-Language"] = language
     return response
@@ -175,13 +181,25 @@ def _guidance_page(request, *, clinic, response: CheckInResponse, language: str)
         answers=response_answers(response=response), comment=response.comments,
         language=language, watch_day=settings.CHECKIN_WATCH_DAY,
     )
-    return _patient_page(request, "followups/checkin_done.html", {
+    context = {
         "clinic_name": clinic.name,
         "clinic_phone": clinic.phone,
         "level": guidance.level.label,
         "guidance": guidance,
         "phone_href": _tel_href(clinic.phone),
-    }, language=language)
+    }
+    # The same guidance (chosen once, from the patient's own words) written in
+    # each language: the page's language links switch between them in the
+    # page, since a GET of the link, answered, is "not available".
+    versions = []
+    for code in PATIENT_LANGUAGES:
+        with translation.override(code):
+            body = render_to_string("followups/checkin_done_body.html", context, request)
+        versions.append({"code": code, "current": code == language,
+                         "html": mark_safe(body)})  # rendered (escaped) just above
+    return _patient_page(request, "followups/checkin_done.html",
+                         {**context, "versions": versions}, language=language,
+                         in_page_languages=True)
 
 
 def _body_too_large():
