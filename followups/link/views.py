@@ -202,16 +202,25 @@ def _guidance_page(request, *, clinic, response: CheckInResponse, language: str)
                          in_page_languages=True)
 
 
-def _body_too_large():
-    # No "Connection: close": hop-by-hop headers are the server's to set, never a
-    # WSGI application's (PEP 3333), and a strict server (the stdlib's, which
-    # runserver uses) answers one with a 500. Whether a connection with an
-    # unread body stays open is the server's call.
-    megabytes = settings.PHOTO_MAX_BYTES // (1024 * 1024)
-    return _patient_response(
-        "<!doctype html><html lang=\"en\"><title>Too large</title>"
-        f"<p>This upload is too large. A photo may be up to {megabytes} MB: please go back "
-        "and choose a smaller one.</p></html>", status=413)
+def _body_too_large(request, token: str):
+    """A photo over the limit: said in the patient's language, with their clinic's phone.
+
+    Nothing of the body is read: the link is looked up from its token alone
+    (an unknown one gets the page in the browser's language, with no clinic).
+    No "Connection: close": hop-by-hop headers are the server's to set, never a
+    WSGI application's (PEP 3333), and a strict server (the stdlib's, which
+    runserver uses) answers one with a 500.
+    """
+    checkin = checkin_for_token(token=token)
+    clinic = checkin.session.patient.clinic if checkin is not None else None
+    language = _chosen_language(request) or (
+        checkin.session.patient.language if checkin is not None else None)
+    return _patient_page(request, "followups/too_large.html", {
+        "megabytes": settings.PHOTO_MAX_BYTES // (1024 * 1024),
+        "clinic_name": clinic.name if clinic else "",
+        "clinic_phone": clinic.phone if clinic else "",
+        "phone_href": _tel_href(clinic.phone) if clinic else "",
+    }, status=413, language=language)
 
 
 def _before_the_body(view):
@@ -235,7 +244,7 @@ def _before_the_body(view):
             except ValueError:
                 length = -1
             if length < 0 or length > settings.PATIENT_LINK_MAX_BODY:
-                return _body_too_large()
+                return _body_too_large(request, token)
         return view(request, token)
 
     return guarded
