@@ -131,3 +131,54 @@ def test_the_dashboard_lists_the_calls_to_make_with_their_numbers(staff_client, 
 
     assert [e.pk for e in calls] == [urgent.pk, review.pk]
     assert calls[1].at_hand.tel_url == "tel:+447700900001"
+
+
+def test_the_urgent_alert_email_leads_to_the_page_with_the_number(staff_client, clinic, staff):
+    import re
+
+    from django.core import mail
+
+    from followups.delivery.sweep import followups_sweep
+    from tests.admin.builders import answer
+    from tests.factories import PatientFactory, session_with_checkins
+
+    clinic.email = "desk@clinic.example"
+    clinic.save()
+    patient = PatientFactory(clinic=clinic, phone="+447700900777")
+    answer(session_with_checkins(patient=patient, practitioner=staff).checkins.get(day=2),
+           fever=True)
+    mail.outbox.clear()
+    followups_sweep()
+
+    [alert] = [m for m in mail.outbox if m.to == ["desk@clinic.example"]]
+    path = re.search(r"https?://[^/\s]+(/admin/\S+)", alert.body).group(1)
+    page = staff_client.get(path).content.decode()
+
+    assert 'href="tel:+447700900777"' in page
+    assert "+447700900777" not in alert.body  # the email itself carries no patient data
+
+
+def test_flags_have_one_name_on_every_staff_page(staff_client, flagged):
+    review, _ = flagged
+
+    home = staff_client.get("/admin/").content.decode()
+    queue = staff_client.get(QUEUE).content.decode()
+    resolve = staff_client.get(f"{QUEUE}{review.pk}/resolve/").content.decode()
+
+    for page in (home, queue, resolve):
+        assert "Flagged patients" in page
+        assert ">Escalations<" not in page
+
+
+def test_cluster_reasons_read_as_words_with_the_code_small(staff_client, clinic):
+    from followups.models import ClusterSignal
+
+    signal = ClusterSignal.objects.create(clinic=clinic, kind="product_lot", key="k",
+                                          lot_number="L1", reason_codes=["RASH_WORSENING"],
+                                          created_at=timezone.now(), updated_at=timezone.now())
+
+    page = staff_client.get(f"/admin/followups/clustersignal/{signal.pk}/change/")
+    home = staff_client.get("/admin/").content.decode()
+
+    for body in (page.content.decode(), home):
+        assert 'Rash worsening <small class="code"><code>RASH_WORSENING</code></small>' in body
