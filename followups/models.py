@@ -432,9 +432,9 @@ class Escalation(Claimable):
             # Consumed by followups.escalations.clusters.escalation_clusters_process.
             models.Index(fields=["created_at"], name="escalation_clusters_pending",
                          condition=Q(clusters_checked_at__isnull=True)),
-            # "Mine" in the queue.
-            models.Index(fields=["assigned_to"], name="escalation_assigned",
-                         condition=Q(assigned_to__isnull=False)),
+            # "Mine" in the queue; over every row, as a foreign key's index is
+            # (the user's PROTECT check on deletion reads it).
+            models.Index(fields=["assigned_to"], name="escalation_assigned"),
             # Consumed by followups.escalations.contacts.contact_reminders_process.
             models.Index(fields=["next_attempt_at"], name="escalation_attempt_due",
                          condition=Q(next_attempt_at__isnull=False,

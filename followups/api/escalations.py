@@ -156,6 +156,31 @@ class MetricsQuerySerializer(serializers.Serializer):
                                     default=DEFAULT_DAYS)
 
 
+class RatesSerializer(serializers.Serializer):
+    sent = serializers.IntegerField()
+    answered = serializers.IntegerField()
+    response_rate = serializers.FloatField(allow_null=True)
+
+
+class MetricsSerializer(serializers.Serializer):
+    """The desk's figures (docs/desk.md says how each is counted)."""
+
+    days = serializers.IntegerField()
+    checkins_sent = serializers.IntegerField()
+    answered = serializers.IntegerField()
+    response_rate = serializers.FloatField(allow_null=True)
+    by_channel = serializers.DictField(child=RatesSerializer())
+    by_day = serializers.DictField(child=RatesSerializer())
+    flagged_rate = serializers.FloatField(allow_null=True)
+    flagged_rate_by_level = serializers.DictField(
+        child=serializers.FloatField(allow_null=True))
+    median_minutes_to_first_contact = serializers.FloatField(allow_null=True)
+    p90_minutes_to_first_contact = serializers.FloatField(allow_null=True)
+    median_minutes_to_resolution = serializers.FloatField(allow_null=True)
+    urgent_uncontacted_2h = serializers.IntegerField()
+    comments_overdue = serializers.IntegerField()
+
+
 class MetricsView(APIView):
     """The desk's figures over the last ``days`` (default 30), at the user's clinics."""
 
@@ -165,7 +190,7 @@ class MetricsView(APIView):
             OpenApiParameter("days", int, description=f"The window, 1 to {MAX_DAYS} days; "
                                                       f"default {DEFAULT_DAYS}."),
         ],
-        responses={200: dict, 400: None},
+        responses={200: MetricsSerializer, 400: None},
     )
     def get(self, request):
         query = MetricsQuerySerializer(data=request.query_params)

@@ -30,7 +30,7 @@ class Migration(migrations.Migration):
     operations = [
         AddIndexConcurrentlyOnPostgres(
             model_name='escalation',
-            index=models.Index(condition=models.Q(('assigned_to__isnull', False)), fields=['assigned_to'], name='escalation_assigned'),
+            index=models.Index(fields=['assigned_to'], name='escalation_assigned'),
         ),
         AddIndexConcurrentlyOnPostgres(
             model_name='escalation',

@@ -189,3 +189,17 @@ def test_metrics_are_scoped_to_the_users_clinics(api, outsider_api, urgent, clin
     assert ours["urgent_uncontacted_2h"] == 1
     assert theirs["urgent_uncontacted_2h"] == 0
     assert refused.status_code == 400 and "clinic" in refused.json()
+
+
+def test_metrics_answer_every_key_the_interface_names(api):
+    interface = {"checkins_sent", "answered", "response_rate", "by_channel", "by_day",
+                 "flagged_rate", "median_minutes_to_first_contact",
+                 "p90_minutes_to_first_contact", "median_minutes_to_resolution",
+                 "urgent_uncontacted_2h", "comments_overdue"}
+
+    body = api.get("/api/metrics/?days=30").json()
+    schema = api.get("/api/schema/?format=json").json()
+
+    assert interface <= set(body)
+    documented = schema["components"]["schemas"]["Metrics"]["properties"]
+    assert set(body) == set(documented)
