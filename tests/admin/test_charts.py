@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import xml.etree.ElementTree as ElementTree
 
@@ -118,7 +119,7 @@ def test_the_activity_charts_day_labels_never_overlap():
         r'<text x="([\d.]+)" y="[\d.]+" text-anchor="middle" fill="#333">([^<]+)</text>', svg))
     assert len(positions) == 5  # weekly, and the last day; the label next to it gives way
     # A label is about 40 px wide at 11 px: no two closer than that.
-    assert min(b - a for a, b in zip(positions, positions[1:])) > 40
+    assert min(b - a for a, b in itertools.pairwise(positions)) > 40
     assert positions[-1] < A_WIDTH
 
 
