@@ -40,6 +40,9 @@ class TokenRequestSerializer(serializers.Serializer):
 TokenResponse = inline_serializer("TokenResponse", {
     "token": serializers.CharField(),
     "expiry": serializers.DateTimeField(),
+    # Who the token is: the id a client assigns escalations to ("Mine").
+    "user": inline_serializer("TokenUser", {"id": serializers.IntegerField(),
+                                            "username": serializers.CharField()}),
 })
 LOCKED = OpenApiResponse(description="Too many failed sign-ins: locked for a while.")
 TOKEN_LIMIT = OpenApiResponse(description="The user holds as many live tokens as allowed "
@@ -54,7 +57,7 @@ def _refused(http_request, username: str):
 
 
 class TokenView(APIView):
-    """``POST /api/auth/token/`` {username, password, otp_token} → {token, expiry}."""
+    """``POST /api/auth/token/`` {username, password, otp_token} → {token, expiry, user}."""
 
     authentication_classes = []
     permission_classes = [AllowAny]
@@ -95,7 +98,9 @@ class TokenView(APIView):
             instance, token = AuthToken.objects.create(user=user)
         # Records the sign-in (django-axes' access log, the user's last_login).
         user_logged_in.send(sender=user.__class__, request=http_request, user=user)
-        return Response({"token": token, "expiry": instance.expiry}, status=status.HTTP_200_OK)
+        return Response({"token": token, "expiry": instance.expiry,
+                         "user": {"id": user.pk, "username": user.get_username()}},
+                        status=status.HTTP_200_OK)
 
 
 class LogoutView(KnoxLogoutView):

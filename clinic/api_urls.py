@@ -1,6 +1,8 @@
+from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from followups.api.checkins import CheckInViewSet, EscalationViewSet
+from followups.api.checkins import CheckInViewSet
+from followups.api.escalations import EscalationViewSet, MetricsView
 from followups.api.patients import ClinicViewSet, PatientViewSet, ProductViewSet, SessionViewSet
 from followups.webhooks.api import WebhookViewSet
 
@@ -13,4 +15,7 @@ router.register("checkins", CheckInViewSet, basename="checkin")
 router.register("escalations", EscalationViewSet, basename="escalation")
 router.register("webhooks", WebhookViewSet, basename="webhook")
 
-urlpatterns = router.urls
+urlpatterns = [
+    path("metrics/", MetricsView.as_view(), name="metrics"),
+    *router.urls,
+]

@@ -34,6 +34,7 @@ ESCALATION_LEVEL_CHOICES = Level.choices(escalating_only=True)
 # patient's form, the admin and the API read these limits from here.
 COMMENTS_MAX_LENGTH = 2000
 RESOLUTION_NOTE_MAX_LENGTH = 4000
+CONTACT_NOTE_MAX_LENGTH = 2000
 
 
 class Claimable(models.Model):
@@ -370,6 +371,15 @@ class Escalation(Claimable):
                                        validators=[MaxLengthValidator(RESOLUTION_NOTE_MAX_LENGTH)])
     alert_sent_at = models.DateTimeField(null=True, blank=True)
     renotified_at = models.DateTimeField(null=True, blank=True)
+    # Who is calling the patient back ("Mine" in the queue). No index of its
+    # own here: escalation_assigned (0014) is built concurrently.
+    assigned_to = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                    null=True, blank=True, related_name="+", db_index=False)
+    # The next call promised by the latest contact attempt (None: none pending);
+    # once it passes the escalation goes back on top of the queue and the
+    # assignee is reminded (attempt_reminded_at, once per promised time).
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    attempt_reminded_at = models.DateTimeField(null=True, blank=True)
     # When the sweep looked for a cluster around this escalation; None while
     # it has yet to (only escalations with a cluster reason ever wait).
     clusters_checked_at = models.DateTimeField(null=True, blank=True)
@@ -377,8 +387,13 @@ class Escalation(Claimable):
     # (the patient's page, the resolve page).
     badge: str
     reasons_html: str
+    # The call at hand (followups.desk.calls), on the dashboard's "Call now".
+    at_hand: object
 
     class Meta:
+        # One name for flags on every staff page: the menu, the queue, the breadcrumbs.
+        verbose_name = "flag"
+        verbose_name_plural = "flagged patients"
         ordering = ["-level_rank", "created_at", "id"]
         constraints = [
             # Evaluating the same answers (or the same silence) twice never
@@ -417,14 +432,55 @@ class Escalation(Claimable):
             # Consumed by followups.escalations.clusters.escalation_clusters_process.
             models.Index(fields=["created_at"], name="escalation_clusters_pending",
                          condition=Q(clusters_checked_at__isnull=True)),
+            # "Mine" in the queue; over every row, as a foreign key's index is
+            # (the user's PROTECT check on deletion reads it).
+            models.Index(fields=["assigned_to"], name="escalation_assigned"),
+            # Consumed by followups.escalations.contacts.contact_reminders_process.
+            models.Index(fields=["next_attempt_at"], name="escalation_attempt_due",
+                         condition=Q(next_attempt_at__isnull=False,
+                                     attempt_reminded_at__isnull=True)),
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_level_display()} escalation #{self.pk}"
+        return f"{self.get_level_display()} flag #{self.pk}"
 
     def save(self, *args, **kwargs):
         self.level_rank = Level.from_label(self.level).escalation_rank
         super().save(*args, **kwargs)
+
+
+class ContactAttempt(models.Model):
+    """A call (or a try) to a flagged patient: what came of it, and when to try again."""
+
+    class Outcome(models.TextChoices):
+        REACHED = "reached", "Reached"
+        NO_ANSWER = "no_answer", "No answer"
+        VOICEMAIL = "voicemail", "Left a voicemail"
+        WRONG_NUMBER = "wrong_number", "Wrong number"
+        OTHER = "other", "Other"
+
+    escalation = models.ForeignKey(Escalation, on_delete=models.PROTECT, related_name="contacts")
+    outcome = models.CharField(max_length=12, choices=Outcome.choices)
+    note = models.TextField(blank=True, max_length=CONTACT_NOTE_MAX_LENGTH,
+                            validators=[MaxLengthValidator(CONTACT_NOTE_MAX_LENGTH)])
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField()
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(outcome__in=["reached", "no_answer", "voicemail", "wrong_number",
+                                         "other"]),
+                name="contact_outcome_valid"),
+            models.CheckConstraint(
+                condition=Q(next_attempt_at__isnull=True) | Q(next_attempt_at__gt=models.F("at")),
+                name="contact_next_attempt_after_it"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_outcome_display()} ({self.at:%Y-%m-%d %H:%M})"
 
 
 class ClusterSignal(models.Model):
@@ -452,6 +508,8 @@ class ClusterSignal(models.Model):
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
+    # Not a column: the dashboard's reasons in words (followups.desk.display).
+    reasons_in_words: str
     closed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                                   null=True, blank=True, related_name="+")
     closed_at = models.DateTimeField(null=True, blank=True)
@@ -485,6 +543,8 @@ class AuditEvent(models.Model):
         CHANGE_PRODUCT = "change_product", "Changed the product catalogue"
         EXPORT_RECORD = "export_record", "Exported a patient's whole record"
         ERASE = "erase", "Erased a patient's identity"
+        CONTACT = "contact", "Recorded a call"
+        ASSIGN = "assign", "Assigned an escalation"
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,

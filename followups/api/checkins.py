@@ -1,35 +1,28 @@
-"""REST API for check-ins (read, plus answers taken by phone) and escalations."""
+"""REST API for check-ins (read, plus answers taken by phone); escalations are ``escalations``."""
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from followups.api.audit import AuditedReadMixin
-from followups.api.filters import CheckInFilter, EscalationFilter
+from followups.api.filters import CheckInFilter
 from followups.assessment import symptoms
 from followups.assessment.symptoms import Scale
 from followups.escalations.messages import reasons_with_messages
-from followups.escalations.services import escalation_acknowledge, escalation_resolve
 from followups.models import (
     ASSESSMENT_LEVEL_CHOICES,
     COMMENTS_MAX_LENGTH,
-    RESOLUTION_NOTE_MAX_LENGTH,
     SEVERITY_CHOICES,
     TREND_CHOICES,
     CheckIn,
     CheckInResponse,
     Delivery,
-    Escalation,
 )
-from followups.selectors import checkins_for_user, escalations_for_user
+from followups.selectors import checkins_for_user
 from followups.services import CheckInClosed, response_record
-
-NOTE_REQUIRED = "Say what was done: a resolution note is required."
 
 
 class ReasonSerializer(serializers.Serializer):
@@ -166,59 +159,3 @@ class ReasonsField(serializers.JSONField):
 
     def to_representation(self, value):
         return reasons_with_messages(value)
-
-
-class EscalationSerializer(serializers.ModelSerializer):
-    reasons = ReasonsField(read_only=True)
-
-    class Meta:
-        model = Escalation
-        fields = ["id", "patient", "session", "checkin", "level", "status", "reasons",
-                  "created_at", "acknowledged_by", "acknowledged_at", "resolved_by",
-                  "resolved_at", "resolution_note"]
-        read_only_fields = fields
-
-
-class ResolveSerializer(serializers.Serializer):
-    # A CharField, not request.data["note"]: a note with a NUL character is a
-    # 400 here instead of a database error (PostgreSQL refuses NUL in text).
-    note = serializers.CharField(max_length=RESOLUTION_NOTE_MAX_LENGTH, error_messages={
-        "required": NOTE_REQUIRED, "blank": NOTE_REQUIRED, "null": NOTE_REQUIRED,
-    })
-
-
-class EscalationViewSet(AuditedReadMixin, viewsets.ReadOnlyModelViewSet):
-    serializer_class = EscalationSerializer
-    filterset_class = EscalationFilter
-
-    def get_queryset(self):
-        return escalations_for_user(self.request.user)
-
-    def _handled(self, work):
-        try:
-            escalation = work()
-        except DjangoValidationError as error:
-            if hasattr(error, "message_dict"):
-                raise ValidationError(error.message_dict) from None
-            return Response({"detail": " ".join(error.messages)}, status=status.HTTP_409_CONFLICT)
-        return Response(EscalationSerializer(escalation).data)
-
-    @extend_schema(request=None, responses={200: EscalationSerializer, 409: None})
-    @action(detail=True, methods=["post"])
-    def acknowledge(self, request, pk=None):
-        escalation = self.get_object()
-        return self._handled(lambda: escalation_acknowledge(escalation=escalation,
-                                                            actor=request.user))
-
-    @extend_schema(
-        request=ResolveSerializer,
-        responses={200: EscalationSerializer, 400: None, 409: None},
-    )
-    @action(detail=True, methods=["post"])
-    def resolve(self, request, pk=None):
-        escalation = self.get_object()
-        serializer = ResolveSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        note = serializer.validated_data["note"]
-        return self._handled(lambda: escalation_resolve(escalation=escalation,
-                                                        actor=request.user, note=note))

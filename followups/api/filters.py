@@ -66,7 +66,9 @@ class EscalationFilter(filters.FilterSet):
                                   label="Only escalations in this status.")
     clinic = IdFilter(field_name="patient__clinic",
                       label="Only escalations of this clinic's patients.")
+    assigned_to = IdFilter(field_name="assigned_to",
+                           label="Only escalations assigned to this user (\"Mine\").")
 
     class Meta:
         model = Escalation
-        fields = ["patient", "level", "status", "clinic"]
+        fields = ["patient", "level", "status", "clinic", "assigned_to"]

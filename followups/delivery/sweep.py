@@ -23,6 +23,7 @@ from kombu.exceptions import OperationalError as KombuOperationalError
 from followups.delivery import clock, enqueue
 from followups.delivery.claims import SweepReport, claim_due_rows
 from followups.escalations.clusters import escalation_clusters_process
+from followups.escalations.contacts import contact_reminders_process
 from followups.escalations.services import escalation_alerts_process
 from followups.models import CheckIn
 from followups.services import checkins_process_claimed
@@ -101,6 +102,12 @@ def followups_sweep(*, now: datetime | None = None, batch_size: int | None = Non
         escalation_alerts_process(now=now, limit=limit, report=report)
     except Exception as error:
         logger.exception("sweep: urgent alerts failed; the next sweep retries")
+        report.errors.append(type(error).__name__)
+        failed_parts += 1
+    try:
+        report.callback_reminders_sent += contact_reminders_process(now=now, limit=limit)
+    except Exception as error:
+        logger.exception("sweep: call-back reminders failed; the next sweep retries")
         report.errors.append(type(error).__name__)
         failed_parts += 1
     try:

@@ -25,8 +25,16 @@ from django.utils.timesince import timesince
 
 from core.pagination import CappedCountPaginator
 from followups.audit import audit_record
+from followups.delivery import clock
 from followups.desk import views as admin_views
+from followups.desk.calls import (
+    CALL_ORDER,
+    ContactForm,
+    number_at_hand,
+    with_call_order,
+)
 from followups.desk.display import (
+    codes_in_words,
     desk_time,
     level_badge,
     patient_link,
@@ -40,6 +48,7 @@ from followups.desk.filters import (
     AckDeadlineFilter,
     AlertFilter,
     AssessmentFilter,
+    AssignedFilter,
     CommentFilter,
     DayFilter,
     DueFilter,
@@ -47,8 +56,14 @@ from followups.desk.filters import (
     EscalationStatusFilter,
     ProductFilter,
 )
+from followups.desk.phone_answers import (
+    ANSWERABLE_BY_STAFF,
+    PhoneAnswersForm,
+    phone_answers_record,
+)
 from followups.escalations.clusters import cluster_signal_close
 from followups.escalations.comments import comment_mark_read
+from followups.escalations.contacts import contact_record, escalation_assign, staff_of_clinic
 from followups.escalations.services import escalation_acknowledge, escalation_resolve
 from followups.models import (
     RESOLUTION_NOTE_MAX_LENGTH,
@@ -56,10 +71,15 @@ from followups.models import (
     CheckIn,
     CheckInResponse,
     ClusterSignal,
+    ContactAttempt,
     Escalation,
 )
 from followups.services import checkin_resend
-from patients.admin_scoping import ClinicScopedAdminMixin, ScopedRelatedFieldListFilter
+from patients.admin_scoping import (
+    ClinicScopedAdminMixin,
+    ScopedRelatedFieldListFilter,
+    scope_to_clinics,
+)
 from patients.models import Patient
 
 # Shared admin behaviour -------------------------------------------------------------
@@ -128,19 +148,19 @@ class ResolveForm(forms.Form):
 @admin.register(Escalation)
 class EscalationAdmin(ClinicScopedAdminMixin, ServiceWrittenAdminMixin, admin.ModelAdmin):
     clinic_lookup = "patient__clinic"
-    list_display = ("level_badge", "patient_column", "checkin_day", "reasons_column",
-                    "raised", "status_column", "acknowledged_column")
+    list_display = ("level_badge", "patient_column", "call_column", "checkin_day",
+                    "reasons_column", "raised", "status_column", "assigned_column")
     list_display_links = ("level_badge",)
     list_filter = (
-        EscalationStatusFilter, "level", "trigger", AckDeadlineFilter, AlertFilter,
+        EscalationStatusFilter, AssignedFilter, "level", "trigger", AckDeadlineFilter, AlertFilter,
         ("patient__clinic", ScopedRelatedFieldListFilter), EscalationDayFilter,
         ("session__practitioner", ScopedRelatedFieldListFilter), ProductFilter,
     )
     search_fields = ("patient__first_name", "patient__last_name", "patient__email")
     search_help_text = "Search by the patient's first name, last name or email."
-    # Urgent first, then the oldest: who has waited longest for the clinic.
-    ordering = ("-level_rank", "created_at", "id")
-    list_select_related = ("patient", "checkin", "acknowledged_by")
+    # A call-back that has come due first, then urgent, then the oldest: who
+    # has waited longest for the clinic (get_ordering: the first is computed).
+    list_select_related = ("patient", "checkin", "acknowledged_by", "assigned_to")
     list_per_page = 50
     actions = ("acknowledge_selected", "resolve_selected")
     MAX_BULK_RESOLVE = 200
@@ -150,17 +170,42 @@ class EscalationAdmin(ClinicScopedAdminMixin, ServiceWrittenAdminMixin, admin.Mo
     fieldsets = (
         (None, {"fields": ("level_badge", "status_column", "patient_column", "session_link",
                            "checkin_day", "trigger", "raised", "reasons_detail")}),
-        ("Handling", {"fields": ("acknowledged_column", "acknowledged_at", "resolved_by",
-                                 "resolved_at", "resolution_note")}),
+        ("Handling", {"fields": ("assigned_column", "acknowledged_column", "acknowledged_at",
+                                 "resolved_by", "resolved_at", "resolution_note")}),
         ("Alert emails", {"fields": ("alert_sent_at", "renotified_at", "last_error"),
                           "classes": ("collapse",)}),
     )
+
+    def get_queryset(self, request):
+        # Not super()'s: ModelAdmin orders before the ordering's first key is annotated.
+        queryset = with_call_order(Escalation.objects.all(), now=clock.database_now())
+        return scope_to_clinics(queryset.order_by(*CALL_ORDER), request, self.clinic_lookup)
+
+    def get_ordering(self, request):
+        return CALL_ORDER
 
     # Columns
 
     @admin.display(description="Level", ordering="level_rank")
     def level_badge(self, obj):
         return level_badge(obj.level)
+
+    @admin.display(description="Call")
+    def call_column(self, obj):
+        at_hand = number_at_hand(obj.patient, reached_at=getattr(obj, "patient_reached_at", None))
+        due = ""
+        if obj.next_attempt_at is not None and obj.status != Escalation.Status.RESOLVED:
+            if getattr(obj, "callback_due", 0):
+                due = format_html('<br><strong class="callback-due">Call back now</strong> '
+                                  '(planned {})', desk_time(obj.next_attempt_at))
+            else:
+                due = format_html('<br><span class="meta">Call back at {}</span>',
+                                  desk_time(obj.next_attempt_at))
+        return format_html("{}{}", at_hand.html(), due)
+
+    @admin.display(description="Assigned to", ordering="assigned_to__first_name")
+    def assigned_column(self, obj):
+        return person(obj.assigned_to)
 
     @admin.display(description="Patient", ordering="patient__last_name")
     def patient_column(self, obj):
@@ -209,7 +254,7 @@ class EscalationAdmin(ClinicScopedAdminMixin, ServiceWrittenAdminMixin, admin.Mo
                 continue  # someone else acknowledged it a moment ago
             self.log_change(request, escalation, ACKNOWLEDGED)
             done += 1
-        self.message_user(request, f"Acknowledged {done} escalation(s).", messages.SUCCESS)
+        self.message_user(request, f"Acknowledged {done} flag(s).", messages.SUCCESS)
 
     @admin.action(description="Resolve selected… (asks what was done)", permissions=["change"])
     def resolve_selected(self, request, queryset):
@@ -229,7 +274,7 @@ class EscalationAdmin(ClinicScopedAdminMixin, ServiceWrittenAdminMixin, admin.Mo
         form = ResolveForm(request.POST if request.POST.get("post") == "yes" else None)
         if form.is_bound and form.is_valid():
             done = self._resolve_all(request, escalations, form.cleaned_data["note"])
-            self.message_user(request, f"Resolved {done} escalation(s).", messages.SUCCESS)
+            self.message_user(request, f"Resolved {done} flag(s).", messages.SUCCESS)
             return None
         return self._resolve_page(request, escalations, form, bulk=True)
 
@@ -270,6 +315,10 @@ class EscalationAdmin(ClinicScopedAdminMixin, ServiceWrittenAdminMixin, admin.Mo
                  name="{}_{}_acknowledge".format(*info)),
             path("<path:object_id>/resolve/", view(self.resolve_view),
                  name="{}_{}_resolve".format(*info)),
+            path("<path:object_id>/contact/", view(self.contact_view),
+                 name="{}_{}_contact".format(*info)),
+            path("<path:object_id>/assign/", view(self.assign_view),
+                 name="{}_{}_assign".format(*info)),
             *super().get_urls(),
         ]
 
@@ -313,18 +362,85 @@ class EscalationAdmin(ClinicScopedAdminMixin, ServiceWrittenAdminMixin, admin.Mo
             return HttpResponseRedirect(next_url)
         return self._resolve_page(request, [escalation], form, bulk=False, next_url=next_url)
 
+    def _handled_object(self, request, object_id):
+        escalation = self.get_object(request, unquote(object_id))
+        if escalation is None:
+            raise Http404
+        if request.method != "POST":
+            raise PermissionDenied("Only by the page's buttons.")
+        if not self.has_change_permission(request, escalation):
+            raise PermissionDenied
+        return escalation
+
+    def contact_view(self, request, object_id):
+        """The escalation page's call form: one button per outcome."""
+        escalation = self._handled_object(request, object_id)
+        next_url = safe_next_url(request, self._change_url(escalation))
+        form = ContactForm(request.POST)
+        if not form.is_valid():
+            for field, errors in form.errors.items():
+                said = " ".join(map(str, errors))
+                self.message_user(request, f"{field.replace('_', ' ')}: {said}", messages.ERROR)
+            return HttpResponseRedirect(next_url)
+        now = clock.database_now()
+        try:
+            contact = contact_record(escalation=escalation, actor=request.user,
+                                     outcome=form.cleaned_data["outcome"],
+                                     note=form.cleaned_data["note"],
+                                     next_attempt_at=form.next_attempt_at(now=now), now=now)
+        except ValidationError as error:
+            self.message_user(request, " ".join(error.messages), messages.ERROR)
+            return HttpResponseRedirect(next_url)
+        self.log_change(request, escalation, f"Call recorded: {contact.get_outcome_display()}")
+        again = (f" Call back at {desk_time(contact.next_attempt_at)}."
+                 if contact.next_attempt_at else "")
+        self.message_user(request, f"Call recorded: {contact.get_outcome_display().lower()}."
+                                   f"{again}", messages.SUCCESS)
+        return HttpResponseRedirect(next_url)
+
+    def assign_view(self, request, object_id):
+        escalation = self._handled_object(request, object_id)
+        next_url = safe_next_url(request, self._change_url(escalation))
+        value = request.POST.get("user", "")
+        user = None
+        if value == "me":
+            user = request.user
+        elif value:
+            user = staff_of_clinic(escalation.patient.clinic_id).filter(
+                pk=value if value.isdigit() else 0).first()
+            if user is None:
+                self.message_user(request, "Assign to a staff member of this clinic.",
+                                  messages.ERROR)
+                return HttpResponseRedirect(next_url)
+        try:
+            escalation_assign(escalation=escalation, actor=request.user, user=user)
+        except ValidationError as error:
+            self.message_user(request, " ".join(error.messages), messages.ERROR)
+        else:
+            self.message_user(request, f"Assigned to {person(user)}." if user else "Unassigned.",
+                              messages.SUCCESS)
+        return HttpResponseRedirect(next_url)
+
     def changelist_view(self, request, extra_context=None):
-        extra_context = {"title": "Flagged patients: urgent first, then the longest waiting",
+        extra_context = {"title": "Flagged patients: call-backs due, urgent, "
+                                  "then the longest waiting",
                          **(extra_context or {})}
         return super().changelist_view(request, extra_context)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         escalation = self.get_object(request, unquote(object_id))
-        extra_context = {
-            **(extra_context or {}),
-            "escalation": escalation,
-            "can_handle": self.has_change_permission(request, escalation),
-        }
+        extra_context = {**(extra_context or {}), "escalation": escalation,
+                         "can_handle": self.has_change_permission(request, escalation)}
+        if escalation is not None:
+            extra_context.update(
+                at_hand=number_at_hand(escalation.patient,
+                                       reached_at=escalation.patient_reached_at),
+                reasons=reasons_list(escalation.reasons),
+                contact_form=ContactForm(),
+                outcomes=ContactAttempt.Outcome.choices,
+                contacts=list(escalation.contacts.select_related("by")),
+                staff=list(staff_of_clinic(escalation.patient.clinic_id)),
+            )
         return super().change_view(request, object_id, form_url, extra_context)
 
 
@@ -401,8 +517,35 @@ class CheckInAdmin(ClinicScopedAdminMixin, ServiceWrittenAdminMixin, admin.Model
         return [
             path("<path:object_id>/resend/", self.admin_site.admin_view(self.resend_view),
                  name="{}_{}_resend".format(*info)),
+            path("<path:object_id>/answers/", self.admin_site.admin_view(self.answers_view),
+                 name="{}_{}_answers".format(*info)),
             *super().get_urls(),
         ]
+
+    def answers_view(self, request, object_id):
+        """Answers taken by phone, through the service the API uses; then their assessment."""
+        checkin = self.get_object(request, unquote(object_id))
+        if checkin is None:
+            raise Http404
+        if not self.has_change_permission(request, checkin):
+            raise PermissionDenied
+        form = PhoneAnswersForm(request.POST if request.method == "POST" else None)
+        if request.method == "POST":
+            stored = phone_answers_record(form=form, checkin=checkin, actor=request.user)
+            if stored is not None:
+                self.message_user(request, f"Answers recorded: assessed "
+                                           f"{stored.assessment_level.upper()}.",
+                                  messages.SUCCESS)
+                return HttpResponseRedirect(
+                    reverse("admin:followups_checkinresponse_change", args=[stored.pk]))
+        patient = checkin.session.patient
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Answers taken by phone: {patient}",
+            "opts": self.opts, "checkin": checkin, "form": form,
+            "at_hand": number_at_hand(patient, reached_at=None),
+        }
+        return TemplateResponse(request, "admin/followups/checkin/phone_answers.html", context)
 
     def resend_view(self, request, object_id):
         checkin = self.get_object(request, unquote(object_id))
@@ -425,6 +568,8 @@ class CheckInAdmin(ClinicScopedAdminMixin, ServiceWrittenAdminMixin, admin.Model
             "checkin": checkin,
             "can_resend": self.has_change_permission(request, checkin)
             and checkin.status not in (CheckIn.Status.COMPLETED, CheckIn.Status.CANCELLED),
+            "can_answer": checkin is not None and self.has_change_permission(request, checkin)
+            and checkin.status in ANSWERABLE_BY_STAFF,
         }
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -515,6 +660,14 @@ class CheckInResponseAdmin(ClinicScopedAdminMixin, ServiceWrittenAdminMixin, adm
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("checkin__session__patient__clinic")
 
+    def add_view(self, request, form_url="", extra_context=None):
+        """Answers are taken for a check-in: from its page ("Record answers taken by phone")."""
+        self.message_user(request, "Answers taken by phone are recorded from their check-in: "
+                                   "open it and choose \"Record answers taken by phone\".",
+                          messages.INFO)
+        return HttpResponseRedirect(reverse("admin:followups_checkin_changelist")
+                                    + "?status__exact=sent")
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         response = super().change_view(request, object_id, form_url, extra_context)
         if request.method == "GET" and response.status_code == 200:
@@ -559,7 +712,7 @@ class ClusterSignalAdmin(ClinicScopedAdminMixin, ServiceWrittenAdminMixin, admin
 
     @admin.display(description="Reasons")
     def reasons_column(self, obj):
-        return format_html_join(" ", "<code>{}</code>", ((code,) for code in obj.reason_codes))
+        return codes_in_words(obj.reason_codes)
 
     @admin.action(description="Close selected signals (investigated)", permissions=["change"])
     def close_selected(self, request, queryset):

@@ -226,8 +226,11 @@ def activity_chart_svg(*, days: Sequence, counts: Mapping[str, Sequence[int]], c
                    f'y2="{y(value):.1f}" stroke="#ddd"/>')
         out.append(f'<text x="{A_LEFT - 6}" y="{y(value) + 4:.1f}" text-anchor="end" '
                    f'fill="#333">{value}</text>')
+    last = len(days) - 1
     for index, day in enumerate(days):
-        if index % 7 == 0 or index == len(days) - 1:
+        # Weekly, and the last day; a weekly label too close to the last one
+        # would overlap it ("6 Dec7 Dec"), so it gives way.
+        if index == last or (index % 7 == 0 and last - index >= 4):
             out.append(f'<text x="{x(index):.1f}" y="{A_HEIGHT - A_BOTTOM + 16}" '
                        f'text-anchor="middle" fill="#333">{day.day} {day:%b}</text>')
     for order, (key, label, colour, dash, shape) in enumerate(ACTIVITY_SERIES):
@@ -253,5 +256,49 @@ def activity_chart_svg(*, days: Sequence, counts: Mapping[str, Sequence[int]], c
         out.append(_marker(shape, legend_x + 12, legend_y, colour, label))
         out.append(f'<text x="{legend_x + 32}" y="{legend_y + 4}" fill="#222">'
                    f'{escape(label)}</text>')
+    out.append("</svg>")
+    return "".join(out)
+
+
+B_WIDTH, B_LABEL, B_ROW, B_TOP = 520, 190, 28, 10
+
+
+def bars_svg(*, rows: Sequence[tuple[str, float | None, str]], maximum: float, chart_id: str,
+             title: str, description: str, target: tuple[float, str] | None = None) -> str:
+    """Horizontal bars: one ``(label, value or None, value in words)`` a row, on one scale.
+
+    ``target`` draws a dashed line at a value (a deadline) with its words. A
+    missing value is a row with its words and no bar.
+    """
+    safe_id = re.sub(r"[^A-Za-z0-9_-]", "-", chart_id)
+    height = B_TOP * 2 + B_ROW * len(rows) + (18 if target else 0)
+    scale = (B_WIDTH - B_LABEL - 90) / (maximum or 1)
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="bars-chart" id="{safe_id}" '
+        f'role="img" aria-labelledby="{safe_id}-title {safe_id}-desc" '
+        f'viewBox="0 0 {B_WIDTH} {height}" width="{B_WIDTH}" height="{height}" '
+        f'font-family="sans-serif" font-size="12">',
+        f'<title id="{safe_id}-title">{escape(title)}</title>',
+        f'<desc id="{safe_id}-desc">{escape(description)}</desc>',
+        f'<rect x="0" y="0" width="{B_WIDTH}" height="{height}" fill="#fff"/>',
+    ]
+    for index, (label, value, words) in enumerate(rows):
+        top = B_TOP + index * B_ROW
+        out.append(f'<text x="{B_LABEL - 8}" y="{top + 17}" text-anchor="end" fill="#222">'
+                   f'{escape(label)}</text>')
+        width = 0.0 if value is None else max(0.0, min(value, maximum)) * scale
+        if width:
+            out.append(f'<rect x="{B_LABEL}" y="{top + 5}" width="{width:.1f}" height="16" '
+                       f'fill="#1f618d"/>')
+        out.append(f'<text x="{B_LABEL + width + 6:.1f}" y="{top + 17}" fill="#222">'
+                   f'{escape(words)}</text>')
+    if target is not None:
+        value, words = target
+        x = B_LABEL + min(value, maximum) * scale
+        bottom = B_TOP + B_ROW * len(rows)
+        out.append(f'<line x1="{x:.1f}" y1="{B_TOP}" x2="{x:.1f}" y2="{bottom}" '
+                   f'stroke="#a4161a" stroke-width="2" stroke-dasharray="5 3"/>')
+        out.append(f'<text x="{x:.1f}" y="{bottom + 14}" text-anchor="middle" '
+                   f'fill="#a4161a">{escape(words)}</text>')
     out.append("</svg>")
     return "".join(out)

@@ -20,7 +20,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from followups.assessment.rules import Level, Severity
+from followups.desk.calls import calls_for_user
 from followups.desk.charts import activity_chart_svg
+from followups.desk.display import codes_in_words
+from followups.desk.metrics import DeskFigures, desk_figures
 from followups.escalations.comments import comments_overdue_q
 from followups.models import CheckIn, CheckInResponse, ClusterSignal, Escalation
 from followups.selectors import undelivered_alerts_q
@@ -90,6 +93,9 @@ class Dashboard:
     more_clusters: bool = False
     clusters_url: str = ""
     activity: Activity | None = None
+    # "Call now" (followups.desk.calls) and the desk's figures (followups.desk.metrics).
+    calls: list[Escalation] = field(default_factory=list)
+    desk: DeskFigures | None = None
 
 
 def _changelist(model_name: str, **params) -> str:
@@ -151,8 +157,6 @@ def dashboard_for_user(user, *, now: datetime) -> Dashboard:
                            "checkin__session__patient__clinic", clinic_ids).aggregate(
         waiting=Count("pk"), overdue=Count("pk", filter=comments_overdue_q(clinics, now=now)))
     comments_waiting, comments_overdue = comments["waiting"], comments["overdue"]
-    rate = (f"{round(100 * checkins['answered'] / checkins['closed'])}%"
-            if checkins["closed"] else "–")
     deadline_minutes = int(settings.URGENT_ACK_DEADLINE.total_seconds() // 60)
     dashboard.figures = [
         Figure("Urgent, not resolved", str(escalations["urgent"]),
@@ -196,9 +200,6 @@ def dashboard_for_user(user, *, now: datetime) -> Dashboard:
                _changelist("checkinresponse", comment="overdue"),
                tone=URGENT if comments_overdue else "neutral",
                note="Not read within one business day of being written: read them now."),
-        Figure("Response rate (30 days)", rate, _changelist("checkin", due="30d"),
-               note=f"{checkins['answered']} answered of {checkins['closed']} "
-                    "answered or missed."),
     ]
 
     turned_off = _in_clinics(Webhook.objects, "clinic", clinic_ids).filter(active=False).count()
@@ -217,9 +218,13 @@ def dashboard_for_user(user, *, now: datetime) -> Dashboard:
         .order_by("-updated_at")[: CLUSTERS_SHOWN + 1]
     )
     dashboard.clusters = clusters[:CLUSTERS_SHOWN]
+    for signal in dashboard.clusters:
+        signal.reasons_in_words = codes_in_words(signal.reason_codes)
     dashboard.more_clusters = len(clusters) > CLUSTERS_SHOWN
     dashboard.clusters_url = _changelist("clustersignal", status__exact="open")
     dashboard.activity = activity_for_clinics(clinic_ids, now=now)
+    dashboard.calls = calls_for_user(user, now=now)
+    dashboard.desk = desk_figures(clinics, now=now)
     return dashboard
 
 
@@ -245,11 +250,9 @@ class Activity:
         """The chart in one paragraph of words, for everyone (and screen readers)."""
         totals = self.totals
         first, last = self.days[0], self.days[-1]
-        rate = (f" ({round(100 * totals['answered'] / totals['sent'])}% of those sent)"
-                if totals["sent"] else "")
         busiest = max(range(len(self.days)), key=lambda i: (self.counts["sent"][i], i))
         text = (f"From {first.day} {first:%b} to {last.day} {last:%b}: "
-                f"{totals['sent']} check-ins sent, {totals['answered']} answered{rate}, "
+                f"{totals['sent']} check-ins sent, {totals['answered']} answers received, "
                 f"{totals['review']} flagged for review and {totals['urgent']} flagged urgent.")
         if totals["sent"]:
             day = self.days[busiest]

@@ -101,6 +101,17 @@ def reasons_list(reasons: list[dict], *, with_sources: bool = False):
     return format_html('<ul class="reasons">{}</ul>', items)
 
 
+def code_in_words(code: str) -> str:
+    """A rule's code as words ("Rash worsening"), for lists that have no parameters to write."""
+    return code.replace("_", " ").capitalize()
+
+
+def codes_in_words(codes: list[str]):
+    """Reason codes in words, each with its code small after it."""
+    return format_html_join(", ", '{} <small class="code"><code>{}</code></small>',
+                            ((code_in_words(code), code) for code in codes))
+
+
 def safe_next_url(request, default: str) -> str:
     candidate = request.POST.get("next") or request.GET.get("next") or ""
     if candidate and url_has_allowed_host_and_scheme(

@@ -1,34 +1,159 @@
-"""CSV exports of the queue (escalations) and of check-in answers.
+"""CSV exports of the queue (flags) and of check-in answers, with their codebooks.
 
-Rows only: the admin view chooses the rows (scoped to the user's clinics and
-a date range), records the export in the audit trail and streams the file.
+Each export is one declaration of columns (name, meaning, values, cell): the
+header, every row (``export_rows``, the one row builder) and the codebook
+beside the file come from it, so they cannot drift apart. Rows only: the
+admin view chooses the rows (scoped to the user's clinics and a date range),
+records the export in the audit trail and streams the file.
 """
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Iterator
+import operator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Count, Min, Prefetch, QuerySet
 
 from followups.escalations.messages import reason_message
 from followups.models import CheckInResponse, Escalation
+from patients.models import ProductApplication
 
 # A spreadsheet runs a cell that starts with one of these as a formula
 # (OWASP "CSV injection"); a leading apostrophe makes it plain text.
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
-QUEUE_HEADER = (
-    "escalation_id", "clinic", "patient_id", "patient_name", "patient_email", "level",
-    "status", "checkin_day", "reason_codes", "reasons", "raised_at", "acknowledged_by",
-    "acknowledged_at", "resolved_by", "resolved_at", "resolution_note",
+
+@dataclass(frozen=True)
+class Column:
+    """One column of an export: its name, what it means and its values (the codebook), its cell."""
+
+    name: str
+    meaning: str
+    values: str
+    cell: Callable[[Any], object]
+
+
+def _user(user) -> str:
+    return user.get_username() if user is not None else ""
+
+
+def _practitioner(session) -> str:
+    user = session.practitioner
+    return (user.get_full_name() or user.get_username()) if user is not None else ""
+
+
+def _products(session) -> str:
+    return "; ".join(f"{application.product.name} [{application.phase}, lot "
+                     f"{application.lot_number or '?'}]"
+                     for application in session.applications.all())
+
+
+def _lots(session) -> str:
+    return " ".join(sorted({application.lot_number for application in session.applications.all()
+                            if application.lot_number}))
+
+
+UTC_TIME = "ISO 8601 date and time with its UTC offset"
+LEVELS = "review, urgent"
+SESSION_PRODUCTS = ("Products applied at the session, '; '-separated, each as "
+                    "'name [phase, lot number]'")
+PHASES = "phase: pre, during or post; lot '?' when none was recorded"
+
+
+def _session_columns(session_of: Callable[[Any], Any]) -> tuple[Column, ...]:
+    """The session's columns, to trace a reaction to a product's lot and a practitioner."""
+    return (
+        Column("session_id", "The treatment session's id", "integer",
+               lambda row: session_of(row).pk),
+        Column("session_performed_at", "When the session was performed", UTC_TIME,
+               lambda row: session_of(row).performed_at),
+        Column("practitioner", "Who performed the session", "full name, or user name",
+               lambda row: _practitioner(session_of(row))),
+        Column("treatment_area", "The area treated", "free text",
+               lambda row: session_of(row).treatment_area),
+        Column("products", SESSION_PRODUCTS, PHASES, lambda row: _products(session_of(row))),
+        Column("lot_numbers", "The lot numbers applied at the session, one filter away",
+               "space-separated, sorted", lambda row: _lots(session_of(row))),
+    )
+
+
+def _patient_columns(patient_of: Callable[[Any], Any]) -> tuple[Column, ...]:
+    return (
+        Column("clinic", "The clinic", "its name", lambda row: patient_of(row).clinic.name),
+        Column("patient_id", "The patient's id", "integer", lambda row: patient_of(row).pk),
+        Column("patient_name", "The patient's first and last name", "text",
+               lambda row: str(patient_of(row))),
+        Column("patient_email", "The patient's email address", "text",
+               lambda row: patient_of(row).email),
+        Column("patient_phone", "The patient's phone number (staff exports only)",
+               "E.164 after a ' (which keeps a spreadsheet from reading + as a formula); "
+               "empty if none", lambda row: patient_of(row).phone),
+    )
+
+
+QUEUE_COLUMNS: tuple[Column, ...] = (
+    Column("escalation_id", "The flag's id", "integer", lambda e: e.pk),
+    *_patient_columns(lambda e: e.patient),
+    Column("level", "How soon the patient must be contacted", LEVELS, lambda e: e.level),
+    Column("status", "Where handling stands", "open, acknowledged, resolved", lambda e: e.status),
+    Column("checkin_day", "The check-in's day after the session", "2, 7 or 10",
+           lambda e: e.checkin.day),
+    Column("reason_codes", "The rules that raised the flag", "space-separated codes of "
+           "docs/escalation-rules.md", lambda e: " ".join(r.get("code", "") for r in e.reasons)),
+    Column("reasons", "The reasons in words", "' | '-separated",
+           lambda e: " | ".join(reason_message(r) for r in e.reasons)),
+    Column("raised_at", "When the flag was raised", UTC_TIME, lambda e: e.created_at),
+    Column("assigned_to", "Who is calling the patient", "user name; empty if nobody",
+           lambda e: _user(e.assigned_to)),
+    Column("calls", "Calls recorded", "integer", lambda e: e.calls),
+    Column("first_call_at", "When the first call was recorded", UTC_TIME + "; empty if none",
+           lambda e: e.first_call_at),
+    Column("acknowledged_by", "Who acknowledged it", "user name",
+           lambda e: _user(e.acknowledged_by)),
+    Column("acknowledged_at", "When it was acknowledged", UTC_TIME, lambda e: e.acknowledged_at),
+    Column("resolved_by", "Who resolved it", "user name", lambda e: _user(e.resolved_by)),
+    Column("resolved_at", "When it was resolved", UTC_TIME, lambda e: e.resolved_at),
+    Column("resolution_note", "What was done", "free text", lambda e: e.resolution_note),
+    *_session_columns(lambda e: e.session),
 )
-ANSWERS_HEADER = (
-    "response_id", "clinic", "patient_id", "patient_name", "patient_email", "checkin_day",
-    "submitted_at", "channel", *CheckInResponse.SEVERITY_FIELDS, *CheckInResponse.TREND_FIELDS,
-    *CheckInResponse.YES_NO_FIELDS, "comments", "assessment_level", "reason_codes",
-    "has_photo",
+
+_SYMPTOM_COLUMNS = tuple(
+    Column(name, f"Answer: {name.replace('_', ' ')}", values,
+           operator.attrgetter(name))
+    for names, values in (
+        (CheckInResponse.SEVERITY_FIELDS, "none, mild, moderate, severe, very_severe"),
+        (CheckInResponse.TREND_FIELDS, "better, same, worse; empty when the symptom is none"),
+        (CheckInResponse.YES_NO_FIELDS, "yes, no"),
+    )
+    for name in names
 )
+
+ANSWERS_COLUMNS: tuple[Column, ...] = (
+    Column("response_id", "The answers' id", "integer", lambda r: r.pk),
+    *_patient_columns(lambda r: r.checkin.session.patient),
+    Column("checkin_day", "The check-in's day after the session", "2, 7 or 10",
+           lambda r: r.checkin.day),
+    Column("submitted_at", "When the answers were given", UTC_TIME, lambda r: r.submitted_at),
+    Column("channel", "Who entered them", "patient_link (the patient), staff (by phone)",
+           lambda r: r.channel),
+    *_SYMPTOM_COLUMNS,
+    Column("comments", "The patient's own words", "free text", lambda r: r.comments),
+    Column("assessment_level", "The rules' assessment", "none, watch, review, urgent",
+           lambda r: r.assessment_level),
+    Column("reason_codes", "The rules behind it", "space-separated codes",
+           lambda r: " ".join(reason.get("code", "") for reason in r.assessment_reasons)),
+    Column("has_photo", "Whether a photo came with the answers", "yes, no",
+           lambda r: bool(r.photo)),
+    *_session_columns(lambda r: r.checkin.session),
+)
+
+QUEUE_HEADER = tuple(column.name for column in QUEUE_COLUMNS)
+ANSWERS_HEADER = tuple(column.name for column in ANSWERS_COLUMNS)
+CODEBOOK_HEADER = ("column", "meaning", "values")
+COLUMNS = {"queue": QUEUE_COLUMNS, "answers": ANSWERS_COLUMNS}
 
 
 def csv_safe(value: object) -> str:
@@ -43,49 +168,45 @@ def csv_safe(value: object) -> str:
     return text
 
 
-def _user(user) -> str:
-    return user.get_username() if user is not None else ""
+def export_rows(columns: tuple[Column, ...], objects: Iterable[Any]) -> Iterator[list[object]]:
+    """The one row builder: each object's cells, in its columns' order."""
+    for obj in objects:
+        yield [column.cell(obj) for column in columns]
+
+
+def codebook_rows(columns: tuple[Column, ...]) -> Iterator[list[object]]:
+    for column in columns:
+        yield [column.name, column.meaning, column.values]
+
+
+def _with_session(prefix: str) -> list:
+    return [f"{prefix}session__practitioner",
+            Prefetch(f"{prefix}session__applications",
+                     queryset=ProductApplication.objects.select_related("product")
+                     .order_by("pk"))]
 
 
 def queue_queryset(queryset: QuerySet[Escalation]) -> QuerySet[Escalation]:
-    return queryset.select_related(
-        "patient__clinic", "checkin", "acknowledged_by", "resolved_by"
-    ).order_by("created_at", "pk")
+    session = _with_session("")
+    return (queryset.select_related("patient__clinic", "checkin", "acknowledged_by",
+                                    "resolved_by", "assigned_to", session[0])
+            .prefetch_related(session[1])
+            .annotate(calls=Count("contacts"), first_call_at=Min("contacts__at"))
+            .order_by("created_at", "pk"))
 
 
 def queue_rows(escalations: Iterable[Escalation]) -> Iterator[list[object]]:
-    for escalation in escalations:
-        patient = escalation.patient
-        yield [
-            escalation.pk, patient.clinic.name, patient.pk, str(patient), patient.email,
-            escalation.level, escalation.status, escalation.checkin.day,
-            " ".join(reason.get("code", "") for reason in escalation.reasons),
-            " | ".join(reason_message(reason) for reason in escalation.reasons),
-            escalation.created_at, _user(escalation.acknowledged_by),
-            escalation.acknowledged_at, _user(escalation.resolved_by), escalation.resolved_at,
-            escalation.resolution_note,
-        ]
+    return export_rows(QUEUE_COLUMNS, escalations)
 
 
 def answers_queryset(queryset: QuerySet[CheckInResponse]) -> QuerySet[CheckInResponse]:
-    return queryset.select_related("checkin__session__patient__clinic").order_by(
-        "submitted_at", "pk"
-    )
+    session = _with_session("checkin__")
+    return (queryset.select_related("checkin__session__patient__clinic", session[0])
+            .prefetch_related(session[1]).order_by("submitted_at", "pk"))
 
 
 def answers_rows(responses: Iterable[CheckInResponse]) -> Iterator[list[object]]:
-    for response in responses:
-        patient = response.checkin.session.patient
-        yield [
-            response.pk, patient.clinic.name, patient.pk, str(patient), patient.email,
-            response.checkin.day, response.submitted_at, response.channel,
-            *(getattr(response, name) for name in CheckInResponse.SEVERITY_FIELDS),
-            *(getattr(response, name) for name in CheckInResponse.TREND_FIELDS),
-            *(getattr(response, name) for name in CheckInResponse.YES_NO_FIELDS),
-            response.comments, response.assessment_level,
-            " ".join(reason.get("code", "") for reason in response.assessment_reasons),
-            bool(response.photo),
-        ]
+    return export_rows(ANSWERS_COLUMNS, responses)
 
 
 class _Echo:

@@ -53,6 +53,23 @@ class EscalationStatusFilter(admin.SimpleListFilter):
             }
 
 
+class AssignedFilter(admin.SimpleListFilter):
+    """"Mine": the flags assigned to the signed-in user."""
+
+    title = "assigned to"
+    parameter_name = "assigned"
+
+    def lookups(self, request, model_admin):
+        return [("mine", "Mine"), ("nobody", "Nobody yet")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "mine":
+            return queryset.filter(assigned_to=request.user)
+        if self.value() == "nobody":
+            return queryset.filter(assigned_to__isnull=True)
+        return queryset
+
+
 class AckDeadlineFilter(admin.SimpleListFilter):
     title = "acknowledgement deadline"
     parameter_name = "ack"

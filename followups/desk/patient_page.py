@@ -18,10 +18,12 @@ from django.utils.safestring import SafeString, mark_safe
 
 from followups.assessment import symptoms
 from followups.assessment.rules import WATCH_CODES, Severity
+from followups.desk.calls import NumberAtHand, number_at_hand
 from followups.desk.charts import SYMPTOMS, symptom_chart_svg
 from followups.desk.display import desk_date, level_badge, photo_url, reasons_list
+from followups.desk.phone_answers import ANSWERABLE_BY_STAFF
 from followups.escalations.comments import comment_read_due_at
-from followups.models import CheckIn, CheckInResponse, Escalation
+from followups.models import CheckIn, CheckInResponse, ContactAttempt, Escalation
 from followups.selectors import session_allergy_warnings
 from patients.models import Patient, ProductApplication, TreatmentSession
 
@@ -49,6 +51,7 @@ class SessionView:
     chart_svg: str = ""
     photo_urls: list[tuple[int, str]] = field(default_factory=list)
     resendable: list[CheckIn] = field(default_factory=list)
+    answerable: list[CheckIn] = field(default_factory=list)
 
     @property
     def has_answers(self) -> bool:
@@ -116,8 +119,10 @@ def patient_timeline(patient: Patient) -> list[SessionView]:
                      queryset=CheckIn.objects.select_related("response").order_by("day")),
             Prefetch("escalations",
                      queryset=Escalation.objects.select_related(
-                         "checkin", "acknowledged_by", "resolved_by"
-                     ).order_by("-level_rank", "created_at")),
+                         "checkin", "acknowledged_by", "resolved_by", "assigned_to"
+                     ).prefetch_related(Prefetch(
+                         "contacts", queryset=ContactAttempt.objects.select_related("by")
+                     )).order_by("-level_rank", "created_at")),
         )
         .order_by("-performed_at", "-pk")
     )
@@ -144,6 +149,65 @@ def patient_timeline(patient: Patient) -> list[SessionView]:
 
 
 @dataclass(frozen=True)
+class TimelineEvent:
+    """One thing that happened in the patient's follow-up, for the page's single timeline."""
+
+    at: datetime
+    kind: str  # sent, answered, flagged, call, acknowledged, resolved
+    text: str
+    detail: SafeString | str = ""
+    outcome: str = ""  # a call's
+
+
+EVENT_ORDER = ("sent", "answered", "flagged", "acknowledged", "call", "resolved")
+
+
+def _who(user) -> str:
+    return (user.get_full_name() or user.get_username()) if user is not None else "someone"
+
+
+def timeline_events(views: list[SessionView]) -> list[TimelineEvent]:
+    """Check-ins, answers, flags, calls and resolutions in one order, newest first."""
+    events: list[TimelineEvent] = []
+    for view in views:
+        for item in view.checkins:
+            checkin = item.checkin
+            if checkin.sent_at:
+                events.append(TimelineEvent(checkin.sent_at, "sent",
+                                            f"Day-{checkin.day} check-in sent"))
+            if item.response is not None:
+                how = " (taken by phone)" if item.response.channel == "staff" else ""
+                events.append(TimelineEvent(
+                    item.response.submitted_at, "answered",
+                    f"Day-{checkin.day} answers{how}: assessed "
+                    f"{item.response.assessment_level}"))
+        for escalation in view.escalations:
+            events.append(TimelineEvent(
+                escalation.created_at, "flagged",
+                f"{escalation.get_level_display()} flag raised (day {escalation.checkin.day})",
+                reasons_list(escalation.reasons)))
+            contacts = list(escalation.contacts.all())
+            for contact in contacts:
+                again = (f"; try again {desk_date(contact.next_attempt_at)} "
+                         f"{timezone.localtime(contact.next_attempt_at):%H:%M}"
+                         if contact.next_attempt_at else "")
+                events.append(TimelineEvent(
+                    contact.at, "call",
+                    f"Call by {_who(contact.by)}: {contact.get_outcome_display()}{again}",
+                    contact.note, outcome=contact.outcome))
+            if escalation.acknowledged_at and not contacts:
+                events.append(TimelineEvent(escalation.acknowledged_at, "acknowledged",
+                                            f"Acknowledged by {_who(escalation.acknowledged_by)}"))
+            if escalation.resolved_at:
+                events.append(TimelineEvent(escalation.resolved_at, "resolved",
+                                            f"Resolved by {_who(escalation.resolved_by)}",
+                                            escalation.resolution_note))
+    # At one instant (answers and the flag they raise), in the order they follow each other.
+    events.sort(key=lambda event: (event.at, EVENT_ORDER.index(event.kind)), reverse=True)
+    return events
+
+
+@dataclass(frozen=True)
 class CommentToRead:
     """A comment waiting for a person, when it is due (one business day) and whether it is late."""
 
@@ -163,6 +227,8 @@ class PatientPage:
     watching: list[tuple[CheckIn, SafeString]]
     comments_to_read: list[CommentToRead]
     add_session_url: str
+    at_hand: NumberAtHand | None = None
+    events: list[TimelineEvent] = field(default_factory=list)
 
     @property
     def has_answers(self) -> bool:
@@ -205,14 +271,21 @@ def patient_page(*, patient: Patient, can_resend: bool,
         view.photo_urls = [(answers.checkin.day, photo_url(answers)) for answers in view.photos]
         view.resendable = [item.checkin for item in view.checkins
                            if can_resend and item.checkin.status in RESENDABLE]
+        # Answers taken by phone: a check-in whose time has come and that can still take them.
+        view.answerable = [item.checkin for item in view.checkins
+                           if can_resend and item.checkin.due_at <= now
+                           and item.checkin.status in ANSWERABLE_BY_STAFF]
         for escalation in view.escalations:
             escalation.badge = level_badge(escalation.level)
             escalation.reasons_html = reasons_list(escalation.reasons)
             if escalation.status != Escalation.Status.RESOLVED:
                 open_escalations.append(escalation)
     open_escalations.sort(key=lambda e: (-e.level_rank, e.created_at))
+    events = timeline_events(timeline)
+    reached = [event.at for event in events if event.outcome == ContactAttempt.Outcome.REACHED]
     return PatientPage(
         patient=patient, timeline=timeline, open_escalations=open_escalations,
-        watching=watching, comments_to_read=comments_to_read,
+        watching=watching, comments_to_read=comments_to_read, events=events,
+        at_hand=number_at_hand(patient, reached_at=reached[0] if reached else None),
         add_session_url=reverse("admin:patients_treatmentsession_add") + f"?patient={patient.pk}",
     )

@@ -15,6 +15,7 @@ from django.contrib.admin.utils import unquote
 from django.contrib.admin.widgets import AdminSplitDateTime
 from django.db.models import Prefetch
 from django.forms.formsets import DELETION_FIELD_NAME
+from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
@@ -180,6 +181,20 @@ class PatientAdmin(PatientErasureAdminMixin, ClinicScopedAdminMixin, admin.Model
         else:
             patient_create(actor=request.user, data=data, instance=obj)
 
+    def response_add(self, request, obj, post_url_continue=None):
+        """A new patient is followed after a session: offer it rather than the list."""
+        if "_addanother" in request.POST or "_continue" in request.POST or "_popup" in request.POST:
+            return super().response_add(request, obj, post_url_continue)
+        session_url = reverse("admin:patients_treatmentsession_add") + f"?patient={obj.pk}"
+        if "_addsession" in request.POST:
+            self.message_user(request, f"Added {obj}. Now record their session.",
+                              messages.SUCCESS)
+            return HttpResponseRedirect(session_url)
+        self.message_user(request, format_html(
+            'Added {}. <a href="{}">Record their session</a> to start the check-ins.',
+            obj, session_url), messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:patients_patient_change", args=[obj.pk]))
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         patient = self.get_object(request, unquote(object_id))  # 404 outside the clinics
         page = patient_page(
@@ -197,6 +212,8 @@ class PatientAdmin(PatientErasureAdminMixin, ClinicScopedAdminMixin, admin.Model
             "can_handle_escalations":
                 self.admin_site._registry[Escalation].has_change_permission(request),
             "add_session_url": page.add_session_url,
+            "at_hand": page.at_hand,
+            "events": page.events,
         }
         unchecked = allergies_unchecked(patient) if patient is not None else []
         if request.method == "GET" and unchecked:
@@ -222,6 +239,7 @@ def _unchecked_note(names: list[str]) -> str:
 # The session form's "Check allergies" button: a plain submit, so it works
 # without JavaScript; the page comes back with the warnings and nothing saved.
 CHECK_ALLERGIES = "_check_allergies"
+ALLERGY_CHECK = "Allergy check (nothing saved)"
 
 
 class AllergyCheckFormSet(forms.BaseInlineFormSet):
@@ -321,6 +339,31 @@ class TreatmentSessionAdmin(ClinicScopedAdminMixin, admin.ModelAdmin):
         ("Safety and follow-up", {"fields": ("allergy_warnings", "checkins_column",
                                              "cancelled_at")}),
     )
+
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="",
+                           obj=None):
+        """The allergy check's findings as a warning (or a note), never as a form error.
+
+        The check keeps the page from saving by a formset error (so nothing is
+        written and the form comes back as filled in); when that is the only
+        "error", it is shown as what it is: red only for an allergen found.
+        """
+        if CHECK_ALLERGIES in request.POST:
+            formsets = [inline.formset for inline in context.get("inline_admin_formsets", [])]
+            found = [str(error) for formset in formsets for error in formset.non_form_errors()]
+            only_the_check = (found and all(note.startswith(ALLERGY_CHECK) for note in found)
+                              and not context["adminform"].form.errors
+                              and not any(any(formset.errors) for formset in formsets))
+            if only_the_check:
+                for formset in formsets:
+                    formset._non_form_errors = formset.error_class(error_class="nonform")
+                context["errors"] = []
+                for note in found:
+                    level = (messages.WARNING if "matches the patient" in note
+                             or "Not checked" in note else messages.INFO)
+                    self.message_user(request, note, level)
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def get_fieldsets(self, request, obj=None):
         if obj is not None and obj.is_cancelled:

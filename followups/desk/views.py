@@ -14,7 +14,13 @@ from django import forms
 from django.contrib.admin import AdminSite
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
-from django.http import FileResponse, Http404, StreamingHttpResponse
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpResponse,
+    HttpResponseBadRequest,
+    StreamingHttpResponse,
+)
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.views import View
@@ -123,10 +129,22 @@ class ExportView(View):
             **self._site().each_context(request),
             "title": "Export CSV",
             "form": form,
+            "codebooks": [("queue", "Flagged patients (the queue)", exports.QUEUE_COLUMNS),
+                          ("answers", "Check-in answers", exports.ANSWERS_COLUMNS)],
         }
         return TemplateResponse(request, self.template_name, context)
 
     def get(self, request):
+        codebook = request.GET.get("codebook")
+        if codebook is not None:
+            if codebook not in exports.COLUMNS:
+                return HttpResponseBadRequest("codebook: choose queue or answers.")
+            response = HttpResponse("".join(exports.csv_lines(
+                exports.CODEBOOK_HEADER, exports.codebook_rows(exports.COLUMNS[codebook]))),
+                content_type="text/csv; charset=utf-8")
+            response["Content-Disposition"] = (
+                f'attachment; filename="aftercare-{codebook}-codebook.csv"')
+            return response
         self._check_clinic_param(request, request.GET)
         today = timezone.localdate()
         initial = {"start": today - timedelta(days=30), "end": today,

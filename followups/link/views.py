@@ -21,6 +21,7 @@ from django.middleware.csrf import CsrfViewMiddleware
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.decorators import decorator_from_middleware
+from django.utils.safestring import mark_safe
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 from PIL import Image, ImageDraw
@@ -84,19 +85,24 @@ def _neutral_language(request) -> str:
     return _chosen_language(request) or translation.get_language_from_request(request)
 
 
-def _language_links(current: str) -> list[dict]:
+def _language_links(current: str, *, in_page: bool = False) -> list[dict]:
     """The page itself in each language: a query alone keeps the path, and the
-    link's token is never written into the page."""
-    return [{"code": code, "name": name, "current": code == current, "href": f"?lang={code}"}
+    link's token is never written into the page. ``in_page``: the page holds
+    every language and each link is an anchor to one (the result page, whose
+    link is used up)."""
+    return [{"code": code, "name": name, "current": code == current,
+             "href": f"#result-{code}" if in_page else f"?lang={code}"}
             for code, name in PATIENT_LANGUAGES.items()]
 
 
 def _patient_page(request, template: str, context: dict, *, status: int = 200,
-                  language: str | None = None):
+                  language: str | None = None, in_page_languages: bool = False):
     language = language or _neutral_language(request)
     with translation.override(language):
         html = render_to_string(template, {
-            **context, "language_links": _language_links(language)}, request)
+            **context,
+            "language_links": _language_links(language, in_page=in_page_languages),
+        }, request)
     response = _patient_response(html, status=status)
     response["Content-Language"] = language
     return response
@@ -175,25 +181,46 @@ def _guidance_page(request, *, clinic, response: CheckInResponse, language: str)
         answers=response_answers(response=response), comment=response.comments,
         language=language, watch_day=settings.CHECKIN_WATCH_DAY,
     )
-    return _patient_page(request, "followups/checkin_done.html", {
+    context = {
         "clinic_name": clinic.name,
         "clinic_phone": clinic.phone,
         "level": guidance.level.label,
         "guidance": guidance,
         "phone_href": _tel_href(clinic.phone),
-    }, language=language)
+    }
+    # The same guidance (chosen once, from the patient's own words) written in
+    # each language: the page's language links switch between them in the
+    # page, since a GET of the link, answered, is "not available".
+    versions = []
+    for code in PATIENT_LANGUAGES:
+        with translation.override(code):
+            body = render_to_string("followups/checkin_done_body.html", context, request)
+        versions.append({"code": code, "current": code == language,
+                         "html": mark_safe(body)})  # rendered (escaped) just above
+    return _patient_page(request, "followups/checkin_done.html",
+                         {**context, "versions": versions}, language=language,
+                         in_page_languages=True)
 
 
-def _body_too_large():
-    # No "Connection: close": hop-by-hop headers are the server's to set, never a
-    # WSGI application's (PEP 3333), and a strict server (the stdlib's, which
-    # runserver uses) answers one with a 500. Whether a connection with an
-    # unread body stays open is the server's call.
-    megabytes = settings.PHOTO_MAX_BYTES // (1024 * 1024)
-    return _patient_response(
-        "<!doctype html><html lang=\"en\"><title>Too large</title>"
-        f"<p>This upload is too large. A photo may be up to {megabytes} MB: please go back "
-        "and choose a smaller one.</p></html>", status=413)
+def _body_too_large(request, token: str):
+    """A photo over the limit: said in the patient's language, with their clinic's phone.
+
+    Nothing of the body is read: the link is looked up from its token alone
+    (an unknown one gets the page in the browser's language, with no clinic).
+    No "Connection: close": hop-by-hop headers are the server's to set, never a
+    WSGI application's (PEP 3333), and a strict server (the stdlib's, which
+    runserver uses) answers one with a 500.
+    """
+    checkin = checkin_for_token(token=token)
+    clinic = checkin.session.patient.clinic if checkin is not None else None
+    language = _chosen_language(request) or (
+        checkin.session.patient.language if checkin is not None else None)
+    return _patient_page(request, "followups/too_large.html", {
+        "megabytes": settings.PHOTO_MAX_BYTES // (1024 * 1024),
+        "clinic_name": clinic.name if clinic else "",
+        "clinic_phone": clinic.phone if clinic else "",
+        "phone_href": _tel_href(clinic.phone) if clinic else "",
+    }, status=413, language=language)
 
 
 def _before_the_body(view):
@@ -217,7 +244,7 @@ def _before_the_body(view):
             except ValueError:
                 length = -1
             if length < 0 or length > settings.PATIENT_LINK_MAX_BODY:
-                return _body_too_large()
+                return _body_too_large(request, token)
         return view(request, token)
 
     return guarded

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
 import pytest
@@ -183,5 +184,25 @@ def test_it_only_shows_answers_never_edits_them(staff_client, own_world):
     change = reverse("admin:followups_checkinresponse_change", args=[answers.pk])
 
     assert staff_client.post(change, {"fever": "False"}).status_code == 403
-    assert staff_client.get(reverse("admin:followups_checkinresponse_add")).status_code == 403
+    # The add page leads to the check-ins, whose own page takes answers by phone.
+    before = CheckInResponse.objects.count()
+    added = staff_client.post(reverse("admin:followups_checkinresponse_add"), {"fever": "True"})
+    assert added.status_code == 302 and CheckInResponse.objects.count() == before
     assert CheckInResponse.objects.get(pk=answers.pk).fever is True
+
+
+def test_the_patient_page_opens_each_photo_full_size(staff_client, own_world):
+    from PIL import Image
+
+    answers = next(r for r in own_world.of("followups.CheckInResponse") if r.photo)
+    patient = answers.checkin.session.patient
+    url = reverse("admin:followups_checkinresponse_photo", args=[answers.pk])
+
+    page = staff_client.get(reverse("admin:patients_patient_change", args=[patient.pk]))
+    served = staff_client.get(url)
+
+    assert f'<a href="{url}" class="photo-full"' in page.content.decode()
+    with answers.photo.open("rb") as stored:
+        stored_size = Image.open(stored).size
+    # The link serves the stored photo itself, not the page's 320-pixel rendering.
+    assert Image.open(io.BytesIO(b"".join(served.streaming_content))).size == stored_size

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import xml.etree.ElementTree as ElementTree
 
@@ -101,3 +102,35 @@ def test_the_dashboard_draws_the_last_30_days_with_a_summary_in_words(staff_clie
     summary = re.search(r'<p class="activity-summary">([^<]+)</p>', html).group(1)
     assert "3 flagged urgent" in summary
     assert "check-ins sent" in summary
+
+
+def test_the_activity_charts_day_labels_never_overlap():
+    from datetime import date, timedelta
+
+    from followups.desk.charts import A_WIDTH, activity_chart_svg
+
+    days = [date(2026, 3, 10) - timedelta(days=back) for back in range(29, -1, -1)]
+    svg = activity_chart_svg(days=days, counts={key: [1] * 30 for key in
+                                                ("sent", "answered", "review", "urgent")},
+                             chart_id="a",
+                             title="t", description="d")
+
+    positions = sorted(float(x) for x, text in re.findall(
+        r'<text x="([\d.]+)" y="[\d.]+" text-anchor="middle" fill="#333">([^<]+)</text>', svg))
+    assert len(positions) == 5  # weekly, and the last day; the label next to it gives way
+    # A label is about 40 px wide at 11 px: no two closer than that.
+    assert min(b - a for a, b in itertools.pairwise(positions)) > 40
+    assert positions[-1] < A_WIDTH
+
+
+def test_the_bars_say_their_values_in_words_and_draw_the_deadline():
+    from followups.desk.charts import bars_svg
+
+    svg = bars_svg(rows=[("First call, median", 30.0, "30 min"), ("Resolved", None, "–")],
+                   maximum=180, chart_id="t", title="Time <to> act", description="30 min",
+                   target=(120, "urgent deadline, 120 min"))
+
+    root = ElementTree.fromstring(svg)
+    assert root.find("{http://www.w3.org/2000/svg}title").text == "Time <to> act"
+    assert svg.count("<rect") == 2  # the background and one bar: no bar for no value
+    assert "30 min" in svg and "urgent deadline, 120 min" in svg

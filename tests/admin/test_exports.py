@@ -14,7 +14,7 @@ from django.utils import timezone
 from followups.desk.exports import csv_safe
 from followups.models import AuditEvent
 from tests.admin.builders import answer
-from tests.factories import PatientFactory, session_with_checkins
+from tests.factories import PatientFactory, ProductFactory, session_with_checkins
 
 EXPORTS = "/admin/exports/"
 
@@ -113,3 +113,50 @@ def test_it_links_the_queue_to_the_export(staff_client):
 
     assert f'href="{EXPORTS}?what=queue"' in page.content.decode()
     assert staff_client.get(EXPORTS, {"what": "queue"}).status_code == 200
+
+
+@pytest.mark.django_db
+def test_each_row_traces_to_the_session_its_products_lots_and_practitioner(staff_client,
+                                                                           afternoon, clinic,
+                                                                           staff):
+    from followups.escalations.contacts import contact_record
+    from tests.admin.builders import flag_patient
+
+    staff.first_name, staff.last_name = "Nora", "Hale"
+    staff.save()
+    serum = ProductFactory(name="Calm serum")
+    escalation = flag_patient(clinic, staff, index=1, products=[
+        {"product": serum, "phase": "during", "lot_number": "LOT-7"}])
+    escalation.patient.phone = "+447700900001"
+    escalation.patient.save()
+    contact_record(escalation=escalation, actor=staff, outcome="reached")
+
+    for what in ("queue", "answers"):
+        [row] = rows(staff_client.post(EXPORTS, {"what": what, **period()}))
+        assert row["products"] == "Calm serum [during, lot LOT-7]", what
+        assert row["lot_numbers"] == "LOT-7", what
+        assert row["practitioner"] == "Nora Hale", what
+        assert row["patient_phone"] == "'+447700900001", what
+        assert row["session_performed_at"] == escalation.session.performed_at.isoformat(), what
+    [queue_row] = rows(staff_client.post(EXPORTS, {"what": "queue", **period()}))
+    assert queue_row["calls"] == "1" and queue_row["assigned_to"] == staff.username
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("what", ["queue", "answers"])
+def test_the_codebook_names_every_column_of_its_export_in_order(staff_client, what):
+    from followups.desk.exports import COLUMNS
+
+    response = staff_client.get(f"{EXPORTS}?codebook={what}")
+
+    assert response.status_code == 200
+    book = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert [line["column"] for line in book] == [column.name for column in COLUMNS[what]]
+    assert all(line["meaning"] and line["values"] for line in book)
+    page = staff_client.get(EXPORTS).content.decode()
+    assert f"?codebook={what}" in page and "<code>lot_numbers</code>" in page
+
+
+@pytest.mark.django_db
+def test_an_unknown_codebook_is_a_400(staff_client):
+    assert staff_client.get(f"{EXPORTS}?codebook=patients").status_code == 400

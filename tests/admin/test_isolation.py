@@ -195,6 +195,8 @@ def test_it_keeps_another_clinics_objects_out_of_reach(label, client, staff, sup
             response = client.get(page)
             if response.status_code == 403:
                 continue  # no add (or view) permission: no form to pick from
+            if page.endswith("/checkinresponse/add/") and response.status_code == 302:
+                continue  # answers are taken from their check-in's page: no form here
             assert response.status_code == 200, page
             forms = [response.context["adminform"].form]
             for inline in response.context["inline_admin_formsets"]:

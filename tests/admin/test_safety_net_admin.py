@@ -284,3 +284,24 @@ def test_it_keeps_another_clinics_comments_out_of_reach(client, outsider, staff,
 
     assert CheckInResponse.objects.get(pk=waiting.pk).comment_waiting
     assert CheckIn.objects.filter(day=2).exists()
+
+
+def test_the_allergy_check_is_a_warning_or_a_note_not_an_error(staff_client, staff, clinic):
+    from django.contrib.messages import INFO, WARNING
+
+    patient = PatientFactory(clinic=clinic, known_allergies=["latex"])
+    clean = ProductFactory(name="Clean serum", ingredients=["Lidocaine"])
+    risky = ProductFactory(name="Risky glove", ingredients=["Latex"])
+
+    fine = staff_client.post(reverse(ADD), session_form(
+        patient, staff, (clean, "pre", "L-1"), _check_allergies="1"))
+    found = staff_client.post(reverse(ADD), session_form(
+        patient, staff, (risky, "pre", "L-2"), _check_allergies="1"))
+
+    for page in (fine, found):
+        assert page.status_code == 200
+        assert "Please correct the error" not in page.content.decode()
+        assert 'class="errornote"' not in page.content.decode()
+    assert [m.level for m in fine.context["messages"]] == [INFO]
+    assert [m.level for m in found.context["messages"]] == [WARNING]
+    assert not TreatmentSession.objects.exists()

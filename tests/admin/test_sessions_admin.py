@@ -226,3 +226,28 @@ def test_it_accepts_a_colleague_as_practitioner(staff_client, staff, clinic, pat
     staff_client.post(reverse(ADD), session_form(patient, colleague, (cream, "pre", "L")))
 
     assert TreatmentSession.objects.get(patient=patient).practitioner == colleague
+
+
+NEW_PATIENT = {"first_name": "Ola", "last_name": "Berg", "email": "ola@mail.example",
+               "sessions-TOTAL_FORMS": 0, "sessions-INITIAL_FORMS": 0}
+
+
+def test_a_new_patient_is_offered_their_session_not_the_list(staff_client, clinic):
+    straight = staff_client.post(reverse("admin:patients_patient_add"),
+                                 {**NEW_PATIENT, "clinic": clinic.pk, "_addsession": "1"})
+    patient = clinic.patients.get(email="ola@mail.example")
+    session_form = staff_client.get(straight["Location"])
+
+    assert straight["Location"] == (reverse("admin:patients_treatmentsession_add")
+                                    + f"?patient={patient.pk}")
+    assert session_form.context["adminform"].form["patient"].value() == str(patient.pk)
+
+    saved = staff_client.post(reverse("admin:patients_patient_add"),
+                              {**NEW_PATIENT, "email": "eli@mail.example", "clinic": clinic.pk,
+                               "_save": "1"}, follow=True)
+    other = clinic.patients.get(email="eli@mail.example")
+    assert saved.request["PATH_INFO"] == reverse("admin:patients_patient_change",
+                                                 args=[other.pk])
+    assert f"?patient={other.pk}" in saved.content.decode()  # "Record their session"
+    add_page = staff_client.get(reverse("admin:patients_patient_add")).content.decode()
+    assert 'name="_addsession"' in add_page

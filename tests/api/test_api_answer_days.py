@@ -98,9 +98,11 @@ def test_the_service_refuses_early_answers_by_any_channel(session):
     assert not CheckInResponse.objects.exists()
 
 
-def test_the_answers_admin_takes_no_answers(client, staff):
-    # Staff record answers by phone through the API; the admin's answers list is read-only.
+def test_the_answers_admin_sends_staff_to_the_check_in_that_takes_them(client, staff):
+    # Answers by phone are taken from their check-in's page (its own form, the
+    # API's service); the answers list itself adds nothing.
     client.force_login(staff)
     response = client.get("/admin/followups/checkinresponse/add/")
 
-    assert response.status_code == 403
+    assert response.status_code == 302
+    assert response["Location"].startswith("/admin/followups/checkin/")

@@ -39,7 +39,8 @@ def test_it_issues_a_token_for_a_staff_members_password(staff):
                                 format="json")
 
     assert response.status_code == 200
-    assert set(response.json()) == {"token", "expiry"}
+    assert set(response.json()) == {"token", "expiry", "user"}
+    assert response.json()["user"] == {"id": staff.pk, "username": "nurse"}
     assert AuthToken.objects.get(user=staff).token_key == response.json()["token"][:15]
 
 

@@ -13,7 +13,8 @@ pytestmark = pytest.mark.django_db
 
 ESCALATION_FIELDS = {"id", "patient", "session", "checkin", "level", "status", "reasons",
                      "created_at", "acknowledged_by", "acknowledged_at", "resolved_by",
-                     "resolved_at", "resolution_note"}
+                     "resolved_at", "resolution_note", "assigned_to", "contacts",
+                     "next_attempt_at"}
 PAGE_KEYS = {"count", "next", "previous", "results"}
 NORMAL = {"rash": "none", "breakouts": "none", "itching": "none", "swelling": "mild",
           "pain": "none", "fever": False, "pus": False, "hives": False}

@@ -26,6 +26,7 @@ DOCUMENTED = {
     },
     "/api/escalations/": {
         "patient": ("integer", None), "clinic": ("integer", None),
+        "assigned_to": ("integer", None),
         "level": ("string", ["review", "urgent"]),
         "status": ("string", ["open", "acknowledged", "resolved"]),
     },

@@ -173,3 +173,22 @@ def test_the_api_reads_and_writes_a_patients_language(api, clinic):
     }, format="json")
     assert refused.status_code == 400
     assert "language" in refused.json()
+
+
+def test_the_result_pages_language_links_keep_the_urgent_advice(client, french):
+    token = sent_to(french)
+
+    done = client.post(link_url(token), {**FORM_ANSWERS, "fever": "yes"}).content.decode()
+    again = client.get(link_url(token) + "?lang=es")
+
+    # Each link is an anchor to the same advice in the page, never the used link.
+    assert '<a href="#result-es" lang="es" hreflang="es">Español</a>' in done
+    assert "?lang=" not in done
+    sections = dict(re.findall(r'<section class="(result-lang(?: current)?)" '
+                               r'id="result-(\w+)" lang="\w+">', done)[i][::-1]
+                    for i in range(3))
+    assert sections == {"fr": "result-lang current", "en": "result-lang", "es": "result-lang"}
+    spanish = done.split('id="result-es"')[1].split("</section>")[0]
+    english = done.split('id="result-en"')[1].split("</section>")[0]
+    assert "fiebre" in spanish.lower() and "fever" in english.lower()
+    assert again.status_code == 404  # the link itself is used: the page held the languages

@@ -211,8 +211,10 @@ def _pages(client, patient, language: str | None) -> dict[str, str]:
         followups_sweep()
         token = _latest_token(patient)
         assert session.pk
-        pages[f"guidance {level}"] = client.post(link_url(token) + query,
-                                                 {**FORM_ANSWERS, **answers}).content.decode()
+        page = client.post(link_url(token) + query, {**FORM_ANSWERS, **answers})
+        # The result page holds every language; the one shown is the patient's.
+        pages[f"guidance {level}"] = re.sub(r'<section class="result-lang" .*?</section>', "",
+                                            page.content.decode(), flags=re.DOTALL)
     return pages
 
 

@@ -85,12 +85,30 @@ def test_no_surname_or_symptom_reaches_emails_celery_redis_or_logs(
                    .exists(), timeout=60, message="the urgent alert")
         again.stop()
         beat.stop()
+
+        # A call with no answer and a call-back in a few seconds: the sweep
+        # reminds the assignee by email once the time has passed.
+        escalation = Escalation.objects.get(checkin=day2)
+        called = api.post(f"/api/escalations/{escalation.pk}/contacts/", {
+            "outcome": "no_answer", "note": f"{COMMENT}; fever still there",
+            "next_attempt_at": (timezone.now() + timedelta(seconds=3)).isoformat(),
+        }, format="json")
+        assert called.status_code == 201, called.json()
+        later_beat = start_beat()
+        later = start_worker("worker-later")
+        wait_until(lambda: Escalation.objects.filter(pk=escalation.pk,
+                                                     attempt_reminded_at__isnull=False)
+                   .exists(), timeout=90, message="the call-back reminder")
+        later.stop()
+        later_beat.stop()
     redis_snapshots += redis_readable_dump(broker_redis)
 
     emails = [message_text(message) for message in mail_folder_messages(mail_dir)]
-    assert len(emails) == 2  # the check-in email and the alert: something was looked at
+    # The check-in email, the alert and the call-back reminder: something was looked at.
+    assert len(emails) == 3
     logs = [*worker.output().splitlines(), *again.output().splitlines(),
-            *beat.output().splitlines(), *caplog.text.splitlines()]
+            *beat.output().splitlines(), *later.output().splitlines(),
+            *later_beat.output().splitlines(), *caplog.text.splitlines()]
     assert any("invitations sent: 1" in line for line in logs)
     assert any("followups.sweep" in text for text in redis_snapshots)
 

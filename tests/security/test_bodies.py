@@ -108,3 +108,20 @@ def test_it_answers_an_oversize_body_with_413_under_the_stdlib_wsgi_server(db):
 
     assert response.status == 413, body
     assert "too large" in body
+
+
+def test_the_413_page_is_in_the_patients_language_with_their_clinics_phone(patient, settings):
+    patient.language = "es"
+    patient.save()
+    patient.clinic.phone = "+34911234567"
+    patient.clinic.save()
+    _, token = sent_checkin_with_link(patient)
+
+    response = post_without_reading(link_url(token), length=200 * 1024 * 1024)
+
+    body = response.content.decode()
+    assert response.status_code == 413
+    assert response["Content-Language"] == "es" and '<html lang="es">' in body
+    assert "Esta foto es demasiado grande" in body
+    assert 'href="tel:+34911234567"' in body and patient.clinic.name in body
+    assert token not in body  # "back" is the page's own address, never the token
