@@ -72,6 +72,10 @@ class CheckIn(Claimable):
     # every lookup by session, and each index is one more write per answer.
     session = models.ForeignKey(TreatmentSession, on_delete=models.PROTECT,
                                 related_name="checkins", db_index=False)
+    # The session's patient's clinic, copied by the service that makes the row:
+    # staff lists scoped to clinics start from checkin_clinic_due.
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, null=True, blank=True,
+                               related_name="+", db_index=False)
     day = models.PositiveSmallIntegerField()
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.SCHEDULED)
     due_at = models.DateTimeField()
@@ -111,6 +115,8 @@ class CheckIn(Claimable):
             models.Index(fields=["status", "due_at"], name="checkin_status_due"),
             # The admin's check-in list, newest due first.
             models.Index(fields=["due_at"], name="checkin_due"),
+            # A clinic's check-ins in the lists' order (the API, the admin).
+            models.Index(fields=["clinic", "due_at", "id"], name="checkin_clinic_due"),
         ]
 
     def __str__(self) -> str:
@@ -226,6 +232,9 @@ class CheckInResponse(models.Model):
     YES_NO_FIELDS = yes_no_names()
 
     checkin = models.OneToOneField(CheckIn, on_delete=models.PROTECT, related_name="response")
+    # The check-in's clinic, copied when the answers are stored.
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, null=True, blank=True,
+                               related_name="+", db_index=False)
     # locals() in a class body is the namespace the class is made from (so the
     # Python 3.13 documentation says; CPython has always done it): the columns
     # are declared here, in this order, as if written out one by one.
@@ -256,6 +265,7 @@ class CheckInResponse(models.Model):
         ordering = ["-submitted_at"]
         indexes = [
             models.Index(fields=["submitted_at"], name="response_submitted"),
+            models.Index(fields=["clinic", "submitted_at"], name="response_clinic_submitted"),
             # Consumed by followups.escalations.comments.comments_to_read_for_user
             # and the dashboard's count: the comments waiting for a person.
             models.Index(fields=["submitted_at"], name="response_comment_waiting",
@@ -347,6 +357,9 @@ class Escalation(Claimable):
         UNDELIVERED = "undelivered", "Could not reach"
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="escalations")
+    # The patient's clinic, copied when the escalation is raised.
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, null=True, blank=True,
+                               related_name="+", db_index=False)
     session = models.ForeignKey(TreatmentSession, on_delete=models.PROTECT,
                                 related_name="escalations")
     # No index of its own: escalation_one_per_checkin_trigger (checkin, trigger) serves it.
@@ -414,6 +427,12 @@ class Escalation(Claimable):
             # The staff queue: unresolved, urgent first, then oldest.
             models.Index(fields=["status", "-level_rank", "created_at"],
                          name="escalation_queue"),
+            # A clinic's queue, in the queue's order.
+            models.Index(fields=["clinic", "status", "-level_rank", "created_at"],
+                         name="escalation_clinic_queue"),
+            # A patient's open level (followups.selectors.with_open_escalation_level).
+            models.Index(fields=["patient", "-level_rank"], name="escalation_patient_open",
+                         condition=~Q(status="resolved")),
             # Consumed by followups.escalations.clusters.escalation_clusters_process.
             models.Index(fields=["created_at"], name="escalation_clusters_pending",
                          condition=Q(clusters_checked_at__isnull=True)),

@@ -161,14 +161,14 @@ class ExportView(View):
         queryset = model_admin.get_queryset(request)
         header: tuple[str, ...]
         if what == "queue":
-            in_range = local_days_q(clinics, clinic_field="patient__clinic",
+            in_range = local_days_q(clinics, clinic_field="clinic",
                                     time_field="created_at", first=start, last=end)
             header = exports.QUEUE_HEADER
             rows = exports.queue_rows(
                 exports.queue_queryset(queryset.filter(in_range)).iterator(chunk_size=EXPORT_CHUNK_ROWS)
             )
         else:
-            in_range = local_days_q(clinics, clinic_field="checkin__session__patient__clinic",
+            in_range = local_days_q(clinics, clinic_field="clinic",
                                     time_field="submitted_at", first=start, last=end)
             header = exports.ANSWERS_HEADER
             rows = exports.answers_rows(
