@@ -9,6 +9,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from core.pagination import KeysetCursorPagination
 from followups.api.audit import AuditedReadMixin
 from followups.api.filters import CheckInFilter, EscalationFilter
 from followups.assessment import symptoms
@@ -131,6 +132,8 @@ class CheckInSerializer(serializers.ModelSerializer):
 
 class CheckInViewSet(AuditedReadMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = CheckInSerializer
+    # Grows without bound: a cursor, not page numbers (docs/deployment.md, "Scale").
+    pagination_class = KeysetCursorPagination
     filterset_class = CheckInFilter
     audit_patient = "session.patient_id"
 
@@ -189,6 +192,7 @@ class ResolveSerializer(serializers.Serializer):
 
 class EscalationViewSet(AuditedReadMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = EscalationSerializer
+    pagination_class = KeysetCursorPagination
     filterset_class = EscalationFilter
 
     def get_queryset(self):
