@@ -135,6 +135,14 @@ DATABASES = {
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Migrations on PostgreSQL (docs/deployment.md, "Migrations that lock nothing"):
+# a statement that needs an ACCESS EXCLUSIVE lock waits at most this long for
+# it, then fails (the migration is run again) rather than queueing every
+# request behind it. Unsafe operations warn here; the test suite refuses them
+# in any new migration (tests/test_migrations_zero_downtime.py).
+ZERO_DOWNTIME_MIGRATIONS_LOCK_TIMEOUT = env_str("MIGRATION_LOCK_TIMEOUT", "2s")
+ZERO_DOWNTIME_MIGRATIONS_FLEXIBLE_STATEMENT_TIMEOUT = True
+ZERO_DOWNTIME_MIGRATIONS_RAISE_FOR_UNSAFE = False
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

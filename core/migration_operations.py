@@ -15,7 +15,7 @@ from django.contrib.postgres.operations import (
 from django.contrib.postgres.operations import (
     RemoveIndexConcurrently as PostgresRemoveIndexConcurrently,
 )
-from django.db.migrations.operations import AddIndex, RemoveIndex
+from django.db.migrations.operations import AddIndex, RemoveIndex, RunSQL
 
 
 class AddIndexConcurrently(PostgresAddIndexConcurrently):
@@ -44,3 +44,15 @@ class RemoveIndexConcurrently(PostgresRemoveIndexConcurrently):
             super().database_backwards(app_label, schema_editor, from_state, to_state)
         else:
             RemoveIndex.database_backwards(self, app_label, schema_editor, from_state, to_state)
+
+
+class RunSQLOnPostgres(RunSQL):
+    """SQL that only PostgreSQL has (a pg_trgm index): skipped on the SQLite demo."""
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_forwards(app_label, schema_editor, from_state, to_state)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_backwards(app_label, schema_editor, from_state, to_state)

@@ -11,25 +11,9 @@ that reason: an expression index with an operator class would not build on SQLit
 from django.contrib.postgres.operations import TrigramExtension
 from django.db import migrations, models
 
-from core.migration_operations import AddIndexConcurrently
+from core.migration_operations import AddIndexConcurrently, RunSQLOnPostgres
 
 SEARCHED = ("last_name", "first_name", "email")
-
-
-def trigram_indexes_create(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for column in SEARCHED:
-        schema_editor.execute(
-            f"CREATE INDEX CONCURRENTLY IF NOT EXISTS patient_{column}_trgm "
-            f"ON patients_patient USING gin (UPPER({column}) gin_trgm_ops)")
-
-
-def trigram_indexes_drop(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for column in SEARCHED:
-        schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS patient_{column}_trgm")
 
 
 class Migration(migrations.Migration):
@@ -45,5 +29,9 @@ class Migration(migrations.Migration):
             index=models.Index(fields=["last_name", "first_name", "id"], name="patient_ordering"),
         ),
         TrigramExtension(),
-        migrations.RunPython(trigram_indexes_create, trigram_indexes_drop),
+        *[RunSQLOnPostgres(
+            f"CREATE INDEX CONCURRENTLY IF NOT EXISTS patient_{column}_trgm "
+            f"ON patients_patient USING gin (UPPER({column}) gin_trgm_ops)",
+            f"DROP INDEX CONCURRENTLY IF EXISTS patient_{column}_trgm",
+        ) for column in SEARCHED],
     ]
