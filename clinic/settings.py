@@ -346,7 +346,15 @@ CELERY_BEAT_SCHEDULE = {
         # A sweep that could not start within the minute is replaced by the next.
         "options": {"expires": 55},
     },
+    "followups-audit-purge": {
+        "task": "followups.audit_purge",
+        "schedule": timedelta(days=1),
+        "options": {"expires": 3600},
+    },
 }
+# Audit rows are kept this long, then purged daily (followups.audit.audit_purge).
+# Seven years by default: a clinic's record-keeping duty for care records.
+AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 2555, minimum=1)
 
 # Product settings ----------------------------------------------------------------
 CHECKIN_DAYS = (2, 7)

@@ -517,6 +517,10 @@ class AuditEvent(models.Model):
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, null=True, blank=True,
                                 related_name="audit_events")
     target = models.CharField(max_length=200, blank=True)
+    # Every patient an API list returned, in the one row written for the
+    # request (``patient`` is set when it returned one; ``clinic`` when all
+    # were of one clinic). Null for every other event.
+    patient_ids = models.JSONField(null=True, blank=True)
     # What changed, for edits: {"before": {...}, "after": {...}} (a catalogue product).
     changes = models.JSONField(default=dict, blank=True)
 
