@@ -60,6 +60,9 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     # List filters (core.api_filters); its templates draw the browsable API's filter form.
     "django_filters",
+    # The admin's list filters for clinics and users, network-wide: an
+    # autocomplete box (its script; patients.admin_scoping).
+    "admin_auto_filters",
     "patients",
     "followups",
     "anymail",
