@@ -17,6 +17,14 @@ def audit_record(*, actor, action: str, patient=None, clinic=None, target: str =
                                      target=target[:200], changes=changes or {})
 
 
+def audit_exports(*, actor, clinics, what: str, start, end) -> None:
+    """An EXPORT event for each clinic the export covers, in one INSERT."""
+    target = f"CSV of {what}, {start.isoformat()} to {end.isoformat()}"
+    AuditEvent.objects.bulk_create([
+        AuditEvent(actor=actor, action=AuditEvent.Action.EXPORT, clinic=clinic, target=target)
+        for clinic in clinics])
+
+
 def audit_purge(*, now: datetime, retention_days: int, batch: int = PURGE_BATCH) -> int:
     """Delete the audit rows older than the retention, ``batch`` rows a statement.
 

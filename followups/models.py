@@ -530,3 +530,45 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor} {self.get_action_display()} {self.target}"
+
+
+class Export(models.Model):
+    """A CSV export built by a worker (followups.desk.exports) into the media storage.
+
+    The file is named by a random token, never by a clinic or a patient; only
+    the staff member who asked may download it.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Being prepared"
+        RUNNING = "running", "Being prepared"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                     related_name="+")
+    what = models.CharField(max_length=10)  # "queue" or "answers"
+    # The one clinic chosen, or null: every clinic of the staff member's.
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, null=True, blank=True,
+                               related_name="+")
+    start = models.DateField()
+    end = models.DateField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    file = models.FileField(upload_to="exports/", blank=True)
+    rows = models.PositiveIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=["pending", "running", "ready",
+                                                           "failed"]),
+                                   name="export_status_valid"),
+            models.CheckConstraint(condition=Q(what__in=["queue", "answers"]),
+                                   name="export_what_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Export #{self.pk} ({self.what}, {self.start} to {self.end})"

@@ -9,6 +9,7 @@ from django.utils import timezone
 from followups.audit import audit_purge
 from followups.delivery.enqueue import DELIVER_TASK, SWEEP_TASK
 from followups.delivery.sweep import checkins_deliver_due, followups_sweep
+from followups.desk.exports import EXPORT_TASK, export_build
 
 logger = logging.getLogger(__name__)
 
@@ -44,3 +45,12 @@ def purge_audit() -> int:
     logger.info("audit purge: %s rows older than %s days", deleted,
                 settings.AUDIT_RETENTION_DAYS)
     return deleted
+
+
+# Fetches by id and claims the row (pending → running): a re-delivery finds it
+# taken and does nothing. Not acks_late: a worker killed mid-file leaves the
+# export "being prepared"; asking again makes a new one.
+@shared_task(name=EXPORT_TASK, ignore_result=True)
+def build_export(export_id: int) -> int | None:
+    export = export_build(export_id=export_id)
+    return export.rows if export is not None else None
