@@ -1,6 +1,7 @@
 from rest_framework.routers import DefaultRouter
 
 from followups.api.checkins import CheckInViewSet, EscalationViewSet
+from followups.api.exports import ExportViewSet
 from followups.api.patients import ClinicViewSet, PatientViewSet, ProductViewSet, SessionViewSet
 
 router = DefaultRouter()
@@ -10,5 +11,6 @@ router.register("products", ProductViewSet, basename="product")
 router.register("sessions", SessionViewSet, basename="session")
 router.register("checkins", CheckInViewSet, basename="checkin")
 router.register("escalations", EscalationViewSet, basename="escalation")
+router.register("exports", ExportViewSet, basename="export")
 
 urlpatterns = router.urls
