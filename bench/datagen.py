@@ -47,6 +47,9 @@ SCALES = {
     # Sessions packed into fewer days, so the quick run still has enough open
     # check-ins for the sweep and the patient form to work on.
     "quick": Scale("quick", patients=10_000, sessions=30_000, clinics=5, span_days=100),
+    # python -m bench --scale: the network at 1× (bench/scale.py copies it N times).
+    "scale": Scale("scale", patients=100_000, sessions=300_000, clinics=100, span_days=365),
+    "scale-tiny": Scale("scale-tiny", patients=400, sessions=1_200, clinics=4, span_days=60),
 }
 
 
