@@ -77,19 +77,19 @@ class KeysetCursorPagination(CursorPagination):
             return None
         self.base_url = request.build_absolute_uri()
         self.ordering = self.get_ordering(request, queryset, view)
-        self.cursor = self._decode(request)
-        reverse = bool(self.cursor and self.cursor["reverse"])
+        self.keyset = self._decode(request)
+        reverse = bool(self.keyset and self.keyset["reverse"])
         order = [self._flip(field) for field in self.ordering] if reverse else list(self.ordering)
         queryset = queryset.order_by(*order)
-        if self.cursor is not None:
-            queryset = queryset.filter(self._after(order, self.cursor["values"]))
+        if self.keyset is not None:
+            queryset = queryset.filter(self._after(order, self.keyset["values"]))
         rows = list(queryset[: self.page_size + 1])
         more = len(rows) > self.page_size
         self.page = rows[: self.page_size]
         if reverse:
             self.page.reverse()
         self.has_next = more if not reverse else True
-        self.has_previous = (self.cursor is not None) if not reverse else more
+        self.has_previous = (self.keyset is not None) if not reverse else more
         if reverse and not self.page:
             self.has_next = False
         return self.page
@@ -117,7 +117,7 @@ class KeysetCursorPagination(CursorPagination):
             condition |= step
         return condition
 
-    def _decode(self, request):
+    def _decode(self, request) -> dict | None:
         encoded = request.query_params.get(self.cursor_query_param)
         if encoded is None:
             return None
@@ -131,6 +131,7 @@ class KeysetCursorPagination(CursorPagination):
             raise NotFound(self.invalid_cursor_message) from None
 
     def _link(self, row, *, reverse: bool) -> str:
+        assert self.base_url is not None  # set by paginate_queryset
         encoded = b64encode(json.dumps({"values": self._values(row), "reverse": reverse},
                                        separators=(",", ":")).encode()).decode("ascii")
         return replace_query_param(self.base_url, self.cursor_query_param, encoded)

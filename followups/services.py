@@ -625,7 +625,8 @@ def response_record(*, checkin: CheckIn, answers: Mapping, channel: str, entered
         else CheckIn.OPEN_STATUSES
     )
     response = CheckInResponse(
-        checkin=checkin, clinic_id=checkin.session.patient.clinic_id, channel=channel, entered_by=entered_by, submitted_at=now,
+        checkin=checkin, clinic_id=checkin.session.patient.clinic_id, channel=channel,
+        entered_by=entered_by, submitted_at=now,
         **{key: answers[key] for key in (*CheckInResponse.SEVERITY_FIELDS,
                                          *CheckInResponse.YES_NO_FIELDS)},
         **{key: answers.get(key) or "" for key in CheckInResponse.TREND_FIELDS},

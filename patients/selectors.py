@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from typing import Any
 
 from django.db.models import QuerySet
 
@@ -34,7 +35,7 @@ def clinics_for_user(user) -> QuerySet[Clinic]:
     return Clinic.objects.filter(id__in=user_clinic_ids(user))
 
 
-def clinics_by_zone(clinics: Iterable[Clinic]) -> dict[str, QuerySet[Clinic] | list[int]]:
+def clinics_by_zone(clinics: Iterable[Clinic]) -> dict[str, QuerySet[Any, Any] | list[int]]:
     """The clinics grouped by time zone: what a condition on local days branches on.
 
     A network has a handful of zones and any number of clinics: one branch

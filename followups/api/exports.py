@@ -19,10 +19,17 @@ from patients.models import Clinic
 from patients.selectors import clinics_for_user
 
 
+class OwnClinicField(serializers.PrimaryKeyRelatedField):
+    """One of the caller's clinics: another clinic's id is a 400, as an unknown one."""
+
+    def get_queryset(self):
+        request = self.context.get("request")
+        return clinics_for_user(request.user) if request else Clinic.objects.none()
+
+
 class ExportSerializer(serializers.ModelSerializer):
     what = serializers.ChoiceField(choices=["queue", "answers"])
-    clinic = serializers.PrimaryKeyRelatedField(queryset=Clinic.objects.none(), required=False,
-                                                allow_null=True)
+    clinic = OwnClinicField(required=False, allow_null=True)
     download = serializers.SerializerMethodField()
 
     class Meta:
@@ -30,12 +37,6 @@ class ExportSerializer(serializers.ModelSerializer):
         fields = ["id", "what", "clinic", "start", "end", "status", "rows", "created_at",
                   "finished_at", "download"]
         read_only_fields = ["id", "status", "rows", "created_at", "finished_at", "download"]
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        request = self.context.get("request")
-        if request is not None:
-            self.fields["clinic"].queryset = clinics_for_user(request.user)
 
     def get_download(self, export) -> str | None:
         request = self.context.get("request")
