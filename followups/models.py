@@ -435,6 +435,9 @@ class Escalation(Claimable):
             # A clinic's queue, in the queue's order.
             models.Index(fields=["clinic", "status", "-level_rank", "created_at"],
                          name="escalation_clinic_queue"),
+            # Every escalation in the lists' order (Meta.ordering): network-wide
+            # pages (the API's cursor) read from it instead of sorting the table.
+            models.Index(fields=["-level_rank", "created_at", "id"], name="escalation_ordering"),
             # A patient's open level (followups.selectors.with_open_escalation_level).
             models.Index(fields=["patient", "-level_rank"], name="escalation_patient_open",
                          condition=~Q(status="resolved")),

@@ -29,6 +29,11 @@ class Migration(migrations.Migration):
         ),
         AddIndexConcurrently(
             model_name="escalation",
+            index=models.Index(fields=["-level_rank", "created_at", "id"],
+                               name="escalation_ordering"),
+        ),
+        AddIndexConcurrently(
+            model_name="escalation",
             index=models.Index(condition=models.Q(("status", "resolved"), _negated=True),
                                fields=["patient", "-level_rank"],
                                name="escalation_patient_open"),
