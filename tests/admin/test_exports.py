@@ -122,7 +122,7 @@ def test_it_links_the_queue_to_the_export(staff_client):
 def test_a_network_wide_export_is_written_by_a_worker_and_fetched_when_ready(
         superuser_client, superuser, own_world, staff,
         django_capture_on_commit_callbacks):
-    from django.test import Client
+    from tests.support.otp import VerifiedClient
 
     from followups.desk.exports import EXPORT_STREAM_MAX_CLINIC_DAYS, export_build
     from followups.models import Export
@@ -154,7 +154,7 @@ def test_a_network_wide_export_is_written_by_a_worker_and_fetched_when_ready(
     lines = b"".join(download.streaming_content).decode().splitlines()
     assert lines[0].startswith("escalation_id,") and len(lines) == 4
     # Only the staff member who asked may see it.
-    staff_client = Client()
+    staff_client = VerifiedClient()
     staff_client.force_login(staff)
     assert staff_client.get(f"/admin/exports/{export.pk}/").status_code == 404
     assert staff_client.get(f"/admin/exports/{export.pk}/download/").status_code == 404
