@@ -122,11 +122,10 @@ def test_it_links_the_queue_to_the_export(staff_client):
 def test_a_network_wide_export_is_written_by_a_worker_and_fetched_when_ready(
         superuser_client, superuser, own_world, staff,
         django_capture_on_commit_callbacks):
-    from tests.support.otp import VerifiedClient
-
     from followups.desk.exports import EXPORT_STREAM_MAX_CLINIC_DAYS, export_build
     from followups.models import Export
     from tests.factories import ClinicFactory
+    from tests.support.otp import VerifiedClient
 
     clinics = 1 + len([ClinicFactory() for _ in range(13)])
     days = EXPORT_STREAM_MAX_CLINIC_DAYS // clinics + 1
