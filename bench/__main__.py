@@ -1,4 +1,5 @@
-"""``python -m bench [--quick] [--database-url URL] [--output PATH]``
+"""``python -m bench [--quick] [--database-url URL] [--output PATH]``;
+``python -m bench --scale [--factor N] [--tiny]`` (bench/scale.py)
 
 Creates the benchmark database, fills it, measures, prints one table and
 writes it to bench/results/latest.md. Exits 1 if any target is missed or a
@@ -55,6 +56,13 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
                              "'bench' (default %(default)s)")
     parser.add_argument("--output", type=Path, default=RESULTS_PATH,
                         help="where to write the markdown table (default bench/results/latest.md)")
+    parser.add_argument("--scale", action="store_true",
+                        help="every staff page at 1× (100 clinics) and --factor × the network "
+                             "(bench/scale.py); default database aftercare_scale_bench")
+    parser.add_argument("--factor", type=int, default=10,
+                        help="with --scale: how many times the network is copied (default 10)")
+    parser.add_argument("--tiny", action="store_true",
+                        help="with --scale: 4 clinics and 400 patients (the suite's smoke test)")
     return parser.parse_args(argv)
 
 
@@ -80,6 +88,8 @@ def _guarded(operation: str, measure: Callable[[], Result | list[Result]]) -> li
 
 def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
+    if args.scale:
+        return _scale(args)
     mode = "quick" if args.quick else "full"
     sizes = SIZES[mode]
     progress = Progress()
@@ -177,6 +187,20 @@ def main(argv: list[str] | None = None) -> int:
     progress(f"done in {report.duration(elapsed)}; written to {args.output}; "
              + (f"{len(missed)} target(s) missed or broken" if missed else "all targets met"))
     return 1 if missed else 0
+
+
+def _scale(args: argparse.Namespace) -> int:
+    from bench.scale import RESULTS_PATH as SCALE_RESULTS
+    from bench.scale import scale_main
+
+    database_url = (args.database_url if args.database_url != database.DEFAULT_DATABASE_URL
+                    else database.DEFAULT_DATABASE_URL.replace("aftercare_bench",
+                                                                "aftercare_scale_bench"))
+    database.environment_configure(database_url=database_url,
+                                   var_dir=tempfile.mkdtemp(prefix="aftercare-bench-"))
+    output = args.output if args.output != RESULTS_PATH else SCALE_RESULTS
+    return scale_main(database_url=database_url, factor=args.factor, tiny=args.tiny,
+                      output=output, progress=Progress())
 
 
 def _document(results: list[Result], *, mode: str, world_counts: dict[str, int], grown: int,

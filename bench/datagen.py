@@ -47,6 +47,9 @@ SCALES = {
     # Sessions packed into fewer days, so the quick run still has enough open
     # check-ins for the sweep and the patient form to work on.
     "quick": Scale("quick", patients=10_000, sessions=30_000, clinics=5, span_days=100),
+    # python -m bench --scale: the network at 1× (bench/scale.py copies it N times).
+    "scale": Scale("scale", patients=100_000, sessions=300_000, clinics=100, span_days=365),
+    "scale-tiny": Scale("scale-tiny", patients=400, sessions=1_200, clinics=4, span_days=60),
 }
 
 
@@ -210,18 +213,18 @@ COLUMNS = {
     "followups_checkin": ("id", "session_id", "day", "status", "due_at", "sent_at",
                           "reminder_sent_at", "expires_at", "completed_at", "next_action_at",
                           "claim_token", "attempts", "last_error", "send_generation",
-                          "created_at"),
+                          "created_at", "clinic_id"),
     "followups_checkinlink": ("id", "checkin_id", "token_hash", "created_at", "expires_at",
                               "revoked_at"),
     "followups_checkinresponse": ("id", "checkin_id", *ANSWER_COLUMNS, "comments", "photo",
                                   "channel", "entered_by_id", "submitted_at",
-                                  "assessment_level", "assessment_reasons"),
+                                  "assessment_level", "assessment_reasons", "clinic_id"),
     "followups_escalation": ("id", "patient_id", "session_id", "checkin_id", "response_id",
                              "trigger", "level", "level_rank", "status", "reasons",
                              "created_at", "acknowledged_by_id", "acknowledged_at",
                              "resolved_by_id", "resolved_at", "resolution_note",
                              "alert_sent_at", "renotified_at", "next_action_at", "claim_token",
-                             "attempts", "last_error", "clusters_checked_at"),
+                             "attempts", "last_error", "clusters_checked_at", "clinic_id"),
 }
 TABLE_LABELS = {
     "patients_patient": "patients", "patients_treatmentsession": "sessions",
@@ -459,7 +462,7 @@ class _Generator:
                 status, reminder_at = "missed", sent_at + REMINDER_AFTER
         loader.add("followups_checkin", (
             checkin_id, session_id, day, status, due_at, sent_at, reminder_at, expires_at,
-            completed_at, next_action_at, None, 0, "", 1, created_at,
+            completed_at, next_action_at, None, 0, "", 1, created_at, clinic_id,
         ))
         if sent_at is None:
             return None
@@ -482,7 +485,7 @@ class _Generator:
                 *(raw[name] for name in ANSWER_COLUMNS), "", None,
                 "staff" if by_staff else "patient_link",
                 self.world.staff_ids[clinic_id] if by_staff else None, completed_at,
-                assessment.level.label, reasons,
+                assessment.level.label, reasons, clinic_id,
             ))
             response = answers
             if assessment.flagged:
@@ -530,6 +533,7 @@ class _Generator:
             staff if resolved_at else None, resolved_at,
             "Called the patient; aftercare advice given." if resolved_at else "",
             alert_sent_at, renotified_at, None, None, 0, "", created_at + timedelta(minutes=1),
+            clinic_id,
         ))
 
 

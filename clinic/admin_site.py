@@ -83,6 +83,11 @@ class ClinicAdminSite(admin.AdminSite):
             path("otp/enroll/", enroll_view(self), name="otp_enroll"),
             path("exports/", self.admin_view(admin_views.ExportView.as_view(site=self)),
                  name="exports"),
+            path("exports/<int:export_id>/",
+                 self.admin_view(admin_views.ExportStatusView.as_view(site=self)),
+                 name="export"),
+            path("exports/<int:export_id>/download/",
+                 self.admin_view(admin_views.export_download), name="export_download"),
             *super().get_urls(),
         ]
 

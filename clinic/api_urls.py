@@ -3,6 +3,7 @@ from rest_framework.routers import DefaultRouter
 
 from followups.api.checkins import CheckInViewSet
 from followups.api.escalations import EscalationViewSet, MetricsView
+from followups.api.exports import ExportViewSet
 from followups.api.patients import ClinicViewSet, PatientViewSet, ProductViewSet, SessionViewSet
 from followups.webhooks.api import WebhookViewSet
 
@@ -14,6 +15,7 @@ router.register("sessions", SessionViewSet, basename="session")
 router.register("checkins", CheckInViewSet, basename="checkin")
 router.register("escalations", EscalationViewSet, basename="escalation")
 router.register("webhooks", WebhookViewSet, basename="webhook")
+router.register("exports", ExportViewSet, basename="export")
 
 urlpatterns = [
     path("metrics/", MetricsView.as_view(), name="metrics"),

@@ -60,6 +60,9 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     # List filters (core.api_filters); its templates draw the browsable API's filter form.
     "django_filters",
+    # The admin's list filters for clinics and users, network-wide: an
+    # autocomplete box (its script; patients.admin_scoping).
+    "admin_auto_filters",
     "patients",
     "followups",
     "anymail",
@@ -135,6 +138,14 @@ DATABASES = {
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Migrations on PostgreSQL (docs/deployment.md, "Migrations that lock nothing"):
+# a statement that needs an ACCESS EXCLUSIVE lock waits at most this long for
+# it, then fails (the migration is run again) rather than queueing every
+# request behind it. Unsafe operations warn here; the test suite refuses them
+# in any new migration (tests/test_migrations_zero_downtime.py).
+ZERO_DOWNTIME_MIGRATIONS_LOCK_TIMEOUT = env_str("MIGRATION_LOCK_TIMEOUT", "2s")
+ZERO_DOWNTIME_MIGRATIONS_FLEXIBLE_STATEMENT_TIMEOUT = True
+ZERO_DOWNTIME_MIGRATIONS_RAISE_FOR_UNSAFE = False
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -350,13 +361,20 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(days=1),
         "options": {"expires": 6 * 3600},
     },
+    # Purges audit rows past AUDIT_RETENTION_DAYS (followups.audit.audit_purge).
+    "followups-audit-purge": {
+        "task": "followups.audit_purge",
+        "schedule": timedelta(days=1),
+        "options": {"expires": 3600},
+    },
 }
+# Audit rows are kept this long, then purged daily (followups.audit.audit_purge).
+# Seven years by default: a clinic's record-keeping duty for care records.
+AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 2555, minimum=1)
 
 # Product settings ----------------------------------------------------------------
 # Patients whose last session is older are erased by the daily task (docs/records.md).
 DATA_RETENTION_DAYS = env_int("DATA_RETENTION_DAYS", 3650, minimum=30)
-# Audit rows older than this are purged by the same daily task.
-AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 2555, minimum=30)
 RETENTION_BATCH_SIZE = 100
 # Webhooks (docs/records.md): a delivery is retried with a doubling backoff up to
 # WEBHOOK_RETRY_MAX apart; failing for WEBHOOK_DISABLE_AFTER turns the webhook off.

@@ -222,7 +222,12 @@ def database_from_url(name: str, url: str, *, prepared_statements: bool = True,
         else:
             options = {}
         return {
-            "ENGINE": "django.db.backends.postgresql",
+            # Django's PostgreSQL backend with migrations that lock nothing for
+            # long (django-pg-zero-downtime-migrations): CREATE INDEX
+            # CONCURRENTLY, foreign keys and checks added NOT VALID then
+            # validated, a lock_timeout on every statement that takes an
+            # ACCESS EXCLUSIVE lock. Queries are Django's own.
+            "ENGINE": "django_zero_downtime_migrations.backends.postgres",
             "NAME": unquote(database),
             "USER": unquote(parts.username or ""),
             "PASSWORD": unquote(parts.password or ""),

@@ -73,6 +73,10 @@ class CheckIn(Claimable):
     # every lookup by session, and each index is one more write per answer.
     session = models.ForeignKey(TreatmentSession, on_delete=models.PROTECT,
                                 related_name="checkins", db_index=False)
+    # The session's patient's clinic, copied by the service that makes the row:
+    # staff lists scoped to clinics start from checkin_clinic_due.
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, null=True, blank=True,
+                               related_name="+", db_index=False)
     day = models.PositiveSmallIntegerField()
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.SCHEDULED)
     due_at = models.DateTimeField()
@@ -112,6 +116,8 @@ class CheckIn(Claimable):
             models.Index(fields=["status", "due_at"], name="checkin_status_due"),
             # The admin's check-in list, newest due first.
             models.Index(fields=["due_at"], name="checkin_due"),
+            # A clinic's check-ins in the lists' order (the API, the admin).
+            models.Index(fields=["clinic", "due_at", "id"], name="checkin_clinic_due"),
         ]
 
     def __str__(self) -> str:
@@ -126,7 +132,10 @@ class CheckInLink(models.Model):
     """A link emailed to the patient. Only the token's SHA-256 is stored."""
 
     checkin = models.ForeignKey(CheckIn, on_delete=models.CASCADE, related_name="links")
-    token_hash = models.CharField(max_length=64, unique=True)
+    # Unique by a constraint, not unique=True: on PostgreSQL a unique CharField
+    # also gets a varchar_pattern_ops "_like" index, for LIKE queries a hash
+    # never sees (535 MB at 6 million links).
+    token_hash = models.CharField(max_length=64)
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
@@ -134,6 +143,8 @@ class CheckInLink(models.Model):
     class Meta:
         verbose_name = "check-in link"
         ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["token_hash"],
+                                               name="checkinlink_token_hash_unique")]
 
     def __str__(self) -> str:
         return f"Link for check-in #{self.checkin_id}"
@@ -227,6 +238,9 @@ class CheckInResponse(models.Model):
     YES_NO_FIELDS = yes_no_names()
 
     checkin = models.OneToOneField(CheckIn, on_delete=models.PROTECT, related_name="response")
+    # The check-in's clinic, copied when the answers are stored.
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, null=True, blank=True,
+                               related_name="+", db_index=False)
     # locals() in a class body is the namespace the class is made from (so the
     # Python 3.13 documentation says; CPython has always done it): the columns
     # are declared here, in this order, as if written out one by one.
@@ -257,6 +271,7 @@ class CheckInResponse(models.Model):
         ordering = ["-submitted_at"]
         indexes = [
             models.Index(fields=["submitted_at"], name="response_submitted"),
+            models.Index(fields=["clinic", "submitted_at"], name="response_clinic_submitted"),
             # Consumed by followups.escalations.comments.comments_to_read_for_user
             # and the dashboard's count: the comments waiting for a person.
             models.Index(fields=["submitted_at"], name="response_comment_waiting",
@@ -348,6 +363,9 @@ class Escalation(Claimable):
         UNDELIVERED = "undelivered", "Could not reach"
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="escalations")
+    # The patient's clinic, copied when the escalation is raised.
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, null=True, blank=True,
+                               related_name="+", db_index=False)
     session = models.ForeignKey(TreatmentSession, on_delete=models.PROTECT,
                                 related_name="escalations")
     # No index of its own: escalation_one_per_checkin_trigger (checkin, trigger) serves it.
@@ -429,6 +447,15 @@ class Escalation(Claimable):
             # The staff queue: unresolved, urgent first, then oldest.
             models.Index(fields=["status", "-level_rank", "created_at"],
                          name="escalation_queue"),
+            # A clinic's queue, in the queue's order.
+            models.Index(fields=["clinic", "status", "-level_rank", "created_at"],
+                         name="escalation_clinic_queue"),
+            # Every escalation in the lists' order (Meta.ordering): network-wide
+            # pages (the API's cursor) read from it instead of sorting the table.
+            models.Index(fields=["-level_rank", "created_at", "id"], name="escalation_ordering"),
+            # A patient's open level (followups.selectors.with_open_escalation_level).
+            models.Index(fields=["patient", "-level_rank"], name="escalation_patient_open",
+                         condition=~Q(status="resolved")),
             # Consumed by followups.escalations.clusters.escalation_clusters_process.
             models.Index(fields=["created_at"], name="escalation_clusters_pending",
                          condition=Q(clusters_checked_at__isnull=True)),
@@ -555,6 +582,10 @@ class AuditEvent(models.Model):
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, null=True, blank=True,
                                 related_name="audit_events")
     target = models.CharField(max_length=200, blank=True)
+    # Every patient an API list returned, in the one row written for the
+    # request (``patient`` is set when it returned one; ``clinic`` when all
+    # were of one clinic). Null for every other event.
+    patient_ids = models.JSONField(null=True, blank=True)
     # What changed, for edits: {"before": {...}, "after": {...}} (a catalogue product).
     changes = models.JSONField(default=dict, blank=True)
 
@@ -564,3 +595,45 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor} {self.get_action_display()} {self.target}"
+
+
+class Export(models.Model):
+    """A CSV export built by a worker (followups.desk.exports) into the media storage.
+
+    The file is named by a random token, never by a clinic or a patient; only
+    the staff member who asked may download it.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Being prepared"
+        RUNNING = "running", "Being prepared"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                     related_name="+")
+    what = models.CharField(max_length=10)  # "queue" or "answers"
+    # The one clinic chosen, or null: every clinic of the staff member's.
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, null=True, blank=True,
+                               related_name="+")
+    start = models.DateField()
+    end = models.DateField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    file = models.FileField(upload_to="exports/", blank=True)
+    rows = models.PositiveIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=["pending", "running", "ready",
+                                                           "failed"]),
+                                   name="export_status_valid"),
+            models.CheckConstraint(condition=Q(what__in=["queue", "answers"]),
+                                   name="export_what_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Export #{self.pk} ({self.what}, {self.start} to {self.end})"

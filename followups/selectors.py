@@ -85,19 +85,24 @@ def checkins_for_user(user) -> QuerySet[CheckIn]:
     queryset = CheckIn.objects.select_related("session", "response").prefetch_related(
         "deliveries")
     if not user.is_superuser:
-        queryset = queryset.filter(session__patient__clinic_id__in=user_clinic_ids(user))
+        # The denormalised clinic: the planner starts from one clinic's rows
+        # (checkin_clinic_due) instead of walking every check-in by due time.
+        queryset = queryset.filter(clinic_id__in=user_clinic_ids(user))
     return queryset
 
 
 def escalations_for_user(user) -> QuerySet[Escalation]:
     queryset = Escalation.objects.select_related("patient")
     if not user.is_superuser:
-        queryset = queryset.filter(patient__clinic_id__in=user_clinic_ids(user))
+        queryset = queryset.filter(clinic_id__in=user_clinic_ids(user))
     return queryset.order_by("-level_rank", "created_at", "id")
 
 
 def with_open_escalation_level(queryset: QuerySet[Patient]) -> QuerySet[Patient]:
     """Annotate ``open_escalation_level``: the highest level not yet resolved.
+
+    A subquery in the SELECT list, read from escalation_patient_open: computed
+    for the rows of the page only. Filter with ``patients_with_open_level``.
 
     Acknowledged escalations still count: someone has seen them, but the
     patient is not yet looked after until the escalation is resolved.
@@ -117,6 +122,22 @@ def with_open_escalation_level(queryset: QuerySet[Patient]) -> QuerySet[Patient]
             output_field=CharField(),
         ),
     )
+
+
+def patients_with_open_level(queryset: QuerySet[Patient], level: Level) -> QuerySet[Patient]:
+    """The patients whose highest unresolved escalation is ``level`` (or who have none).
+
+    Through the escalations' own index (escalation_patient_open): the
+    unresolved escalations of that rank, less the patients with a higher one,
+    as semi-joins. Never the per-patient annotation, which the database would
+    compute for every patient to find the few that match.
+    """
+    unresolved = Escalation.objects.exclude(status=Escalation.Status.RESOLVED)
+    if level == Level.NONE:
+        return queryset.exclude(pk__in=unresolved.values("patient_id"))
+    rank = level.escalation_rank
+    return (queryset.filter(pk__in=unresolved.filter(level_rank=rank).values("patient_id"))
+            .exclude(pk__in=unresolved.filter(level_rank__gt=rank).values("patient_id")))
 
 
 def patients_for_user(user) -> QuerySet[Patient]:

@@ -95,7 +95,8 @@ def checkins_schedule_for_session(*, session: TreatmentSession, days=None,
                                 send_hour=clinic.send_hour, day=day)
         if not_before is not None:
             due_at = max(due_at, not_before)
-        checkins.append(CheckIn(session=session, day=day, due_at=due_at, next_action_at=due_at))
+        checkins.append(CheckIn(session=session, clinic_id=clinic.pk, day=day, due_at=due_at,
+                                next_action_at=due_at))
     return CheckIn.objects.bulk_create(checkins)
 
 
@@ -625,7 +626,8 @@ def response_record(*, checkin: CheckIn, answers: Mapping, channel: str, entered
         else CheckIn.OPEN_STATUSES
     )
     response = CheckInResponse(
-        checkin=checkin, channel=channel, entered_by=entered_by, submitted_at=now,
+        checkin=checkin, clinic_id=checkin.session.patient.clinic_id, channel=channel,
+        entered_by=entered_by, submitted_at=now,
         **{key: answers[key] for key in (*CheckInResponse.SEVERITY_FIELDS,
                                          *CheckInResponse.YES_NO_FIELDS)},
         **{key: answers.get(key) or "" for key in CheckInResponse.TREND_FIELDS},

@@ -4,9 +4,12 @@ import logging
 
 from celery import shared_task
 from django.conf import settings
+from django.utils import timezone
 
+from followups.audit import audit_purge
 from followups.delivery.enqueue import DELIVER_TASK, SWEEP_TASK
 from followups.delivery.sweep import checkins_deliver_due, followups_sweep
+from followups.desk.exports import EXPORT_TASK, export_build
 
 logger = logging.getLogger(__name__)
 
@@ -33,3 +36,21 @@ def deliver() -> dict:
                                   time_budget=settings.DELIVERY_TASK_BUDGET.total_seconds())
     logger.info("deliver: %s", report)
     return report.as_dict()
+
+
+# Daily (CELERY_BEAT_SCHEDULE): idempotent, so a redelivery only finds less to do.
+@shared_task(name="followups.audit_purge", ignore_result=True, acks_late=True)
+def purge_audit() -> int:
+    deleted = audit_purge(now=timezone.now(), retention_days=settings.AUDIT_RETENTION_DAYS)
+    logger.info("audit purge: %s rows older than %s days", deleted,
+                settings.AUDIT_RETENTION_DAYS)
+    return deleted
+
+
+# Fetches by id and claims the row (pending → running): a re-delivery finds it
+# taken and does nothing. Not acks_late: a worker killed mid-file leaves the
+# export "being prepared"; asking again makes a new one.
+@shared_task(name=EXPORT_TASK, ignore_result=True)
+def build_export(export_id: int) -> int | None:
+    export = export_build(export_id=export_id)
+    return export.rows if export is not None else None

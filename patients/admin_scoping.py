@@ -21,7 +21,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django import forms
 from django.contrib import admin
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.contrib.auth import get_user_model
 from django.db.models import Model, QuerySet
 from django.http import Http404
@@ -133,9 +135,43 @@ class ScopedRelatedFieldListFilter(admin.RelatedFieldListFilter):
 
     Keeps the stock parameter (``patient__clinic__id__exact=3``), so links
     built elsewhere (the dashboard) are real list-filter parameters.
+
+    A staff member's choices are their few clinics and colleagues: listed. A
+    superuser's are the whole network (a thousand clinics, every user), so
+    they get Django's own autocomplete box instead (the admin's
+    ``autocomplete/`` view, searching the clinic's or user's admin), and
+    nothing is loaded to draw the sidebar. The box's small script that
+    applies the choice is django-admin-autocomplete-filter's.
     """
 
+    autocomplete_template = "admin/autocomplete_list_filter.html"
+
+    def __init__(self, field, request, params, model, model_admin, field_path):
+        self.autocomplete = clinic_ids_for(request) is None
+        super().__init__(field, request, params, model, model_admin, field_path)
+        if self.autocomplete:
+            self.template = self.autocomplete_template
+            self._autocomplete_render(field, model_admin)
+
+    def _autocomplete_render(self, field, model_admin):
+        widget = AutocompleteSelect(field, model_admin.admin_site)
+        choice = forms.ModelChoiceField(
+            queryset=field.remote_field.model._default_manager.all(), widget=widget,
+            required=False)
+        chosen = self.lookup_val[-1] if self.lookup_val else ""
+        self.rendered_widget = choice.widget.render(
+            name=self.lookup_kwarg, value=chosen if str(chosen).isdigit() else "",
+            attrs={"id": f"id-{self.lookup_kwarg}-autocomplete-filter"})
+        self.media = widget.media + forms.Media(
+            js=["django-admin-autocomplete-filter/js/autocomplete_filter_qs.js"],
+            css={"screen": ["django-admin-autocomplete-filter/css/autocomplete-fix.css"]})
+
+    def has_output(self):
+        return self.autocomplete or super().has_output()
+
     def field_choices(self, field, request, model_admin):
+        if clinic_ids_for(request) is None:
+            return []  # the autocomplete box asks as the user types
         model = field.remote_field.model
         queryset = scoped_choices(request, model_admin.admin_site, model)
         ordering = self.field_admin_ordering(field, request, model_admin)

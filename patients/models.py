@@ -129,7 +129,12 @@ class Patient(models.Model):
 
     class Meta:
         ordering = ["last_name", "first_name", "id"]
-        indexes = [models.Index(fields=["clinic", "last_name"], name="patient_clinic_name")]
+        indexes = [
+            models.Index(fields=["clinic", "last_name"], name="patient_clinic_name"),
+            # The lists' order (Meta.ordering): a page of patients network-wide
+            # is read from this index, not sorted from the whole table.
+            models.Index(fields=["last_name", "first_name", "id"], name="patient_ordering"),
+        ]
         constraints = [
             models.CheckConstraint(condition=~Q(first_name=""), name="patient_first_name_set"),
             models.CheckConstraint(condition=~Q(email=""), name="patient_email_set"),

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
 from django.db.models import QuerySet
 
 from patients.models import (
@@ -31,6 +35,21 @@ def clinics_for_user(user) -> QuerySet[Clinic]:
     return Clinic.objects.filter(id__in=user_clinic_ids(user))
 
 
+def clinics_by_zone(clinics: Iterable[Clinic]) -> dict[str, QuerySet[Any, Any] | list[int]]:
+    """The clinics grouped by time zone: what a condition on local days branches on.
+
+    A network has a handful of zones and any number of clinics: one branch
+    per zone keeps a query's size flat as clinics join. A QuerySet gives one
+    subquery per zone (``clinic_id IN (SELECT id … WHERE timezone = …)``), one
+    query to list its zones; a list of clinics gives their ids per zone.
+    """
+    if isinstance(clinics, QuerySet):
+        zones = clinics.order_by().values_list("timezone", flat=True).distinct()
+        return {zone: clinics.filter(timezone=zone).order_by().values("pk") for zone in zones}
+    grouped: dict[str, list[int]] = defaultdict(list)
+    for clinic in clinics:
+        grouped[clinic.timezone].append(clinic.pk)
+    return dict(grouped)
 
 
 def user_managed_clinic_ids(user) -> frozenset[int]:

@@ -7,6 +7,7 @@ from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from core.pagination import KeysetCursorPagination
 from followups.api.audit import AuditedReadMixin
 from followups.api.filters import CheckInFilter
 from followups.assessment import symptoms
@@ -124,6 +125,8 @@ class CheckInSerializer(serializers.ModelSerializer):
 
 class CheckInViewSet(AuditedReadMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = CheckInSerializer
+    # Grows without bound: a cursor, not page numbers (docs/deployment.md, "Scale").
+    pagination_class = KeysetCursorPagination
     filterset_class = CheckInFilter
     audit_patient = "session.patient_id"
 

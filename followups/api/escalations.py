@@ -12,6 +12,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.pagination import KeysetCursorPagination
 from followups.api.audit import AuditedReadMixin
 from followups.api.checkins import ReasonSerializer
 from followups.api.filters import EscalationFilter
@@ -80,6 +81,8 @@ class AssignSerializer(serializers.Serializer):
 
 class EscalationViewSet(AuditedReadMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = EscalationSerializer
+    # Grows without bound: a cursor, not page numbers (docs/deployment.md, "Scale").
+    pagination_class = KeysetCursorPagination
     filterset_class = EscalationFilter
 
     def get_queryset(self):

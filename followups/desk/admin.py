@@ -147,7 +147,7 @@ class ResolveForm(forms.Form):
 
 @admin.register(Escalation)
 class EscalationAdmin(ClinicScopedAdminMixin, ServiceWrittenAdminMixin, admin.ModelAdmin):
-    clinic_lookup = "patient__clinic"
+    clinic_lookup = "clinic"  # denormalised: the planner starts from the clinic
     list_display = ("level_badge", "patient_column", "call_column", "checkin_day",
                     "reasons_column", "raised", "status_column", "assigned_column")
     list_display_links = ("level_badge",)
@@ -449,7 +449,7 @@ class EscalationAdmin(ClinicScopedAdminMixin, ServiceWrittenAdminMixin, admin.Mo
 
 @admin.register(CheckIn)
 class CheckInAdmin(ClinicScopedAdminMixin, ServiceWrittenAdminMixin, admin.ModelAdmin):
-    clinic_lookup = "session__patient__clinic"
+    clinic_lookup = "clinic"  # denormalised: the planner starts from the clinic
     list_display = ("__str__", "patient_column", "day", "status_column", "due_at", "sent_at",
                     "completed_at", "attempts", "last_error_column")
     list_filter = (
@@ -579,7 +579,7 @@ class CheckInAdmin(ClinicScopedAdminMixin, ServiceWrittenAdminMixin, admin.Model
 
 @admin.register(CheckInResponse)
 class CheckInResponseAdmin(ClinicScopedAdminMixin, ServiceWrittenAdminMixin, admin.ModelAdmin):
-    clinic_lookup = "checkin__session__patient__clinic"
+    clinic_lookup = "clinic"  # denormalised: the planner starts from the clinic
     list_display = ("__str__", "patient_column", "checkin_day", "submitted_at",
                     "assessment_column", "comment_column", "channel", "photo_column")
     list_filter = (AssessmentFilter, CommentFilter, "channel", EscalationDayFilter,

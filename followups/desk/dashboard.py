@@ -29,7 +29,7 @@ from followups.models import CheckIn, CheckInResponse, ClusterSignal, Escalation
 from followups.selectors import undelivered_alerts_q
 from followups.webhooks.models import Webhook
 from patients.models import Clinic, Patient
-from patients.selectors import clinics_for_user
+from patients.selectors import clinics_by_zone, clinics_for_user
 
 MISSED_WINDOW = timedelta(days=7)
 RESPONSE_RATE_WINDOW = timedelta(days=30)
@@ -52,23 +52,25 @@ def local_day_bounds(timezone_name: str, day: date) -> tuple[datetime, datetime]
 def local_days_q(clinics: Iterable[Clinic], *, clinic_field: str, time_field: str,
                  first: date | None = None, last: date | None = None,
                  now: datetime | None = None) -> Q:
-    """Rows whose ``time_field`` falls on the given local days of each row's own clinic.
+    """Rows of ``clinics`` whose ``time_field`` falls on the given local days of their clinic.
 
-    With ``now`` and no dates: the clinic's today. Clinics in different time
-    zones each get their own bounds, OR-ed together.
+    With ``now`` and no dates: the clinic's today. One branch per time zone
+    (``patients.selectors.clinics_by_zone``), never one per clinic: each a
+    UTC range on ``time_field`` (its index) and the zone's clinics, so the
+    condition is the same size for ten clinics or ten thousand.
     """
     condition = Q(pk__in=[])
-    for clinic in clinics:
+    for zone, members in clinics_by_zone(clinics).items():
         if first is not None:
             start_day = first
         elif now is not None:
-            start_day = now.astimezone(ZoneInfo(clinic.timezone)).date()
+            start_day = now.astimezone(ZoneInfo(zone)).date()
         else:
             raise TypeError("local_days_q needs the first day or now")
         end_day = last or start_day
-        start, _ = local_day_bounds(clinic.timezone, start_day)
-        _, end = local_day_bounds(clinic.timezone, end_day)
-        condition |= Q(**{clinic_field: clinic.pk, f"{time_field}__gte": start,
+        start, _ = local_day_bounds(zone, start_day)
+        _, end = local_day_bounds(zone, end_day)
+        condition |= Q(**{f"{clinic_field}__in": members, f"{time_field}__gte": start,
                           f"{time_field}__lt": end})
     return condition
 
@@ -109,13 +111,17 @@ def _in_clinics(queryset, lookup: str, clinic_ids: list[int] | None):
 
 def dashboard_for_user(user, *, now: datetime) -> Dashboard:
     """The figures of the admin's home page: what needs doing today, at the user's clinics."""
-    clinics = list(clinics_for_user(user))
+    scope = clinics_for_user(user)
+    clinics = list(scope)
     clinic_ids = None if user.is_superuser else [clinic.pk for clinic in clinics]
+    # Network-wide, the local-day conditions name each zone's clinics by a
+    # subquery rather than a list of every clinic's id.
+    zoned: Iterable[Clinic] = scope if user.is_superuser else clinics
     dashboard = Dashboard(clinics=clinics)
     if not clinics:
         return dashboard
 
-    unresolved = _in_clinics(Escalation.objects, "patient__clinic", clinic_ids).exclude(
+    unresolved = _in_clinics(Escalation.objects, "clinic", clinic_ids).exclude(
         status=Escalation.Status.RESOLVED
     )
     overdue_before = now - settings.URGENT_ACK_DEADLINE
@@ -128,13 +134,12 @@ def dashboard_for_user(user, *, now: datetime) -> Dashboard:
         alerts_undelivered=Count("pk", filter=undelivered_alerts_q()),
     )
 
-    today = local_days_q(clinics, clinic_field="session__patient__clinic", time_field="due_at",
-                         now=now)
+    today = local_days_q(zoned, clinic_field="clinic", time_field="due_at", now=now)
     missed_since = now - MISSED_WINDOW
     rate_since = now - RESPONSE_RATE_WINDOW
     Status = CheckIn.Status
     checkins = (
-        _in_clinics(CheckIn.objects, "session__patient__clinic", clinic_ids)
+        _in_clinics(CheckIn.objects, "clinic", clinic_ids)
         # Only rows that can count below: the (status, due_at) index, not a scan.
         .filter(Q(status__in=[Status.SENT, Status.FAILED]) | Q(due_at__gte=rate_since))
         .aggregate(
@@ -154,8 +159,9 @@ def dashboard_for_user(user, *, now: datetime) -> Dashboard:
     )
     # Due within one business day of being written, on each clinic's own days.
     comments = _in_clinics(CheckInResponse.objects.filter(comment_waiting=True),
-                           "checkin__session__patient__clinic", clinic_ids).aggregate(
-        waiting=Count("pk"), overdue=Count("pk", filter=comments_overdue_q(clinics, now=now)))
+                           "clinic", clinic_ids).aggregate(
+        waiting=Count("pk"), overdue=Count("pk", filter=comments_overdue_q(
+            zoned, now=now, clinic_field="clinic")))
     comments_waiting, comments_overdue = comments["waiting"], comments["overdue"]
     deadline_minutes = int(settings.URGENT_ACK_DEADLINE.total_seconds() // 60)
     dashboard.figures = [
@@ -286,10 +292,9 @@ def activity_for_clinics(clinic_ids: list[int] | None, *, now: datetime) -> Acti
                 .values("local_day", "kind").annotate(n=Count("pk"))
                 .values_list("local_day", "kind", "n"))
 
-    checkins = _in_clinics(CheckIn.objects, "session__patient__clinic", clinic_ids)
-    answers = _in_clinics(CheckInResponse.objects, "checkin__session__patient__clinic",
-                          clinic_ids)
-    escalations = _in_clinics(Escalation.objects, "patient__clinic", clinic_ids).filter(
+    checkins = _in_clinics(CheckIn.objects, "clinic", clinic_ids)
+    answers = _in_clinics(CheckInResponse.objects, "clinic", clinic_ids)
+    escalations = _in_clinics(Escalation.objects, "clinic", clinic_ids).filter(
         level__in=[REVIEW, URGENT])
     rows = per_day(checkins, "sent_at", Value("sent")).union(
         per_day(answers, "submitted_at", Value("answered")),

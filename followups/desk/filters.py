@@ -153,7 +153,7 @@ class DueFilter(admin.SimpleListFilter):
         value, now = self.value(), timezone.now()
         if value == "today":
             return queryset.filter(local_days_q(
-                clinics_for_user(request.user), clinic_field="session__patient__clinic",
+                clinics_for_user(request.user), clinic_field="clinic",
                 time_field="due_at", now=now,
             ))
         if value in ("7d", "30d"):
@@ -193,7 +193,7 @@ class CommentFilter(admin.SimpleListFilter):
             return queryset.filter(comment_waiting=True)
         if self.value() == "overdue":
             return queryset.filter(comments_overdue_q(clinics_for_user(request.user),
-                                                      now=timezone.now()))
+                                                      now=timezone.now(), clinic_field="clinic"))
         if self.value() == "read":
             return queryset.filter(comment_read_at__isnull=False)
         return queryset

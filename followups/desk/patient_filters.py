@@ -10,6 +10,7 @@ from django.contrib import admin
 
 from followups.assessment.rules import ESCALATION_LEVELS, Level
 from followups.desk.filters import ProductFilter
+from followups.selectors import patients_with_open_level
 
 
 class OpenLevelFilter(admin.SimpleListFilter):
@@ -26,7 +27,7 @@ class OpenLevelFilter(admin.SimpleListFilter):
         chosen = (None if value is None
                   else {level.label: level for level in self.LEVELS}.get(value))
         if chosen is not None:
-            return queryset.filter(open_escalation_rank=chosen.escalation_rank)
+            return patients_with_open_level(queryset, chosen)
         return queryset
 
 

@@ -19,16 +19,18 @@ from django.http import (
     Http404,
     HttpResponse,
     HttpResponseBadRequest,
+    HttpResponseRedirect,
     StreamingHttpResponse,
 )
+from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils import timezone
 from django.views import View
 
-from followups.audit import audit_record
+from followups.audit import audit_exports, audit_record
 from followups.desk import exports
-from followups.desk.dashboard import local_days_q
-from followups.models import AuditEvent, CheckInResponse, Escalation
+from followups.models import AuditEvent, CheckInResponse, Escalation, Export
 from patients.models import Clinic
 from patients.selectors import clinics_for_user, user_clinic_ids
 
@@ -36,10 +38,6 @@ MAX_EXPORT_DAYS = 366
 # The days an export may name: one day in from each end of the calendar.
 EXPORT_FIRST_DAY = date.min + timedelta(days=1)
 EXPORT_LAST_DAY = date.max - timedelta(days=1)
-# Rows read per round trip while the CSV streams. Behind PgBouncer in transaction
-# mode (DATABASE_TRANSACTION_POOLING) the whole result is read at once instead:
-# a server-side cursor cannot outlive its transaction there.
-EXPORT_CHUNK_ROWS = 1000
 
 _IMAGE_SIGNATURES = (
     (b"\x89PNG\r\n\x1a\n", "image/png"),
@@ -176,25 +174,15 @@ class ExportView(View):
             response = self._render(request, form)
             response.status_code = 400
             return response
-        queryset = model_admin.get_queryset(request)
-        header: tuple[str, ...]
-        if what == "queue":
-            in_range = local_days_q(clinics, clinic_field="patient__clinic",
-                                    time_field="created_at", first=start, last=end)
-            header = exports.QUEUE_HEADER
-            rows = exports.queue_rows(
-                exports.queue_queryset(queryset.filter(in_range)).iterator(chunk_size=EXPORT_CHUNK_ROWS)
-            )
-        else:
-            in_range = local_days_q(clinics, clinic_field="checkin__session__patient__clinic",
-                                    time_field="submitted_at", first=start, last=end)
-            header = exports.ANSWERS_HEADER
-            rows = exports.answers_rows(
-                exports.answers_queryset(queryset.filter(in_range)).iterator(chunk_size=EXPORT_CHUNK_ROWS)
-            )
-        for clinic in clinics:
-            audit_record(actor=request.user, action=AuditEvent.Action.EXPORT, clinic=clinic,
-                         target=f"CSV of {what}, {start.isoformat()} to {end.isoformat()}")
+        if not exports.export_streams(clinics=len(clinics), start=start, end=end):
+            # Network-wide or long: a worker writes it; its page says when it is ready.
+            export = exports.export_request(user=request.user, what=what, clinic=chosen,
+                                            start=start, end=end)
+            return HttpResponseRedirect(reverse("admin:export", args=[export.pk]))
+        header, rows = exports.export_header_and_rows(
+            what=what, queryset=model_admin.get_queryset(request), clinics=clinics,
+            start=start, end=end)
+        audit_exports(actor=request.user, clinics=clinics, what=what, start=start, end=end)
         response = StreamingHttpResponse(exports.csv_lines(header, rows),
                                          content_type="text/csv; charset=utf-8")
         filename = f"aftercare-{what}-{start.isoformat()}-{end.isoformat()}.csv"
@@ -214,3 +202,34 @@ class ExportView(View):
             raise Http404 from None
         if clinic_id not in user_clinic_ids(request.user):
             raise Http404("No such clinic among yours.")
+
+
+class ExportStatusView(View):
+    """The page of one export a worker writes: "being prepared", then its download link."""
+
+    site: AdminSite | None = None
+    http_method_names = ["get"]
+    template_name = "admin/followups/export_status.html"
+
+    def get(self, request, export_id):
+        export = get_object_or_404(exports.exports_for_user(request.user), pk=export_id)
+        if self.site is None:
+            raise ImproperlyConfigured("ExportStatusView is served by an admin site")
+        context = {**self.site.each_context(request), "title": "Export CSV",
+                   "export": export,
+                   "waiting": export.status in (Export.Status.PENDING, Export.Status.RUNNING)}
+        return TemplateResponse(request, self.template_name, context)
+
+
+def export_download(request, export_id):
+    """The file of a ready export, to the staff member who asked for it only."""
+    export = get_object_or_404(exports.exports_for_user(request.user), pk=export_id,
+                               status=Export.Status.READY)
+    try:
+        handle = export.file.open("rb")
+    except FileNotFoundError:
+        raise Http404("The export's file is missing.") from None
+    response = FileResponse(handle, content_type="text/csv; charset=utf-8",
+                            as_attachment=True, filename=exports.export_filename(export))
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -22,7 +22,7 @@ from followups.assessment.schedule import comment_due_at, comments_overdue_cutof
 from followups.audit import audit_record
 from followups.models import AuditEvent, CheckInResponse
 from patients.models import Clinic
-from patients.selectors import user_clinic_ids
+from patients.selectors import clinics_by_zone, user_clinic_ids
 
 
 def comments_to_read_for_user(user) -> QuerySet[CheckInResponse]:
@@ -30,8 +30,7 @@ def comments_to_read_for_user(user) -> QuerySet[CheckInResponse]:
     queryset = (CheckInResponse.objects.filter(comment_waiting=True)
                 .select_related("checkin__session__patient"))
     if not user.is_superuser:
-        queryset = queryset.filter(
-            checkin__session__patient__clinic_id__in=user_clinic_ids(user))
+        queryset = queryset.filter(clinic_id__in=user_clinic_ids(user))
     return queryset.order_by("submitted_at", "id")
 
 
@@ -65,11 +64,12 @@ def comments_overdue_q(clinics: Iterable[Clinic], *, now: datetime,
                        clinic_field: str = "checkin__session__patient__clinic") -> Q:
     """Waiting comments of ``clinics`` already overdue at ``now``, each by its clinic's days.
 
-    One cut-off a clinic on the time written (``comments_overdue_cutoff``), OR-ed
+    One cut-off a time zone on the time written (``comments_overdue_cutoff``), OR-ed
     together: an indexable condition on ``submitted_at``, no per-row arithmetic.
     """
     condition = Q(pk__in=[])
-    for clinic in clinics:
-        cutoff = comments_overdue_cutoff(now=now, timezone=clinic.timezone)
-        condition |= Q(**{clinic_field: clinic.pk, "submitted_at__lte": cutoff})
+    # The cut-off is the zone's: one branch per time zone, not per clinic.
+    for zone, members in clinics_by_zone(clinics).items():
+        cutoff = comments_overdue_cutoff(now=now, timezone=zone)
+        condition |= Q(**{f"{clinic_field}__in": members, "submitted_at__lte": cutoff})
     return Q(comment_waiting=True) & condition

@@ -125,7 +125,8 @@ def _escalation_create(*, checkin: CheckIn, response, trigger: str,
     session = checkin.session
     urgent = assessment.level == Level.URGENT
     escalation = Escalation(
-        patient=session.patient, session=session, checkin=checkin, response=response,
+        patient=session.patient, clinic_id=session.patient.clinic_id, session=session,
+        checkin=checkin, response=response,
         trigger=trigger, level=assessment.level.label, reasons=assessment.as_dict()["reasons"],
         created_at=now, next_action_at=now if urgent else None,
         # Only a cluster reason leaves the escalation for the sweep to look at.

@@ -128,24 +128,10 @@ def patient_erase(*, patient: Patient, actor, reason: str,
 class RetentionReport:
     erased: int = 0
     failed: int = 0
-    audit_rows_purged: int = 0
     errors: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
-        return {"erased": self.erased, "failed": self.failed,
-                "audit_rows_purged": self.audit_rows_purged}
-
-
-def audit_purge_due(*, batch_size: int = 5000) -> int:
-    """Delete audit rows older than ``AUDIT_RETENTION_DAYS``, a batch per statement."""
-    cutoff = clock.database_now() - timedelta(days=settings.AUDIT_RETENTION_DAYS)
-    purged = 0
-    while True:
-        ids = list(AuditEvent.objects.filter(at__lt=cutoff).order_by("at")
-                   .values_list("pk", flat=True)[:batch_size])
-        if not ids:
-            return purged
-        purged += AuditEvent.objects.filter(pk__in=ids).delete()[0]
+        return {"erased": self.erased, "failed": self.failed}
 
 
 def patients_past_retention(*, now: datetime):
@@ -179,7 +165,5 @@ def retention_erase_due(*, batch_size: int | None = None,
                 skipped.add(patient.pk)
             else:
                 report.erased += 1
-    report.audit_rows_purged = audit_purge_due()
-    logger.info("retention: %s patient(s) erased, %s failed, %s audit row(s) purged",
-                report.erased, report.failed, report.audit_rows_purged)
+    logger.info("retention: %s patient(s) erased, %s failed", report.erased, report.failed)
     return report

@@ -160,3 +160,57 @@ def test_the_codebook_names_every_column_of_its_export_in_order(staff_client, wh
 @pytest.mark.django_db
 def test_an_unknown_codebook_is_a_400(staff_client):
     assert staff_client.get(f"{EXPORTS}?codebook=patients").status_code == 400
+
+
+# Exports of any size: a worker writes the large ones ------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_network_wide_export_is_written_by_a_worker_and_fetched_when_ready(
+        superuser_client, superuser, own_world, staff,
+        django_capture_on_commit_callbacks):
+    from followups.desk.exports import EXPORT_STREAM_MAX_CLINIC_DAYS, export_build
+    from followups.models import Export
+    from tests.factories import ClinicFactory
+    from tests.support.otp import VerifiedClient
+
+    clinics = 1 + len([ClinicFactory() for _ in range(13)])
+    days = EXPORT_STREAM_MAX_CLINIC_DAYS // clinics + 1
+    with django_capture_on_commit_callbacks(execute=True) as enqueued:
+        asked = superuser_client.post(EXPORTS, {"what": "queue", **period(days, 0)})
+
+    [export] = Export.objects.all()
+    assert asked.status_code == 302 and asked["Location"] == f"/admin/exports/{export.pk}/"
+    assert len(enqueued) == 1
+    waiting = superuser_client.get(asked["Location"]).content.decode()
+    assert "Being prepared" in waiting and 'http-equiv="refresh"' in waiting
+    # One audit row per clinic covered, written at once.
+    assert AuditEvent.objects.filter(action="export", actor=superuser).count() == clinics
+
+    assert export_build(export_id=export.pk).rows == 3  # what the worker runs
+    assert export_build(export_id=export.pk) is None  # a re-delivery does nothing
+
+    ready = superuser_client.get(asked["Location"]).content.decode()
+    assert "Ready: 3 rows" in ready and 'http-equiv="refresh"' not in ready
+    export.refresh_from_db()
+    assert export.file.name.startswith("exports/") and "queue" not in export.file.name
+    download = superuser_client.get(f"/admin/exports/{export.pk}/download/")
+    assert download.status_code == 200
+    assert "private" in download["Cache-Control"] and "no-store" in download["Cache-Control"]
+    lines = b"".join(download.streaming_content).decode().splitlines()
+    assert lines[0].startswith("escalation_id,") and len(lines) == 4
+    # Only the staff member who asked may see it.
+    staff_client = VerifiedClient()
+    staff_client.force_login(staff)
+    assert staff_client.get(f"/admin/exports/{export.pk}/").status_code == 404
+    assert staff_client.get(f"/admin/exports/{export.pk}/download/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_a_small_export_still_streams(staff_client, own_world):
+    from followups.models import Export
+
+    response = staff_client.post(EXPORTS, {"what": "answers", **period(30)})
+
+    assert response.status_code == 200 and response.streaming
+    assert not Export.objects.exists()

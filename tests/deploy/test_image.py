@@ -118,7 +118,7 @@ def _given(url: str) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def production(image, tmp_path_factory) -> Iterator[Production]:
-    on_postgres = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+    on_postgres = "postgres" in settings.DATABASES["default"]["ENGINE"]
     on_redis = settings.CELERY_BROKER_URL.startswith("redis://")
     if IN_CI and not (on_postgres and on_redis):
         pytest.fail("CI runs the image on PostgreSQL and Redis: set DATABASE_URL and "

@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from followups.desk import views as admin_views
+from followups.desk import exports
 from tests.admin.builders import answer, ensure_clinic_staff_group
 from tests.factories import session_with_checkins
 
@@ -60,7 +60,7 @@ def test_the_csv_export_streams_while_other_clients_use_the_pool(
     just used; a server-side cursor left on it (Django's ``iterator()`` in
     autocommit declares one WITH HOLD) would be gone from the next.
     """
-    monkeypatch.setattr(admin_views, "EXPORT_CHUNK_ROWS", 2)
+    monkeypatch.setattr(exports, "EXPORT_CHUNK_ROWS", 2)
     staff.groups.add(ensure_clinic_staff_group())
     for index in range(5):
         session = session_with_checkins(patient=_patient(clinic, index), practitioner=staff,

@@ -38,15 +38,38 @@ def test_it_audits_who_read_whose_answers_through_the_checkins_api(api, staff, a
 
 
 @pytest.mark.parametrize("path", ["/api/sessions/", "/api/escalations/", "/api/patients/"])
-def test_it_audits_each_patient_on_a_page_of_follow_up_data(api, staff, answered, patient,
-                                                            clinic, path):
+def test_it_audits_a_page_of_follow_up_data_in_one_row_naming_each_patient(
+        api, staff, answered, patient, clinic, path):
     other = PatientFactory(clinic=clinic, first_name="Noor")
     session_with_checkins(patient=other, practitioner=staff)
 
     assert api.get(path).status_code == 200
 
-    expected = {patient.pk, other.pk} if path != "/api/escalations/" else {patient.pk}
-    assert {pk for pk, _ in views(staff)} == expected
+    expected = [patient.pk, other.pk] if path != "/api/escalations/" else [patient.pk]
+    [event] = AuditEvent.objects.filter(actor=staff, action=AuditEvent.Action.VIEW_ANSWERS)
+    assert event.patient_ids == sorted(expected)
+    assert event.target == f"API GET {path}"
+    assert event.clinic_id == clinic.pk
+    assert event.patient_id == (expected[0] if len(expected) == 1 else None)
+
+
+def test_it_purges_audit_rows_past_the_retention_in_batches(staff, patient):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from followups.audit import audit_purge, audit_record
+
+    now = timezone.now()
+    for _ in range(5):
+        audit_record(actor=staff, action=AuditEvent.Action.VIEW_ANSWERS, patient=patient)
+    kept = audit_record(actor=staff, action=AuditEvent.Action.VIEW_ANSWERS, patient=patient)
+    AuditEvent.objects.exclude(pk=kept.pk).update(at=now - timedelta(days=31))
+    AuditEvent.objects.filter(pk=kept.pk).update(at=now - timedelta(days=29))
+
+    assert audit_purge(now=now, retention_days=30, batch=2) == 5
+    assert list(AuditEvent.objects.values_list("pk", flat=True)) == [kept.pk]
+    assert audit_purge(now=now, retention_days=30, batch=2) == 0
 
 
 def test_it_does_not_audit_a_refused_or_empty_read(api, outsider_api, outsider, answered):
