@@ -2,7 +2,7 @@
 
 Flags are named as staff read them (options only, no SQL).
 
-The escalation table's two new indexes are built concurrently in 0014.
+The escalation table's two new indexes are built concurrently in 0015.
 """
 
 import django.core.validators
@@ -28,6 +28,9 @@ class Migration(migrations.Migration):
                 ('note', models.TextField(blank=True, max_length=2000, validators=[django.core.validators.MaxLengthValidator(2000)])),
                 ('at', models.DateTimeField()),
                 ('next_attempt_at', models.DateTimeField(blank=True, null=True)),
+                # In the table's CREATE: a NOT NULL column added to an existing table is refused.
+                ('by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('escalation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='contacts', to='followups.escalation')),
             ],
             options={
                 'ordering': ['at', 'id'],
@@ -52,16 +55,6 @@ class Migration(migrations.Migration):
             model_name='auditevent',
             name='action',
             field=models.CharField(choices=[('view_answers', 'Viewed answers'), ('view_photo', 'Viewed photo'), ('acknowledge', 'Acknowledged escalation'), ('resolve', 'Resolved escalation'), ('resend', 'Resent check-in email'), ('record_answers', 'Recorded answers by phone'), ('export', 'Exported CSV'), ('close_cluster', 'Closed cluster signal'), ('read_comment', 'Marked a comment read'), ('change_product', 'Changed the product catalogue'), ('export_record', "Exported a patient's whole record"), ('erase', "Erased a patient's identity"), ('contact', 'Recorded a call'), ('assign', 'Assigned an escalation')], max_length=20),
-        ),
-        migrations.AddField(
-            model_name='contactattempt',
-            name='by',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
-        ),
-        migrations.AddField(
-            model_name='contactattempt',
-            name='escalation',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='contacts', to='followups.escalation'),
         ),
         migrations.AddConstraint(
             model_name='contactattempt',
