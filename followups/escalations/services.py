@@ -19,7 +19,7 @@ from django.utils import timezone
 from followups.assessment import rules
 from followups.assessment.rules import CLUSTER_CODES, Level
 from followups.audit import audit_record
-from followups.delivery import enqueue
+from followups.delivery import clock, enqueue
 from followups.delivery.channels import registry
 from followups.delivery.channels.base import Failure, SendResult
 from followups.delivery.channels.email import EmailChannel
@@ -215,7 +215,9 @@ def escalation_alerts_process(*, now: datetime | None, limit: int,
                               report: SweepReport) -> None:
     """Send the urgent alert at once, and again to every staff member at the deadline."""
     while True:
-        current = now or timezone.now()
+        # The database's clock, as the check-ins' sweep: a worker whose own clock is
+        # hours off neither holds an urgent alert back nor sends it early.
+        current = now or clock.database_now()
         token, claimed = claim_due_rows(
             queryset=Escalation.objects.filter(level=Level.URGENT.label)
             .select_related("patient__clinic"),
