@@ -36,3 +36,49 @@ def __getattr__(name: str):
             settings.INSTALLED_APPS  # noqa: B018 -- loads clinic.settings now
         return settings
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+@signals.worker_init.connect
+def bound_database_waits(**kwargs) -> None:
+    """A worker's statements and lock waits are bounded, longer than a web request's
+    (the sweep, exports): before any connection is opened, so every pool process has it."""
+    from django.conf import settings
+    from django.db import connections
+
+    from core.env import database_timeouts
+
+    database_timeouts(settings.DATABASES["default"],
+                      statement_seconds=settings.DATABASE_WORKER_STATEMENT_TIMEOUT,
+                      lock_seconds=settings.DATABASE_LOCK_TIMEOUT)
+    connections.close_all()
+
+
+@signals.worker_process_init.connect
+def stop_sending_on_sigterm(**kwargs) -> None:
+    """A pool process asked to stop finishes the message in hand, gives back its claims
+    and sends nothing more (followups.delivery.stopping); idle, it ends as before."""
+    import signal
+
+    from followups.delivery.stopping import sigterm_handler
+
+    signal.signal(signal.SIGTERM, sigterm_handler)
+
+
+@signals.worker_shutting_down.connect
+def pass_the_stop_on(**kwargs) -> None:
+    """``docker stop`` signals the worker's main process only: the senders are told.
+
+    In this process (the solo and threads pools send from it), and in every
+    pool process, whose SIGTERM handler above does the rest.
+    """
+    import contextlib
+    import signal
+
+    from billiard.process import active_children
+
+    from followups.delivery.stopping import stop_request
+
+    stop_request()
+    for child in active_children():
+        with contextlib.suppress(ProcessLookupError, PermissionError, TypeError):
+            os.kill(child.pid, signal.SIGTERM)
