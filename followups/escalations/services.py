@@ -30,6 +30,7 @@ from followups.delivery.claims import (
     claim_finish,
     claim_record_failure,
 )
+from followups.escalations.oncall import escalation_oncall_notify
 from followups.models import AuditEvent, CheckIn, CheckInResponse, Escalation
 from followups.selectors import checkin_earlier_responses, session_ingredients
 
@@ -229,6 +230,15 @@ def escalation_alerts_process(*, now: datetime | None, limit: int,
             return
 
 
+# Kept on an urgent escalation whose clinic alert address refused its alert for
+# good: from then on its alert goes to every staff member (and the on-call text).
+ALERT_ADDRESS_REFUSED = "alert address refused: "
+
+
+def _alert_address_refused(escalation: Escalation) -> bool:
+    return escalation.last_error.startswith(ALERT_ADDRESS_REFUSED)
+
+
 def _alert_process_claimed(escalation: Escalation, *, token, now: datetime,
                            report: SweepReport) -> None:
     def finish(**changes) -> bool:
@@ -239,9 +249,11 @@ def _alert_process_claimed(escalation: Escalation, *, token, now: datetime,
         return
     clinic = escalation.patient.clinic
     deadline = escalation.created_at + settings.URGENT_ACK_DEADLINE
-    if escalation.alert_sent_at is None:
+    refused = _alert_address_refused(escalation)
+    if escalation.alert_sent_at is None and not refused:
         recipients, renotify = ([clinic.email] if clinic.email else _staff_emails(clinic)), False
-    elif escalation.renotified_at is None and now >= deadline:
+    elif escalation.renotified_at is None and (refused or now >= deadline):
+        # At the deadline; or at once when the clinic's address refused the alert.
         recipients, renotify = _staff_emails(clinic), True
     else:
         finish(next_action_at=deadline if escalation.renotified_at is None else None)
@@ -263,15 +275,31 @@ def _alert_process_claimed(escalation: Escalation, *, token, now: datetime,
         with registry.get(EmailChannel.name).session() as session:
             result = session.send(message)
     if result.failure is not None:
+        report.errors.append(result.error_type or result.failure.value)
+        if result.permanent and not renotify and clinic.email:
+            # The clinic's alert address refused it for good: nobody would read
+            # it there. Every staff member now, by email, and the on-call text;
+            # the dashboard counts it, in red, as an alert not delivered.
+            logger.error("urgent escalation #%s: the clinic's alert address refused the "
+                         "alert; every staff member is alerted instead", escalation.pk)
+            escalation.last_error = (ALERT_ADDRESS_REFUSED + result.reason)[:300]
+            escalation.attempts = 0
+            finish(claim_token=token, last_error=escalation.last_error, attempts=0)
+            escalation_oncall_notify(escalation=escalation)
+            _alert_process_claimed(escalation, token=token, now=now, report=report)
+            return
         # An alert given up on stays on the dashboard ("urgent alerts not
         # delivered"): the escalation is in the queue whatever the mail did.
-        claim_record_failure(instance=escalation, token=token, now=now, reason=result.reason,
+        reason = (ALERT_ADDRESS_REFUSED if refused else "") + result.reason
+        claim_record_failure(instance=escalation, token=token, now=now, reason=reason,
                              failed_status=None, permanent=result.permanent)
-        report.errors.append(result.error_type or result.failure.value)
         return
     if renotify:
-        report.renotifications_sent += finish(renotified_at=now, attempts=0,
-                                              next_action_at=None, last_error="")
+        # A refused alert address stays written: the dashboard shows the alert
+        # as not delivered to the clinic until someone fixes the address.
+        report.renotifications_sent += finish(
+            renotified_at=now, attempts=0, next_action_at=None,
+            last_error=escalation.last_error if refused else "")
     else:
         report.alerts_sent += finish(alert_sent_at=now, attempts=0, last_error="",
                                      next_action_at=max(deadline, now))
