@@ -53,23 +53,13 @@ def bound_database_waits(**kwargs) -> None:
     connections.close_all()
 
 
-@signals.worker_process_init.connect
-def stop_sending_on_sigterm(**kwargs) -> None:
-    """A pool process asked to stop finishes the message in hand, gives back its claims
-    and sends nothing more (followups.delivery.stopping); idle, it ends as before."""
-    import signal
-
-    from followups.delivery.stopping import sigterm_handler
-
-    signal.signal(signal.SIGTERM, sigterm_handler)
-
-
 @signals.worker_shutting_down.connect
 def pass_the_stop_on(**kwargs) -> None:
     """``docker stop`` signals the worker's main process only: the senders are told.
 
     In this process (the solo and threads pools send from it), and in every
-    pool process, whose SIGTERM handler above does the rest.
+    pool process: one that is sending stops after the message in hand and
+    gives back its claims (followups.delivery.stopping); an idle one ends.
     """
     import contextlib
     import signal

@@ -5,6 +5,7 @@ import logging
 from celery import shared_task
 from django.conf import settings
 
+from followups.delivery import stopping
 from followups.delivery.enqueue import DELIVER_TASK, SWEEP_TASK
 from followups.delivery.sweep import checkins_deliver_due, followups_sweep
 from health.clock import clock_record
@@ -20,6 +21,7 @@ logger = logging.getLogger(__name__)
 # the worker exits ("Unrecoverable error"); tests/integration/test_faults.py.
 @shared_task(name=SWEEP_TASK, ignore_result=True, bind=True)
 def sweep(self) -> dict:
+    stopping.stop_forget()  # a stop asked of an earlier task in this process is over
     _clock_record(self.request.hostname)
     report = followups_sweep(fan_out=True)
     logger.info("sweep: %s", report)
@@ -31,6 +33,7 @@ def sweep(self) -> dict:
 # lease runs out. It stops claiming before the next minute's sweep asks again.
 @shared_task(name=DELIVER_TASK, ignore_result=True, bind=True)
 def deliver(self) -> dict:
+    stopping.stop_forget()
     _clock_record(self.request.hostname)
     report = checkins_deliver_due(batch_size=settings.DELIVERY_BATCH_SIZE,
                                   time_budget=settings.DELIVERY_TASK_BUDGET.total_seconds())

@@ -11,7 +11,6 @@ returns. The wiring to the worker's signals is in ``clinic/celery.py``.
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import threading
 from collections.abc import Iterator
@@ -20,9 +19,6 @@ from contextlib import contextmanager
 logger = logging.getLogger(__name__)
 
 _requested = threading.Event()
-_sending = threading.local()
-_sends_in_progress = 0
-_lock = threading.Lock()
 
 
 def stop_request() -> None:
@@ -38,35 +34,28 @@ def stop_requested() -> bool:
 
 
 def stop_forget() -> None:
-    """Back to running (tests, and a pool process that is reused)."""
+    """Back to running: a new task in a process that was not shutting down (and tests)."""
     _requested.clear()
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    stop_request()
 
 
 @contextmanager
 def sending() -> Iterator[None]:
-    """Marks a sender at work: a SIGTERM then asks it to stop instead of killing the process."""
-    global _sends_in_progress
-    with _lock:
-        _sends_in_progress += 1
+    """While a sender works, SIGTERM asks it to stop after the message in hand.
+
+    Outside it the signal does what it did before (a Celery pool process
+    ends at once), so idle processes are not held up. Only the main thread
+    can take signals: in a threads pool the worker's own shutdown signal
+    (``clinic/celery.py``) asks instead.
+    """
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         yield
     finally:
-        with _lock:
-            _sends_in_progress -= 1
-
-
-def sends_in_progress() -> int:
-    return _sends_in_progress
-
-
-def sigterm_handler(signum: int, frame: object) -> None:
-    """SIGTERM in a process that may be sending: stop after the message in hand.
-
-    With no sender at work the signal does what it always did (the process
-    ends), so a pool that terminates its idle processes is not held up.
-    """
-    stop_request()
-    if sends_in_progress():
-        return
-    signal.signal(signum, signal.SIG_DFL)
-    os.kill(os.getpid(), signum)
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
