@@ -54,7 +54,7 @@ def own_postgres():
 
 @pytest.fixture
 def smtp():
-    server = FaultySMTPServer(delay=0.1).start()
+    server = FaultySMTPServer(delay=0.05).start()
     yield server
     server.stop()
 
@@ -113,7 +113,7 @@ class Fleet:
                 states = Counter((status, claimed) for _id, status, claimed, *_ in self.rows(ids))
                 raise AssertionError(f"not settled: {states}")
             self.sweep()
-            time.sleep(2)
+            time.sleep(1)
 
     def received(self) -> Counter:
         return Counter(message["Message-ID"] for message in self.smtp.received())
@@ -184,7 +184,7 @@ def start_web_on(celery_env, processes):
 
 def test_postgresql_stopped_mid_sweep_duplicates_at_most_the_messages_in_hand(
         clinic, own_postgres, fleet_for, start_web_on):
-    checkins = due_day2(clinic, 120)
+    checkins = due_day2(clinic, 80)
     ids = [c.pk for c in checkins]
     database_url = own_postgres.load(connection.settings_dict)
     fleet = fleet_for(database_url)
@@ -200,12 +200,12 @@ def test_postgresql_stopped_mid_sweep_duplicates_at_most_the_messages_in_hand(
     time.sleep(1)
     # Nothing leaves while the database cannot record it.
     assert sum(fleet.received().values()) == sent_while_down
-    time.sleep(max(0.0, 8 - (time.monotonic() - stopped)))
+    time.sleep(max(0.0, 6 - (time.monotonic() - stopped)))
     own_postgres.start()
     fleet.drive(ids)
 
     received = fleet.received()
-    _once, duplicated = table_row("PostgreSQL stopped 8 s mid-sweep", len(ids), received)
+    _once, duplicated = table_row("PostgreSQL stopped 6 s mid-sweep", len(ids), received)
     assert health[0] == 503 and b"database" in health[2]
     assert_each_sent(fleet, checkins, received)
     assert duplicated <= SENDERS_PER_WORKER * len(workers)
@@ -214,7 +214,7 @@ def test_postgresql_stopped_mid_sweep_duplicates_at_most_the_messages_in_hand(
 
 def test_connections_cut_mid_sweep_duplicate_at_most_the_messages_in_hand(
         clinic, own_postgres, fleet_for):
-    checkins = due_day2(clinic, 120)
+    checkins = due_day2(clinic, 80)
     ids = [c.pk for c in checkins]
     fleet = fleet_for(own_postgres.load(connection.settings_dict))
     workers = [fleet.worker(), fleet.worker()]
@@ -236,13 +236,13 @@ def test_connections_cut_mid_sweep_duplicate_at_most_the_messages_in_hand(
 
 def test_workers_killed_three_times_mid_batch_duplicate_at_most_the_messages_in_hand(
         clinic, own_postgres, fleet_for):
-    checkins = due_day2(clinic, 150)
+    checkins = due_day2(clinic, 100)
     ids = [c.pk for c in checkins]
     fleet = fleet_for(own_postgres.load(connection.settings_dict))
     victim, _other = fleet.worker(), fleet.worker()
 
     fleet.sweep()
-    for threshold in (20, 45, 70):
+    for threshold in (15, 35, 55):
         wait_received(fleet, threshold)
         victim.kill()  # kill -9 of the worker and its pool processes
         victim = fleet.worker()
@@ -258,7 +258,7 @@ def test_workers_killed_three_times_mid_batch_duplicate_at_most_the_messages_in_
 
 def test_a_time_zone_change_mid_send_duplicates_nothing(clinic, own_postgres, fleet_for,
                                                         celery_env):
-    checkins = due_day2(clinic, 150)
+    checkins = due_day2(clinic, 100)
     ids = [c.pk for c in checkins]
     database_url = own_postgres.load(connection.settings_dict)
     fleet = fleet_for(database_url)
@@ -287,7 +287,7 @@ def test_a_time_zone_change_mid_send_duplicates_nothing(clinic, own_postgres, fl
 def test_a_worker_asked_to_stop_finishes_the_message_in_hand_and_gives_the_rest_back(
         clinic, own_postgres, fleet_for, smtp):
     smtp.delay = 0.2
-    checkins = due_day2(clinic, 60)
+    checkins = due_day2(clinic, 40)
     ids = [c.pk for c in checkins]
     fleet = fleet_for(own_postgres.load(connection.settings_dict))
     worker = fleet.worker()
