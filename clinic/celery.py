@@ -70,5 +70,7 @@ def pass_the_stop_on(**kwargs) -> None:
 
     stop_request()
     for child in active_children():
-        with contextlib.suppress(ProcessLookupError, PermissionError, TypeError):
+        if child.pid is None:  # not started
+            continue
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(child.pid, signal.SIGTERM)
