@@ -656,6 +656,29 @@ def _delivery_of(event: ProviderEvent) -> Delivery | None:
 # Answers -------------------------------------------------------------------------
 
 
+def _photo_store(response: CheckInResponse, photo) -> None:
+    """Write the answers' photo under a name chosen before the write.
+
+    A write that fails half-way (a full disk, the store gone mid-upload)
+    raises without saying what it had written; with the name known, what it
+    left is removed: a patient's photo never stays on the store with no
+    answer pointing at it.
+    """
+    field = response.photo.field
+    storage = response.photo.storage
+    name = storage.get_available_name(field.generate_filename(response, "photo.jpg"),
+                                      max_length=field.max_length)
+    try:
+        response.photo = storage.save(name, photo, max_length=field.max_length)
+    except Exception:
+        try:
+            if storage.exists(name):
+                storage.delete(name)
+        except Exception:  # the store is away: nothing more can be done here
+            logger.exception("a photo half-written could not be removed")
+        raise
+
+
 def response_record(*, checkin: CheckIn, answers: Mapping, channel: str, entered_by=None,
                     photo=None, now: datetime | None = None) -> CheckInResponse:
     """Store a check-in's answers once, assess them, and raise any escalation.
@@ -699,7 +722,7 @@ def response_record(*, checkin: CheckIn, answers: Mapping, channel: str, entered
     try:
         with transaction.atomic():
             if photo is not None:
-                response.photo.save("photo.jpg", photo, save=False)
+                _photo_store(response, photo)
             taken = CheckIn.objects.filter(pk=checkin.pk, status__in=allowed).update(
                 status=CheckIn.Status.COMPLETED, completed_at=now, next_action_at=None,
                 claim_token=None,
