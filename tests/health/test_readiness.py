@@ -14,6 +14,7 @@ from health.clock import clock_record
 from health.heartbeat import sweep_heartbeat_last, sweep_heartbeat_record
 from health.models import Heartbeat
 from tests.support.net import free_port
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -204,3 +205,59 @@ def test_clinic_staff_are_not_shown_the_operators_warning(client, staff):
     client.force_login(staff)
 
     assert 'id="sweeps-stale"' not in client.get(reverse("admin:index")).content.decode()
+
+
+def test_it_turns_red_when_redis_is_out_of_memory_though_it_answers_pings(
+        client, broker_elsewhere, tmp_path):
+    import subprocess
+
+    import redis
+
+    port = free_port()
+    server = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no", "--maxmemory", "2mb", "--maxmemory-policy", "noeviction",
+         "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    try:
+        full = redis.Redis(port=port)
+
+        def answers() -> bool:
+            try:
+                return bool(full.ping())
+            except redis.ConnectionError:
+                return False
+
+        wait_until(answers, timeout=10, message="the small Redis to start")
+        try:
+            for index in range(64):  # until Redis refuses: OOM command not allowed
+                full.set(f"filler:{index}", b"x" * 256 * 1024)
+        except redis.ResponseError:
+            pass
+        assert full.ping()
+        sweep_heartbeat_record(now=database_now())
+        broker_elsewhere(f"redis://127.0.0.1:{port}/0")
+
+        reply = client.get("/readyz")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+    assert reply.json()["checks"]["broker"] == {
+        "status": "failing",
+        "error": "Unavailable: the broker does not answer or refuses writes"}
+
+
+def test_it_turns_red_when_the_mail_server_refuses_starttls(client, settings):
+    from tests.support.mail import RecordingSMTPServer
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_USE_TLS = True
+    with RecordingSMTPServer() as server:  # speaks SMTP, offers no STARTTLS
+        settings.EMAIL_HOST, settings.EMAIL_PORT = server.host, server.port
+        refused = client.get("/readyz").json()["checks"]["mail"]
+        settings.EMAIL_USE_TLS = False
+        plain = client.get("/readyz").json()["checks"]["mail"]
+
+    assert refused == {"status": "failing", "error": "Unavailable: the mail server does not "
+                       "take a connection (SMTPNotSupportedError)"}
+    assert plain == {"status": "ok"}
