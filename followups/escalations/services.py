@@ -127,7 +127,9 @@ def _escalation_create(*, checkin: CheckIn, response, trigger: str,
     escalation = Escalation(
         patient=session.patient, session=session, checkin=checkin, response=response,
         trigger=trigger, level=assessment.level.label, reasons=assessment.as_dict()["reasons"],
-        created_at=now, next_action_at=now if urgent else None,
+        # An urgent alert is due at once by the database's clock too, whatever the
+        # clock of the process that raised it says (the sweep reads the database's).
+        created_at=now, next_action_at=min(now, clock.database_now()) if urgent else None,
         # Only a cluster reason leaves the escalation for the sweep to look at.
         clusters_checked_at=(None if {reason.code for reason in assessment.reasons}
                              & CLUSTER_CODES else now),
