@@ -84,6 +84,7 @@ def test_it_turns_red_when_sweeps_stop_for_five_minutes_by_the_databases_clock(c
         f"Unavailable: no sweep has finished since {last.isoformat()}")
 
 
+@pytest.mark.real_database_clock  # measures this process's clock
 def test_a_web_process_whose_clock_is_wrong_reads_the_sweeps_by_the_databases(client):
     sweep_heartbeat_record(now=database_now())
 
@@ -93,6 +94,7 @@ def test_a_web_process_whose_clock_is_wrong_reads_the_sweeps_by_the_databases(cl
     assert reply.json()["checks"]["sweeps"] == {"status": "ok"}
 
 
+@pytest.mark.real_database_clock  # measures this process's clock
 def test_it_names_a_worker_whose_clock_is_three_hours_behind(client):
     now = database_now()
     Heartbeat.objects.create(name="clock worker celery@slow", at=now,
@@ -109,6 +111,7 @@ def test_it_names_a_worker_whose_clock_is_three_hours_behind(client):
         "error": "Unavailable: clock off: worker celery@slow is 10800 s behind the database"}
 
 
+@pytest.mark.real_database_clock  # measures this process's clock
 def test_a_worker_records_its_own_clock_once_a_minute():
     with time_machine.travel(timezone.now() - timedelta(hours=3)):
         first = clock_record(process="worker celery@test")
@@ -120,6 +123,7 @@ def test_a_worker_records_its_own_clock_once_a_minute():
     assert abs(row.offset_seconds - first.total_seconds()) < 1
 
 
+@pytest.mark.real_database_clock  # measures this process's clock
 def test_it_names_this_web_process_when_its_own_clock_is_ahead(client):
     with time_machine.travel(timezone.now() + timedelta(hours=3)):
         reply = client.get("/readyz")
