@@ -38,3 +38,41 @@ def __getattr__(name: str):
             settings.INSTALLED_APPS  # noqa: B018 -- loads clinic.settings now
         return settings
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+@signals.worker_init.connect
+def bound_database_waits(**kwargs) -> None:
+    """A worker's statements and lock waits are bounded, longer than a web request's
+    (the sweep, exports): before any connection is opened, so every pool process has it."""
+    from django.conf import settings
+    from django.db import connections
+
+    from core.env import database_timeouts
+
+    database_timeouts(settings.DATABASES["default"],
+                      statement_seconds=settings.DATABASE_WORKER_STATEMENT_TIMEOUT,
+                      lock_seconds=settings.DATABASE_LOCK_TIMEOUT)
+    connections.close_all()
+
+
+@signals.worker_shutting_down.connect
+def pass_the_stop_on(**kwargs) -> None:
+    """``docker stop`` signals the worker's main process only: the senders are told.
+
+    In this process (the solo and threads pools send from it), and in every
+    pool process: one that is sending stops after the message in hand and
+    gives back its claims (followups.delivery.stopping); an idle one ends.
+    """
+    import contextlib
+    import signal
+
+    from billiard.process import active_children
+
+    from followups.delivery.stopping import stop_request
+
+    stop_request()
+    for child in active_children():
+        if child.pid is None:  # not started
+            continue
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(child.pid, signal.SIGTERM)

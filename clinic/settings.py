@@ -135,8 +135,18 @@ DATABASES = {
         prepared_statements=env_bool("DATABASE_PREPARED_STATEMENTS",
                                      not DATABASE_TRANSACTION_POOLING),
         transaction_pooling=DATABASE_TRANSACTION_POOLING,
+        connect_timeout=env_int("DATABASE_CONNECT_TIMEOUT", 5, minimum=1, maximum=60),
     )
 }
+# Bounded waits (core.env.database_timeouts), in seconds. A web request's
+# statement gives up after a few seconds (gunicorn's --timeout, 30 s, stays
+# above it: a patient gets the calm 503 page, never a dropped connection); a
+# worker's (the sweep, exports' commands) after longer; a lock is waited for
+# no longer than DATABASE_LOCK_TIMEOUT anywhere.
+DATABASE_STATEMENT_TIMEOUT = env_int("DATABASE_STATEMENT_TIMEOUT", 5, minimum=1, maximum=25)
+DATABASE_WORKER_STATEMENT_TIMEOUT = env_int("DATABASE_WORKER_STATEMENT_TIMEOUT", 120,
+                                            minimum=5, maximum=3600)
+DATABASE_LOCK_TIMEOUT = env_int("DATABASE_LOCK_TIMEOUT", 3, minimum=1, maximum=300)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Migrations on PostgreSQL (docs/deployment.md, "Migrations that lock nothing"):
 # a statement that needs an ACCESS EXCLUSIVE lock waits at most this long for
@@ -346,26 +356,26 @@ CELERY_BEAT_SCHEDULE = {
     "followups-sweep": {
         "task": "followups.sweep",
         "schedule": timedelta(minutes=1),
-        # A sweep that could not start within the minute is replaced by the next.
-        "options": {"expires": 55},
+        # No expiry: Celery's is an absolute time on beat's clock, and a worker
+        # whose clock is ahead would discard every sweep. A late sweep is
+        # harmless: it finds nothing due that the one before it sent.
     },
+    # None of these carries an expiry either (see the sweep's note): each is
+    # idempotent, so a late or repeated run only finds less to do.
     # Retries webhook deliveries whose backoff is over (new ones go at once).
     "webhooks-deliver": {
         "task": "webhooks.deliver",
         "schedule": timedelta(minutes=1),
-        "options": {"expires": 55},
     },
     # Erases the patients past DATA_RETENTION_DAYS (docs/records.md).
     "records-retention": {
         "task": "records.retention",
         "schedule": timedelta(days=1),
-        "options": {"expires": 6 * 3600},
     },
     # Purges audit rows past AUDIT_RETENTION_DAYS (followups.audit.audit_purge).
     "followups-audit-purge": {
         "task": "followups.audit_purge",
         "schedule": timedelta(days=1),
-        "options": {"expires": 3600},
     },
 }
 # Audit rows are kept this long, then purged daily (followups.audit.audit_purge).
@@ -395,7 +405,11 @@ CHECKIN_LINK_TTL = timedelta(hours=72)
 CHECKIN_LATE_REPLACED_WITHIN = timedelta(hours=24)
 CHECKIN_REMINDER_AFTER = timedelta(hours=24)
 CHECKIN_NO_RESPONSE_AFTER = timedelta(hours=48)
-DELIVERY_LEASE = timedelta(minutes=5)
+# How long a sender's claim on a row lasts before another may take it over
+# (renewed at half-time while it sends). A sender that dies leaves its rows
+# due again after this long; one stopped (SIGTERM) gives them back at once.
+DELIVERY_LEASE = timedelta(seconds=env_int("DELIVERY_LEASE_SECONDS", 300, minimum=10,
+                                           maximum=3600))
 DELIVERY_MAX_ATTEMPTS = 5
 DELIVERY_RETRY_BACKOFF = timedelta(minutes=2)
 SWEEP_BATCH_SIZE = 200
@@ -405,6 +419,11 @@ DELIVERY_BATCH_SIZE = 50
 DELIVERY_FAN_OUT_MAX = 32
 DELIVERY_TASK_BUDGET = timedelta(seconds=50)
 URGENT_ACK_DEADLINE = timedelta(minutes=120)
+# Readiness names a process (a worker, this web server) whose own clock is more
+# than this far from the database's, if it was heard from within the last ten
+# minutes (health.clock).
+CLOCK_TOLERANCE = timedelta(minutes=1)
+CLOCK_HEARD_WITHIN = timedelta(minutes=10)
 CLUSTER_MIN_PATIENTS = 3
 CLUSTER_WINDOW_DAYS = 30
 PHOTO_MAX_BYTES = 10 * 1024 * 1024

@@ -7,6 +7,9 @@ from clinic.api_docs import ApiDocsView
 from clinic.views import healthz, readyz
 from followups.delivery.channels import channels_urlpatterns
 
+# A database busy or away is a 503 with Retry-After, never a plain 500 (clinic.views).
+handler500 = "clinic.views.server_error"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/auth/token/", TokenView.as_view(), name="api-token"),

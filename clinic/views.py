@@ -1,10 +1,11 @@
-"""Liveness and readiness, for load balancers, docker-compose and monitoring."""
+"""Liveness and readiness, for load balancers, docker-compose and monitoring; the 500 handler."""
 
 import asyncio
+import sys
 
 from django.conf import settings
-from django.db import connection
-from django.http import JsonResponse
+from django.db import DatabaseError, OperationalError, connection
+from django.http import HttpResponse, HttpResponseServerError, JsonResponse
 from django.views.decorators.http import require_GET
 from health_check.views import HealthCheckView
 
@@ -17,14 +18,24 @@ READINESS_CHECKS = {
     "storage": "health_check.checks.Storage",
     "cache": "health_check.checks.Cache",
     "sweeps": "health.checks.Sweeps",
+    "mail": "health.checks.Mail",
+    "clocks": "health.checks.Clocks",
 }
 
 
 @require_GET
 def healthz(request):
-    """Liveness: this process answers and reaches the database. Cheap: no other server."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
+    """Liveness: this process answers and reaches the database. Cheap: no other server.
+
+    The database gone (or not answering within the connect timeout): a 503,
+    the answer that says "not now", never a 500.
+    """
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except DatabaseError:
+        return JsonResponse({"status": "failing", "error": "the database does not answer"},
+                            status=503)
     return JsonResponse({"status": "ok"})
 
 
@@ -61,3 +72,32 @@ class ReadinessView(HealthCheckView):
 
 
 readyz = ReadinessView.as_view()
+
+
+# How long a client is asked to wait when the database is busy or away.
+BUSY_RETRY_AFTER_SECONDS = 30
+
+
+def server_error(request):
+    """Django's 500, except when the database was away, locked or too slow: a 503.
+
+    A statement or lock timeout (core.env.database_timeouts) or a lost
+    connection is "try again shortly", said with Retry-After, wherever it
+    happened (a view, a middleware). The patient's pages answer their own
+    calm page first (followups.link.views); this is every other page's.
+    """
+    error = sys.exc_info()[1]
+    if not isinstance(error, OperationalError):
+        return HttpResponseServerError(
+            "<h1>Server Error (500)</h1>", content_type="text/html; charset=utf-8")
+    if request.path.startswith("/api/"):
+        response: HttpResponse = JsonResponse(
+            {"detail": "The service is busy; try again shortly."}, status=503)
+    else:
+        response = HttpResponse(
+            "<!doctype html><title>Please try again shortly</title>"
+            "<h1>Please try again shortly</h1><p>The service is busy just now; nothing you "
+            "sent has been lost. Please try again in a minute.</p>",
+            status=503, content_type="text/html; charset=utf-8")
+    response["Retry-After"] = str(BUSY_RETRY_AFTER_SECONDS)
+    return response

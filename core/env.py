@@ -187,13 +187,15 @@ def env_sentinel_nodes(name: str, url: str) -> list[tuple[str, int]]:
 
 
 def database_from_url(name: str, url: str, *, prepared_statements: bool = True,
-                      transaction_pooling: bool = False) -> dict:
+                      transaction_pooling: bool = False, connect_timeout: int = 5) -> dict:
     """Django DATABASES entry from a postgres:// or sqlite:/// URL.
 
     ``transaction_pooling``: behind a pooler in transaction mode (PgBouncer),
     where each transaction may run on another server connection, so nothing
     may outlive one: no server-side cursors (Django's ``iterator()`` would
     hold one across transactions) and no prepared statements.
+    ``connect_timeout`` (seconds): a database that does not answer is an
+    error that soon, not a request or a worker hung until the kernel gives up.
     """
     parts = urlsplit(url)
     if parts.scheme in ("postgres", "postgresql"):
@@ -209,7 +211,7 @@ def database_from_url(name: str, url: str, *, prepared_statements: bool = True,
                 "DATABASE_PREPARED_STATEMENTS=true cannot be used with "
                 "DATABASE_TRANSACTION_POOLING=true (the pooler cannot keep them)"
             )
-        options: dict[str, bool | int | None]
+        options: dict[str, bool | int | str | None]
         if transaction_pooling:
             # Client-side binding, and psycopg never prepares (a statement prepared
             # on one server connection is unknown on the next).
@@ -221,6 +223,7 @@ def database_from_url(name: str, url: str, *, prepared_statements: bool = True,
             options = {"server_side_binding": True, "prepare_threshold": 5}
         else:
             options = {}
+        options["connect_timeout"] = connect_timeout
         return {
             # Django's PostgreSQL backend with migrations that lock nothing for
             # long (django-pg-zero-downtime-migrations): CREATE INDEX
@@ -251,4 +254,25 @@ def database_from_url(name: str, url: str, *, prepared_statements: bool = True,
         }
     raise ConfigurationError(
         f"{name} must start with postgres://, postgresql:// or sqlite:///, got {url!r}"
+    )
+
+
+def database_timeouts(database: dict, *, statement_seconds: int, lock_seconds: int) -> None:
+    """Bound every statement and every lock wait of this process's database connections.
+
+    Set as the connection's start-up options (``-c statement_timeout``), so
+    they hold from its first statement: a locked table or a runaway query
+    becomes an error after that long instead of a request or a task waiting
+    for ever. Web processes get a few seconds, workers longer (clinic/wsgi.py,
+    clinic/celery.py); operator commands (migrations) none. Behind a pooler in
+    transaction mode start-up options do not reach the server: set them on
+    the database role there (docs/operations.md). SQLite has no such limits.
+    """
+    if "postgres" not in database.get("ENGINE", ""):  # Django's backend or the zero-downtime one
+        return
+    if database.get("DISABLE_SERVER_SIDE_CURSORS"):  # transaction pooling
+        return
+    database.setdefault("OPTIONS", {})["options"] = (
+        f"-c statement_timeout={statement_seconds * 1000} "
+        f"-c lock_timeout={lock_seconds * 1000}"
     )

@@ -19,8 +19,9 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
-from django.db.models import F, QuerySet
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
+from django.db.models import DateTimeField, F, Value
+from django.db.models.functions import Greatest, Least, Now
 from django.utils import timezone
 
 from followups.assessment.schedule import (
@@ -30,7 +31,7 @@ from followups.assessment.schedule import (
     late_checkin_fate,
 )
 from followups.audit import audit_record
-from followups.delivery import clock, enqueue
+from followups.delivery import clock, enqueue, stopping
 from followups.delivery.channels import checkin_channels
 from followups.delivery.channels.base import (
     Channel,
@@ -111,12 +112,28 @@ def _watch_checkin_due(*, checkin: CheckIn, assessment) -> bool:
 
 
 def checkins_reschedule_for_session(*, session: TreatmentSession) -> int:
-    """Move the not-yet-sent check-ins with the session's new time."""
+    """Move the not-yet-sent check-ins with the session's new time (or its clinic's).
+
+    A row a sender holds (its claim's lease still running, by the database's
+    clock) keeps its claim, attempts and next action: only its new due time
+    is written. The sender either sends it (the message is on its way; the
+    due time then opens no later than the send) or gives it back due no
+    earlier than the new time. A claim whose lease ran out belongs to a
+    sender that died: that row is moved like any other.
+    """
     clinic = session.patient.clinic
+    now = clock.database_now()
     moved = 0
     for checkin in session.checkins.select_for_update().filter(status=CheckIn.Status.SCHEDULED):
         due_at = checkin_due_at(performed_at=session.performed_at, timezone=clinic.timezone,
                                 send_hour=clinic.send_hour, day=checkin.day)
+        held = (checkin.claim_token is not None and checkin.next_action_at is not None
+                and checkin.next_action_at > now)
+        if held:
+            moved += CheckIn.objects.filter(
+                pk=checkin.pk, status=CheckIn.Status.SCHEDULED, claim_token=checkin.claim_token,
+            ).update(due_at=due_at)
+            continue
         moved += CheckIn.objects.filter(pk=checkin.pk, status=CheckIn.Status.SCHEDULED).update(
             due_at=due_at, next_action_at=due_at, attempts=0, claim_token=None
         )
@@ -168,6 +185,14 @@ Messages = list[tuple[Channel[Any], Any]]
 Results = list[tuple[Channel[Any], SendResult]]
 
 
+class SenderStops(Exception):
+    """The sender stops before its next message: its process was asked to stop."""
+
+
+# What a sender cannot go on without: the database that records each send.
+DATABASE_GONE = (OperationalError, InterfaceError)
+
+
 def checkins_process_claimed(*, checkins: list[CheckIn], token: uuid.UUID, now: datetime,
                              report: SweepReport) -> None:
     """Do what each claimed check-in is due for: its invitation, a reminder, expiry…
@@ -175,35 +200,72 @@ def checkins_process_claimed(*, checkins: list[CheckIn], token: uuid.UUID, now: 
     ``checkins`` were read by the claim itself (with session, patient and
     clinic); every write is conditional on still holding ``token``. Each
     check-in succeeds or fails on its own: one that cannot be built or sent
-    is recorded as its own failed attempt and the batch goes on. The claim
+    is recorded as its own failed attempt and the batch goes on. Each message
+    that leaves is recorded sent, with its provider's id, in its own commit
+    before the next one goes; before each message the sender checks that the
+    database answers and the claim is still its own (``_gate``). The claim
     is renewed while sending, so a slow server never lets it lapse. Each
     channel's session is opened when its first message goes, once a batch.
+
+    The database gone mid-batch: the sender stops (the error goes up; what
+    it still holds falls due when the lease ends). Its process asked to stop
+    (``followups.delivery.stopping``): it gives back what it still holds, due
+    at once, and stops.
     """
     keeper = LeaseKeeper(model=CheckIn, token=token)
     pending = {checkin.pk for checkin in checkins}
     invitations = []
-    with Sessions() as sessions:
-        for checkin in checkins:
-            if _invitation_due(checkin, now=now):
-                invitations.append(checkin)
-                continue
-            if not _still_held(checkin, keeper=keeper, pending=pending, report=report):
-                continue
-            with _on_its_own(checkin, report=report):
-                checkin_process_claimed(checkin, token=token, now=now, report=report,
-                                        sessions=sessions)
-            pending.discard(checkin.pk)
-        if invitations:
-            _send_invitations(invitations, token=token, now=now, sessions=sessions,
-                              report=report, keeper=keeper, pending=pending)
+    try:
+        with stopping.sending(), Sessions() as sessions:
+            for checkin in checkins:
+                if _invitation_due(checkin, now=now):
+                    invitations.append(checkin)
+                    continue
+                if not _still_held(checkin, keeper=keeper, pending=pending, report=report):
+                    continue
+                with _on_its_own(checkin, report=report):
+                    checkin_process_claimed(checkin, token=token, now=now, report=report,
+                                            sessions=sessions)
+                pending.discard(checkin.pk)
+            if invitations:
+                _send_invitations(invitations, token=token, now=now, sessions=sessions,
+                                  report=report, keeper=keeper, pending=pending)
+    except SenderStops:
+        report.released += checkins_release(ids=pending, token=token)
+
+
+def checkins_release(*, ids: set[int], token: uuid.UUID) -> int:
+    """Give back claimed rows not yet worked on: due at once (not after the lease).
+
+    Due no earlier than the row's due time: a clinic edit may have moved
+    it while it was held (``checkins_reschedule_for_session``).
+    """
+    if not ids:
+        return 0
+    released = CheckIn.objects.filter(id__in=sorted(ids), claim_token=token).update(
+        claim_token=None, next_action_at=Greatest(F("due_at"), Now()))
+    logger.warning("sender stopping: %s claimed check-in(s) given back, due at once", released)
+    return released
+
+
+def _gate(checkin: CheckIn, *, token: uuid.UUID) -> bool:
+    """Before each message: may it go? False when another sender took the row over.
+
+    Raises ``SenderStops`` when the process was asked to stop, and the
+    database's own error when it does not answer: a message is never sent
+    that could not be recorded.
+    """
+    if stopping.stop_requested():
+        raise SenderStops
+    return CheckIn.objects.filter(pk=checkin.pk, claim_token=token).exists()
 
 
 def _still_held(checkin: CheckIn, *, keeper: LeaseKeeper, pending: set[int],
                 report: SweepReport) -> bool:
     """Renew the claim when it is half over; False for a row another sweep took over.
 
-    ``pending`` holds every claimed row not yet finished, sent-but-not-yet-marked
-    invitations included: all of them are renewed.
+    ``pending`` holds every claimed row not yet finished: all of them are
+    renewed.
     """
     if keeper.due():
         pending &= keeper.renew(ids=sorted(pending), now=clock.database_now())
@@ -215,13 +277,16 @@ def _still_held(checkin: CheckIn, *, keeper: LeaseKeeper, pending: set[int],
 
 @contextmanager
 def _on_its_own(checkin: CheckIn, *, report: SweepReport) -> Iterator[None]:
-    """A bug or a database error for one row: logged, and the batch goes on.
+    """A bug or a failed write for one row: logged, and the batch goes on.
 
     (A provider's answers are handled where they come.) Its lease runs
-    out and the row is tried again.
+    out and the row is tried again. The database gone is not one row's
+    failure: the sender stops (``DATABASE_GONE``), as it does when asked to.
     """
     try:
         yield
+    except (SenderStops, *DATABASE_GONE):
+        raise
     except Exception as error:
         logger.exception("check-in #%s could not be processed", checkin.pk)
         report.errors.append(type(error).__name__)
@@ -360,21 +425,18 @@ def _deliveries(checkin: CheckIn, results: Results, *, reminder: bool,
     ]
 
 
-# How many sent invitations are marked sent together. A sender that dies
-# before marking them leaves them to be sent again after the lease, with the
-# same Message-ID: at most one duplicate each, and never more than this many.
-INVITATIONS_FINISHED_TOGETHER = 50
-
-
 def _send_invitations(checkins: list[CheckIn], *, token: uuid.UUID, now: datetime,
                       sessions: Sessions, report: SweepReport, keeper: LeaseKeeper,
                       pending: set[int]) -> None:
-    """Day-N invitations of a claimed batch, each built and sent on its own.
+    """Day-N invitations of a claimed batch, each built, sent and recorded on its own.
 
     The links are written in one INSERT before any message leaves (a patient
     who clicks at once must find theirs; a retried send adds a second link,
-    both valid until the check-in is answered or expires), and the sent ones
-    are marked in groups, each with its delivery records.
+    both valid until the check-in is answered or expires). Each message's
+    "sent" is committed, with its delivery records, as soon as the server
+    took it and before the next one goes: a sender that dies, or a database
+    that goes away, leaves at most the message in hand to go again (with the
+    same Message-ID).
     """
     built: list[tuple[CheckIn, Messages, str]] = []
     for checkin in checkins:
@@ -392,58 +454,46 @@ def _send_invitations(checkins: list[CheckIn], *, token: uuid.UUID, now: datetim
                     expires_at=now + settings.CHECKIN_LINK_TTL)
         for checkin, _messages, hashed in built
     ])
-    sent: list[tuple[CheckIn, Results]] = []
-
-    def mark_sent() -> None:
-        ids = [checkin.pk for checkin, _results in sent]
-        with transaction.atomic():
-            # The rows still ours, locked until their deliveries are written
-            # beside them; a row another sweep took over is its to finish.
-            held = set(_lock(CheckIn.objects.filter(id__in=ids, claim_token=token))
-                       .order_by("id").values_list("id", flat=True))
-            done = CheckIn.objects.filter(id__in=held).update(
-                status=CheckIn.Status.SENT, sent_at=now, attempts=0, last_error="",
-                expires_at=now + settings.CHECKIN_LINK_TTL,
-                next_action_at=now + settings.CHECKIN_REMINDER_AFTER, claim_token=None,
-            ) if held else 0
-            Delivery.objects.bulk_create([
-                delivery for checkin, results in sent if checkin.pk in held
-                for delivery in _deliveries(checkin, results, reminder=False, now=now)
-            ])
-        report.invitations_sent += done
-        pending.difference_update(ids)
-        if done < len(sent):
-            report.lost_claims += len(sent) - done
-            logger.warning("%s check-in(s): claim lost while sending; the sender that holds "
-                           "them will finish", len(sent) - done)
-        sent.clear()
-
-    try:
-        for checkin, messages, _hashed in built:
-            if not _still_held(checkin, keeper=keeper, pending=pending, report=report):
+    for checkin, messages, _hashed in built:
+        if not _still_held(checkin, keeper=keeper, pending=pending, report=report):
+            continue
+        if not _gate(checkin, token=token):
+            pending.discard(checkin.pk)
+            report.lost_claims += 1
+            continue
+        with _on_its_own(checkin, report=report):
+            results = _messages_send(messages, sessions=sessions)
+            pending.discard(checkin.pk)
+            failure = _none_sent(results)
+            if failure is not None:
+                _record_send_failure(checkin, token, now=now, report=report, result=failure)
                 continue
-            with _on_its_own(checkin, report=report):
-                results = _messages_send(messages, sessions=sessions)
-                failure = _none_sent(results)
-                if failure is not None:
-                    pending.discard(checkin.pk)
-                    _record_send_failure(checkin, token, now=now, report=report,
-                                         result=failure)
-                    continue
-                _partial_failures_count(results, report=report)
-                sent.append((checkin, results))
-                if len(sent) >= INVITATIONS_FINISHED_TOGETHER:
-                    mark_sent()
-    finally:
-        if sent:
-            mark_sent()
+            _partial_failures_count(results, report=report)
+            _invitation_mark_sent(checkin, results, token=token, now=now, report=report)
 
 
-def _lock(queryset: QuerySet[CheckIn]) -> QuerySet[CheckIn]:
-    # NO KEY where the database has it: rows that point at these (their links,
-    # their deliveries, an answer) never wait on the lock.
-    return queryset.select_for_update(
-        no_key=connection.features.has_select_for_no_key_update)
+def _invitation_mark_sent(checkin: CheckIn, results: Results, *, token: uuid.UUID,
+                          now: datetime, report: SweepReport) -> None:
+    """One invitation that left: ``sent``, its deliveries beside it, in one commit.
+
+    Only while the claim is still ours. A due time that a clinic edit moved
+    while the message was going is brought back to the send: the patient's
+    link opens now.
+    """
+    with transaction.atomic():
+        done = CheckIn.objects.filter(pk=checkin.pk, claim_token=token).update(
+            status=CheckIn.Status.SENT, sent_at=now, attempts=0, last_error="",
+            expires_at=now + settings.CHECKIN_LINK_TTL,
+            next_action_at=now + settings.CHECKIN_REMINDER_AFTER, claim_token=None,
+            due_at=Least(F("due_at"), Value(now, output_field=DateTimeField())),
+        )
+        if done:
+            Delivery.objects.bulk_create(_deliveries(checkin, results, reminder=False, now=now))
+    report.invitations_sent += done
+    if not done:
+        report.lost_claims += 1
+        logger.warning("check-in #%s: claim lost while sending; the sender that holds it "
+                       "will finish", checkin.pk)
 
 
 def _partial_failures_count(results: Results, *, report: SweepReport) -> None:
@@ -467,9 +517,11 @@ def _record_send_failure(checkin: CheckIn, token: uuid.UUID, *, now: datetime,
                          report: SweepReport, result: SendResult) -> None:
     failure = result.failure or Failure.TEMPORARY
     report.errors.append(result.error_type or failure.value)
+    # Never retried before its due time: a clinic edit may have moved it meanwhile.
     gave_up = claim_record_failure(instance=checkin, token=token, now=now,
                                    reason=result.reason, failed_status=CheckIn.Status.FAILED,
-                                   permanent=failure is Failure.PERMANENT)
+                                   permanent=failure is Failure.PERMANENT,
+                                   not_before=F("due_at"))
     if gave_up:
         report.failed += 1
         escalation_raise_for_undelivered(checkin=checkin, reason=result.reason, now=now)
@@ -493,6 +545,9 @@ def _send_reminder(checkin: CheckIn, *, token: uuid.UUID, now: datetime,
     if checkin.attempts >= settings.DELIVERY_MAX_ATTEMPTS:
         finish(status=CheckIn.Status.FAILED, next_action_at=None)
         report.failed += 1
+        return
+    if not _gate(checkin, token=token):
+        report.lost_claims += 1
         return
     try:
         messages, hashed = _messages_build(checkin, reminder=True)
@@ -603,6 +658,29 @@ def _delivery_of(event: ProviderEvent) -> Delivery | None:
 # Answers -------------------------------------------------------------------------
 
 
+def _photo_store(response: CheckInResponse, photo) -> None:
+    """Write the answers' photo under a name chosen before the write.
+
+    A write that fails half-way (a full disk, the store gone mid-upload)
+    raises without saying what it had written; with the name known, what it
+    left is removed: a patient's photo never stays on the store with no
+    answer pointing at it.
+    """
+    field = response.photo.field
+    storage = response.photo.storage
+    name = storage.get_available_name(field.generate_filename(response, "photo.jpg"),
+                                      max_length=field.max_length)
+    try:
+        response.photo = storage.save(name, photo, max_length=field.max_length)
+    except Exception:
+        try:
+            if storage.exists(name):
+                storage.delete(name)
+        except Exception:  # the store is away: nothing more can be done here
+            logger.exception("a photo half-written could not be removed")
+        raise
+
+
 def response_record(*, checkin: CheckIn, answers: Mapping, channel: str, entered_by=None,
                     photo=None, now: datetime | None = None) -> CheckInResponse:
     """Store a check-in's answers once, assess them, and raise any escalation.
@@ -647,7 +725,7 @@ def response_record(*, checkin: CheckIn, answers: Mapping, channel: str, entered
     try:
         with transaction.atomic():
             if photo is not None:
-                response.photo.save("photo.jpg", photo, save=False)
+                _photo_store(response, photo)
             taken = CheckIn.objects.filter(pk=checkin.pk, status__in=allowed).update(
                 status=CheckIn.Status.COMPLETED, completed_at=now, next_action_at=None,
                 claim_token=None,

@@ -11,6 +11,9 @@ class Heartbeat(models.Model):
 
     name = models.CharField(primary_key=True, max_length=40)
     at = models.DateTimeField()
+    # For a process's clock ("clock <process>"): its clock minus the database's
+    # when it last looked (health.clock).
+    offset_seconds = models.FloatField(null=True, blank=True)
 
     class Meta:
         verbose_name = "heartbeat"

@@ -14,11 +14,12 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db.models import DateTimeField, QuerySet, Value
+from django.db.models.functions import Greatest
 
 if TYPE_CHECKING:
     from followups.models import Claimable
@@ -41,6 +42,7 @@ class SweepReport:
     callback_reminders_sent: int = 0
     clusters_checked: int = 0
     lost_claims: int = 0
+    released: int = 0
     deliveries_asked: int = 0
     errors: list[str] = field(default_factory=list)
 
@@ -131,12 +133,14 @@ class LeaseKeeper:
 
 
 def claim_record_failure(*, instance: Claimable, token: uuid.UUID, now: datetime, reason: str,
-                         failed_status: str | None, permanent: bool = False) -> bool:
+                         failed_status: str | None, permanent: bool = False,
+                         not_before: Any = None) -> bool:
     """Count a failed attempt: retry after a backoff, or give up.
 
     Gives up at once for a ``permanent`` failure, else at the attempt cap;
     giving up clears the next action and, with ``failed_status``, sets it.
-    Returns whether the row gave up.
+    ``not_before``: an expression over the row (its due time) the retry
+    never comes before. Returns whether the row gave up.
     """
     attempts = instance.attempts + 1
     instance.attempts = attempts
@@ -149,8 +153,11 @@ def claim_record_failure(*, instance: Claimable, token: uuid.UUID, now: datetime
         logger.error("%s #%s gave up after %s attempt(s)%s", type(instance).__name__,
                      instance.pk, attempts, " (permanent failure)" if permanent else "")
         return True
+    retry_at: Any = now + settings.DELIVERY_RETRY_BACKOFF * attempts
+    if not_before is not None:
+        retry_at = Greatest(not_before, Value(retry_at, output_field=DateTimeField()))
     claim_finish(instance=instance, token=token, last_error=reason[:300], attempts=attempts,
-                 next_action_at=now + settings.DELIVERY_RETRY_BACKOFF * attempts)
+                 next_action_at=retry_at)
     logger.warning("%s #%s attempt %s failed; will retry", type(instance).__name__,
                    instance.pk, attempts)
     return False

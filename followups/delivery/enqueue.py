@@ -20,8 +20,9 @@ DELIVER_TASK = "followups.deliver"
 def sweep_enqueue() -> None:
     """Ask a worker to sweep now; if the broker is away the minute's beat will."""
     try:
-        # Expires: a sweep asked for a minute ago is the beat's sweep by now.
-        current_app.send_task(SWEEP_TASK, retry=False, expires=55)
+        # No expiry (an absolute time on this process's clock, which a worker
+        # whose clock is ahead would take for the past): a late sweep is harmless.
+        current_app.send_task(SWEEP_TASK, retry=False)
     except Exception as error:  # the broker being down must never fail a request
         logger.warning("could not enqueue a sweep (%s); the periodic sweep will run it",
                        type(error).__name__)
@@ -32,5 +33,5 @@ def deliveries_enqueue() -> None:
 
     The sweep that asks falls back to delivering them itself.
     """
-    # Expires: by then the next minute's sweep has asked again.
-    current_app.send_task(DELIVER_TASK, retry=False, expires=55)
+    # No expiry, as for the sweep: a late one claims what is still due, or nothing.
+    current_app.send_task(DELIVER_TASK, retry=False)

@@ -20,7 +20,7 @@ from datetime import datetime
 from django.conf import settings
 from kombu.exceptions import OperationalError as KombuOperationalError
 
-from followups.delivery import clock, enqueue
+from followups.delivery import clock, enqueue, stopping
 from followups.delivery.claims import SweepReport, claim_due_rows
 from followups.escalations.clusters import escalation_clusters_process
 from followups.escalations.contacts import contact_reminders_process
@@ -49,6 +49,9 @@ def checkins_deliver_due(*, now: datetime | None = None, batch_size: int | None 
     limit = batch_size or settings.SWEEP_BATCH_SIZE
     started = time.monotonic()
     while time_budget is None or time.monotonic() - started < time_budget:
+        if stopping.stop_requested():
+            # Asked to stop: claim nothing more (followups.delivery.stopping).
+            break
         current = now or clock.database_now()
         token, claimed = claim_due_rows(queryset=_due_checkins(), now=current, limit=limit)
         if on_claimed:

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from followups.assessment.rules import CLUSTER_CODES, LOT_CLUSTER_CODES, PRACTITIONER_CLUSTER_CODES
 from followups.audit import audit_record
+from followups.delivery import clock
 from followups.models import AuditEvent, ClusterSignal, Escalation
 
 __all__ = ["CLUSTER_CODES", "cluster_signal_close", "cluster_signals_update",
@@ -62,7 +63,7 @@ def escalation_clusters_process(*, now: datetime | None = None) -> int:
     (a foreign key to it) never waits on the claim. A check that fails leaves
     its escalation waiting for the next sweep.
     """
-    now = now or timezone.now()
+    now = now or clock.database_now()
     checked = 0
     failed: list[int] = []  # ids of the escalations whose check failed this sweep
     while True:

@@ -19,7 +19,7 @@ from django.utils import timezone
 from followups.assessment import rules
 from followups.assessment.rules import CLUSTER_CODES, Level
 from followups.audit import audit_record
-from followups.delivery import enqueue
+from followups.delivery import clock, enqueue
 from followups.delivery.channels import registry
 from followups.delivery.channels.base import Failure, SendResult
 from followups.delivery.channels.email import EmailChannel
@@ -30,6 +30,7 @@ from followups.delivery.claims import (
     claim_finish,
     claim_record_failure,
 )
+from followups.escalations.oncall import escalation_oncall_notify
 from followups.models import AuditEvent, CheckIn, CheckInResponse, Escalation
 from followups.selectors import checkin_earlier_responses, session_ingredients
 from followups.webhooks import events as webhooks
@@ -128,7 +129,9 @@ def _escalation_create(*, checkin: CheckIn, response, trigger: str,
         patient=session.patient, clinic_id=session.patient.clinic_id, session=session,
         checkin=checkin, response=response,
         trigger=trigger, level=assessment.level.label, reasons=assessment.as_dict()["reasons"],
-        created_at=now, next_action_at=now if urgent else None,
+        # An urgent alert is due at once by the database's clock too, whatever the
+        # clock of the process that raised it says (the sweep reads the database's).
+        created_at=now, next_action_at=min(now, clock.database_now()) if urgent else None,
         # Only a cluster reason leaves the escalation for the sweep to look at.
         clusters_checked_at=(None if {reason.code for reason in assessment.reasons}
                              & CLUSTER_CODES else now),
@@ -220,7 +223,9 @@ def escalation_alerts_process(*, now: datetime | None, limit: int,
                               report: SweepReport) -> None:
     """Send the urgent alert at once, and again to every staff member at the deadline."""
     while True:
-        current = now or timezone.now()
+        # The database's clock, as the check-ins' sweep: a worker whose own clock is
+        # hours off neither holds an urgent alert back nor sends it early.
+        current = now or clock.database_now()
         token, claimed = claim_due_rows(
             queryset=Escalation.objects.filter(level=Level.URGENT.label)
             .select_related("patient__clinic"),
@@ -230,6 +235,15 @@ def escalation_alerts_process(*, now: datetime | None, limit: int,
             _alert_process_claimed(escalation, token=token, now=current, report=report)
         if len(claimed) < limit:
             return
+
+
+# Kept on an urgent escalation whose clinic alert address refused its alert for
+# good: from then on its alert goes to every staff member (and the on-call text).
+ALERT_ADDRESS_REFUSED = "alert address refused: "
+
+
+def _alert_address_refused(escalation: Escalation) -> bool:
+    return escalation.last_error.startswith(ALERT_ADDRESS_REFUSED)
 
 
 def _alert_process_claimed(escalation: Escalation, *, token, now: datetime,
@@ -242,9 +256,11 @@ def _alert_process_claimed(escalation: Escalation, *, token, now: datetime,
         return
     clinic = escalation.patient.clinic
     deadline = escalation.created_at + settings.URGENT_ACK_DEADLINE
-    if escalation.alert_sent_at is None:
+    refused = _alert_address_refused(escalation)
+    if escalation.alert_sent_at is None and not refused:
         recipients, renotify = ([clinic.email] if clinic.email else _staff_emails(clinic)), False
-    elif escalation.renotified_at is None and now >= deadline:
+    elif escalation.renotified_at is None and (refused or now >= deadline):
+        # At the deadline; or at once when the clinic's address refused the alert.
         recipients, renotify = _staff_emails(clinic), True
     else:
         finish(next_action_at=deadline if escalation.renotified_at is None else None)
@@ -266,15 +282,31 @@ def _alert_process_claimed(escalation: Escalation, *, token, now: datetime,
         with registry.get(EmailChannel.name).session() as session:
             result = session.send(message)
     if result.failure is not None:
+        report.errors.append(result.error_type or result.failure.value)
+        if result.permanent and not renotify and clinic.email:
+            # The clinic's alert address refused it for good: nobody would read
+            # it there. Every staff member now, by email, and the on-call text;
+            # the dashboard counts it, in red, as an alert not delivered.
+            logger.error("urgent escalation #%s: the clinic's alert address refused the "
+                         "alert; every staff member is alerted instead", escalation.pk)
+            escalation.last_error = (ALERT_ADDRESS_REFUSED + result.reason)[:300]
+            escalation.attempts = 0
+            finish(claim_token=token, last_error=escalation.last_error, attempts=0)
+            escalation_oncall_notify(escalation=escalation)
+            _alert_process_claimed(escalation, token=token, now=now, report=report)
+            return
         # An alert given up on stays on the dashboard ("urgent alerts not
         # delivered"): the escalation is in the queue whatever the mail did.
-        claim_record_failure(instance=escalation, token=token, now=now, reason=result.reason,
+        reason = (ALERT_ADDRESS_REFUSED if refused else "") + result.reason
+        claim_record_failure(instance=escalation, token=token, now=now, reason=reason,
                              failed_status=None, permanent=result.permanent)
-        report.errors.append(result.error_type or result.failure.value)
         return
     if renotify:
-        report.renotifications_sent += finish(renotified_at=now, attempts=0,
-                                              next_action_at=None, last_error="")
+        # A refused alert address stays written: the dashboard shows the alert
+        # as not delivered to the clinic until someone fixes the address.
+        report.renotifications_sent += finish(
+            renotified_at=now, attempts=0, next_action_at=None,
+            last_error=escalation.last_error if refused else "")
     else:
         report.alerts_sent += finish(alert_sent_at=now, attempts=0, last_error="",
                                      next_action_at=max(deadline, now))

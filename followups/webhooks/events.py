@@ -30,7 +30,7 @@ DELIVER_TASK = "webhooks.deliver"
 def deliveries_enqueue() -> None:
     """Ask a worker to send due deliveries now; if the broker is away the minute's beat will."""
     try:
-        current_app.send_task(DELIVER_TASK, retry=False, expires=55)
+        current_app.send_task(DELIVER_TASK, retry=False)
     except Exception as error:  # the broker being down must never fail a request
         logger.warning("could not enqueue webhook deliveries (%s); the beat will",
                        type(error).__name__)

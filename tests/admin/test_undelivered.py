@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import smtplib
 from datetime import timedelta
 
 import pytest
@@ -64,3 +65,36 @@ def test_an_urgent_alert_that_could_not_be_sent_is_shown_on_the_dashboard(
     assert shown["Urgent alerts not delivered"].value == "1"
     listed = staff_client.get(shown["Urgent alerts not delivered"].url)
     assert [e.pk for e in listed.context["cl"].result_list] == [escalation.pk]
+
+
+class RefusingClinicAddressBackend(BaseEmailBackend):
+    """A mail server whose clinic alert mailbox is gone (550); staff mailboxes work."""
+
+    delivered: list[list[str]] = []
+
+    def send_messages(self, messages):
+        for message in messages:
+            if "alerts@clinic.example" in message.to:
+                raise smtplib.SMTPRecipientsRefused(
+                    {"alerts@clinic.example": (550, b"5.1.1 No such user")})
+            type(self).delivered.append(list(message.to))
+        return len(messages)
+
+
+def test_a_refused_alert_address_alerts_every_staff_member_at_once_and_shows_red(
+        staff_client, clinic, staff, settings):
+    settings.EMAIL_BACKEND = "tests.admin.test_undelivered.RefusingClinicAddressBackend"
+    RefusingClinicAddressBackend.delivered = []
+    clinic.email = "alerts@clinic.example"
+    clinic.save()
+    escalation = flag_patient(clinic, staff, index=1)
+
+    followups_sweep()
+
+    escalation = Escalation.objects.get(pk=escalation.pk)
+    assert RefusingClinicAddressBackend.delivered == [[staff.email]]
+    assert escalation.renotified_at is not None and escalation.alert_sent_at is None
+    assert escalation.next_action_at is None and "550" in escalation.last_error
+    shown = figures(staff_client.get("/admin/"))
+    assert shown["Urgent alerts not delivered"].value == "1"
+    assert shown["Urgent alerts not delivered"].tone == "urgent"  # drawn in red

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -202,3 +203,84 @@ def sentinel_set_start(group: ProcessGroup, folder: Path, *,
 
     wait_until(replica_in_sync, timeout=30, message="the replica to sync and be seen")
     return found
+
+
+# PostgreSQL of its own ----------------------------------------------------------------
+
+
+class ThrowawayPostgres:
+    """A PostgreSQL cluster in a temporary folder on a spare port, for a test to stop.
+
+    Made with ``initdb`` (as the ``postgres`` user when the tests run as root,
+    which PostgreSQL refuses to run as), never touching the shared server.
+    ``load`` copies a database of the shared server into it (``pg_dump`` piped
+    into ``psql``): the test builds its rows with the factories as usual.
+    """
+
+    def __init__(self, folder: Path, port: int):
+        self.folder, self.port = folder, port
+        self.data, self.log = folder / "data", folder / "postgres.log"
+
+    def _run(self, *argv: str, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
+        prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        return subprocess.run([*prefix, *argv], check=check, capture_output=True, text=True,
+                              timeout=120, **kwargs)
+
+    def init(self) -> ThrowawayPostgres:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            shutil.chown(self.folder, "postgres", "postgres")
+        self._run(program("initdb", hint="PostgreSQL's server programs"), "-D", str(self.data),
+                  "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
+        return self
+
+    def start(self) -> None:
+        self._run(program("pg_ctl", hint="PostgreSQL's server programs"), "-D", str(self.data),
+                  "-l", str(self.log), "-w", "-t", "60", "-o",
+                  f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 "
+                  "-c fsync=off -c synchronous_commit=off -c full_page_writes=off",
+                  "start")
+
+    def stop(self, mode: str = "fast") -> None:
+        """``fast``: every connection is cut and the server stops, as in a failover."""
+        self._run(program("pg_ctl", hint="PostgreSQL's server programs"), "-D", str(self.data),
+                  "-m", mode, "-w", "-t", "60", "stop", check=False)
+
+    def url(self, name: str = "aftercare") -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/{name}"
+
+    def connect(self, name: str = "aftercare"):
+        import psycopg
+
+        return psycopg.connect(host="127.0.0.1", port=self.port, user="postgres", dbname=name,
+                               autocommit=True)
+
+    def load(self, source: dict, name: str = "aftercare") -> str:
+        """A copy of the shared server's database ``source`` (a Django DATABASES entry)."""
+        with self.connect("postgres") as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            admin.execute(f'CREATE DATABASE "{name}"')
+        env = {**os.environ, "PGPASSWORD": source.get("PASSWORD") or ""}
+        dump = subprocess.run(
+            [program("pg_dump", hint="PostgreSQL's client programs"), "--no-owner",
+             "--no-privileges", "-h", source.get("HOST") or "127.0.0.1",
+             "-p", str(source.get("PORT") or 5432), "-U", source.get("USER") or "postgres",
+             source["NAME"]], check=True, capture_output=True, env=env, timeout=120)
+        subprocess.run([program("psql", hint="PostgreSQL's client programs"), "-q",
+                        "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", str(self.port),
+                        "-U", "postgres", "-d", name], input=dump.stdout, check=True,
+                       capture_output=True, timeout=120)
+        return self.url(name)
+
+    def remove(self) -> None:
+        self.stop("immediate")
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def throwaway_postgres() -> ThrowawayPostgres:
+    import tempfile
+
+    # Under /tmp itself: the postgres user must reach it (pytest's tmp_path is root's own).
+    server = ThrowawayPostgres(Path(tempfile.mkdtemp(prefix="aftercare-pg-")), free_port())
+    server.init().start()
+    return server

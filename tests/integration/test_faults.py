@@ -54,7 +54,7 @@ def due_day2(clinic, count: int = 1) -> list[CheckIn]:
 def enqueue_sweep(url: str) -> None:
     """What beat does every minute; raises if the broker does not take it."""
     with celery_producer_broker(url):
-        sweep.apply_async(retry=False, expires=55)
+        sweep.apply_async(retry=False)
 
 
 def broker_state(client) -> str:

@@ -184,6 +184,24 @@ def test_postgresql_connections_prepare_frequent_statements_unless_switched_off(
     url = "postgres://desk@db.internal:5432/aftercare"
 
     assert database_from_url("DATABASE_URL", url)["OPTIONS"] == {
-        "server_side_binding": True, "prepare_threshold": 5,
+        "server_side_binding": True, "prepare_threshold": 5, "connect_timeout": 5,
     }
-    assert database_from_url("DATABASE_URL", url, prepared_statements=False)["OPTIONS"] == {}
+    assert database_from_url("DATABASE_URL", url, prepared_statements=False)["OPTIONS"] == {
+        "connect_timeout": 5}
+
+
+def test_web_and_worker_connections_bound_their_statements_and_lock_waits():
+    from core.env import database_from_url, database_timeouts
+
+    url = "postgres://desk@db.internal:5432/aftercare"
+    direct = database_from_url("DATABASE_URL", url, connect_timeout=3)
+    pooled = database_from_url("DATABASE_URL", url, prepared_statements=False,
+                               transaction_pooling=True)
+
+    database_timeouts(direct, statement_seconds=5, lock_seconds=3)
+    database_timeouts(pooled, statement_seconds=5, lock_seconds=3)
+
+    assert direct["OPTIONS"]["connect_timeout"] == 3
+    assert direct["OPTIONS"]["options"] == "-c statement_timeout=5000 -c lock_timeout=3000"
+    # A pooler in transaction mode refuses start-up options: set on the role there.
+    assert "options" not in pooled["OPTIONS"]

@@ -72,7 +72,8 @@ def test_transaction_pooling_turns_off_server_side_cursors_and_prepared_statemen
     result = settings_of(pooled, "settings.DATABASES['default']['DISABLE_SERVER_SIDE_CURSORS'],"
                                  " settings.DATABASES['default']['OPTIONS']")
 
-    assert result.stdout.strip() == "True {'prepare_threshold': None}", result.stderr
+    assert result.stdout.strip() == (
+        "True {'prepare_threshold': None, 'connect_timeout': 5}"), result.stderr
 
 
 def test_without_a_pooler_statements_stay_prepared(env):
@@ -82,7 +83,8 @@ def test_without_a_pooler_statements_stay_prepared(env):
                                  " settings.DATABASES['default']['OPTIONS']")
 
     assert result.stdout.strip() == (
-        "False {'server_side_binding': True, 'prepare_threshold': 5}"), result.stderr
+        "False {'server_side_binding': True, 'prepare_threshold': 5, 'connect_timeout': 5}"
+    ), result.stderr
 
 
 def test_a_sentinel_broker_gives_the_broker_and_the_cache_its_primary(env):

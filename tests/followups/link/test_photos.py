@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import struct
 import zlib
+from pathlib import Path
 
 import pytest
-from django.core.files.storage import default_storage
+from django.core.files.storage import FileSystemStorage, default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
@@ -267,6 +269,34 @@ def test_it_leaves_no_photo_behind_when_storing_the_answers_fails(sent, private_
     photo = photos.photo_reencode(SimpleUploadedFile("photo.jpg", jpeg_with_gps()))
 
     with pytest.raises(RuntimeError):
+        response_record(checkin=checkin, answers={**FORM_ANSWERS, "fever": False,
+                                                  "pus": False, "hives": False},
+                        channel=CheckInResponse.Channel.PATIENT_LINK, photo=photo)
+
+    assert not CheckInResponse.objects.exists()
+    assert stored_files(private_storage) == []
+
+
+class FullDiskStorage(FileSystemStorage):
+    """A disk that fills up half-way through writing a photo."""
+
+    def _save(self, name, content):
+        path = Path(self.path(name))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content.read()[:100])
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_it_leaves_no_half_written_photo_behind_on_a_full_disk(sent, private_storage, settings):
+    from followups.services import response_record
+
+    settings.STORAGES = {**settings.STORAGES, "default": {
+        "BACKEND": "tests.followups.link.test_photos.FullDiskStorage",
+        "OPTIONS": {"location": str(private_storage), "base_url": None}}}
+    checkin, _token = sent
+    photo = photos.photo_reencode(SimpleUploadedFile("photo.jpg", jpeg_with_gps()))
+
+    with pytest.raises(OSError):
         response_record(checkin=checkin, answers={**FORM_ANSWERS, "fever": False,
                                                   "pus": False, "hives": False},
                         channel=CheckInResponse.Channel.PATIENT_LINK, photo=photo)
