@@ -33,8 +33,10 @@ from followups.models import (
     CheckIn,
     CheckInLink,
     CheckInResponse,
+    ContactAttempt,
     Delivery,
     Escalation,
+    Export,
 )
 from followups.records.models import ERASURE_REASON_MAX_LENGTH, PatientErasure
 from patients.models import Patient, TreatmentSession
@@ -43,6 +45,7 @@ logger = logging.getLogger(__name__)
 
 ERASED_FIRST_NAME = "Erased"
 ERASED_NOTE = "[erased]"
+EXPORT_REMOVED = "Removed when a patient's record was erased: export again."
 
 
 def erased_email(patient_id: int) -> str:
@@ -103,6 +106,17 @@ def patient_erase(*, patient: Patient, actor, reason: str,
             # No more alert emails about someone who is no longer named.
             escalation.next_action_at = None
             escalation.save(update_fields=["reasons", "resolution_note", "next_action_at"])
+        # Calls keep their outcome and time; what the nurse wrote goes.
+        ContactAttempt.objects.filter(escalation__patient=patient).exclude(note="").update(
+            note=ERASED_NOTE)
+        # Stored CSV exports that may name the patient (their clinic's, or
+        # network-wide ones) are removed with the photos; asked again, they
+        # are built from the erased record.
+        exports = list(Export.objects.filter(Q(clinic=patient.clinic) | Q(clinic__isnull=True),
+                                             status=Export.Status.READY).exclude(file=""))
+        export_files = [(export.file.storage, str(export.file.name)) for export in exports]
+        Export.objects.filter(pk__in=[export.pk for export in exports]).update(
+            status=Export.Status.FAILED, file="", error=EXPORT_REMOVED)
         # The audit trail and the admin's history keep what happened, not the name.
         if former_name.strip():
             AuditEvent.objects.filter(patient=patient).update(
@@ -117,7 +131,7 @@ def patient_erase(*, patient: Patient, actor, reason: str,
             audit_record(actor=actor, action=AuditEvent.Action.ERASE, patient=patient,
                          target=f"Erased patient #{patient.pk}: {reason}")
         # Last, so a storage that refuses rolls all of it back (see the module's docstring).
-        for storage, name in photos:
+        for storage, name in photos + export_files:
             storage.delete(name)
     logger.info("patient #%s erased (%s), %s photo(s) deleted", patient.pk, trigger,
                 len(photos))

@@ -155,3 +155,33 @@ def test_the_export_is_for_the_patients_clinic_only_and_audited(afternoon, api, 
     assert any(e["resource"]["resourceType"] == "Media" for e in bundle["entry"])
     assert AuditEvent.objects.filter(actor=staff, patient=patient,
                                      action=AuditEvent.Action.EXPORT_RECORD).exists()
+
+
+def test_erasure_removes_the_nurses_call_notes_and_the_stored_exports_that_may_name_them(
+        manager_api, manager, patient, answered, clinic, django_capture_on_commit_callbacks):
+    from datetime import date
+
+    from followups.desk.exports import export_build, export_request
+    from followups.escalations.contacts import contact_record
+    from followups.models import ContactAttempt, Export
+
+    escalation = Escalation.objects.get(patient=patient)
+    contact_record(escalation=escalation, actor=manager, outcome="reached",
+                   note=f"Spoke to {patient.first_name} {patient.last_name}, rash settling")
+    today = timezone.localdate()
+    with django_capture_on_commit_callbacks(execute=False):
+        export = export_request(user=manager, what="queue", clinic=clinic,
+                                start=date(today.year, 1, 1), end=today)
+    export = export_build(export_id=export.pk)
+    stored = export.file.path
+    assert patient.last_name in open(stored, encoding="utf-8").read()
+
+    assert manager_api.post(f"/api/patients/{patient.pk}/erase/", REASON,
+                            format="json").status_code == 200
+
+    assert ContactAttempt.objects.get(escalation=escalation).note == "[erased]"
+    assert ContactAttempt.objects.get(escalation=escalation).outcome == "reached"
+    export.refresh_from_db()
+    assert (export.status, export.file.name) == ("failed", "")
+    assert "erased" in export.error
+    assert not __import__("os").path.exists(stored)
