@@ -1,0 +1,72 @@
+"""Phone numbers read as numbers: in the clinic's country, mobile or not.
+
+libphonenumber (through django-phonenumber-field) parses what staff type,
+stores E.164, and says what kind of line a number is: a number that can
+only be a landline cannot receive a text message.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import phonenumbers
+from django.core.exceptions import ValidationError
+from phonenumber_field.phonenumber import PhoneNumber
+
+if TYPE_CHECKING:
+    from patients.models import Clinic, Patient
+
+# Types of number a text can reach; FIXED_LINE_OR_MOBILE is where a country's
+# numbering does not tell them apart (the US, Canada): given the benefit of the doubt.
+TEXTABLE = {phonenumbers.PhoneNumberType.MOBILE,
+            phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
+
+
+def phone_read(value: object, *, country: str) -> PhoneNumber | None:
+    """``value`` as a number, read in ``country`` when it has no +code; None when it is none.
+
+    Returns the number even when it is not valid (``is_valid()`` says so):
+    the caller decides whether to refuse it or keep it as given.
+    """
+    if value in (None, ""):
+        return None
+    raw = value.raw_input if isinstance(value, PhoneNumber) and not value.is_valid() \
+        else str(value)
+    if isinstance(value, PhoneNumber) and value.is_valid():
+        return value
+    try:
+        return PhoneNumber.from_string(raw, region=country)
+    except phonenumbers.NumberParseException:
+        return PhoneNumber(raw_input=raw)
+
+
+def phone_is_textable(number: PhoneNumber) -> bool:
+    return number.is_valid() and phonenumbers.number_type(number) in TEXTABLE
+
+
+def phone_normalise(patient: Patient) -> None:
+    """The patient's number read in their clinic's country (before it is validated)."""
+    if patient.phone and patient.clinic_id is not None:
+        patient.phone = phone_read(patient.phone, country=patient.clinic.country)
+
+
+def clinic_phone_normalise(clinic: Clinic) -> None:
+    if clinic.on_call_phone:
+        clinic.on_call_phone = phone_read(clinic.on_call_phone, country=clinic.country)
+
+
+def phone_check_for_contact(patient: Patient) -> None:
+    """Texts need a number that can take them: refused, naming ``phone``, otherwise."""
+    if "sms" not in patient.contact_by:
+        return
+    if not patient.phone:
+        raise ValidationError({"phone": "A mobile number is needed to send text messages."})
+    if not phone_is_textable(patient.phone):
+        raise ValidationError({"phone": "This number cannot receive text messages (a "
+                                        "landline): give a mobile number, or choose email."})
+
+
+def on_call_phone_check(clinic: Clinic) -> None:
+    if clinic.on_call_phone and not phone_is_textable(clinic.on_call_phone):
+        raise ValidationError({"on_call_phone": "The on-call phone must be a mobile number "
+                                                "that can receive text messages."})
