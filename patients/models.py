@@ -11,10 +11,9 @@ from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.db.models import Q
 
-from phonenumber_field.modelfields import PhoneNumberField
-
 from core.validators import no_control_characters
 from patients.phones import (
+    PhoneField,
     clinic_phone_normalise,
     on_call_phone_check,
     phone_check_for_contact,
@@ -58,6 +57,21 @@ class Language(models.TextChoices):
     ENGLISH = "en", "English"
     FRENCH = "fr", "French"
     SPANISH = "es", "Spanish"
+
+
+def _clean_fields_with(instance: models.Model, normalise, *, exclude) -> None:
+    """The model's field checks, after reading its phone numbers in the clinic's country."""
+    errors: dict = {}
+    try:
+        normalise(instance)
+    except ValidationError as error:
+        errors = error.update_error_dict(errors)
+    try:
+        models.Model.clean_fields(instance, exclude=exclude)
+    except ValidationError as error:
+        errors = error.update_error_dict(errors)
+    if errors:
+        raise ValidationError(errors)
 
 
 class ContactBy(models.TextChoices):
@@ -107,7 +121,7 @@ class Clinic(models.Model):
     )
     # A second channel for urgent flags: texted when one stays unacknowledged
     # (followups.escalations.on_call). Only superusers change it.
-    on_call_phone = PhoneNumberField(
+    on_call_phone = PhoneField(
         null=True, blank=True,
         help_text="Mobile number texted when an urgent flag is not acknowledged in time.",
     )
@@ -136,8 +150,7 @@ class Clinic(models.Model):
         return self.name
 
     def clean_fields(self, exclude=None) -> None:
-        clinic_phone_normalise(self)
-        super().clean_fields(exclude=exclude)
+        _clean_fields_with(self, clinic_phone_normalise, exclude=exclude)
 
     def clean(self) -> None:
         super().clean()
@@ -172,7 +185,7 @@ class Patient(models.Model):
     # E.164 once parsed (read in the clinic's country); a value stored before
     # numbers were parsed that could not be is kept as it was, and flagged
     # (``phone_needs_check``) for staff to correct.
-    phone = PhoneNumberField(blank=True)
+    phone = PhoneField(blank=True)
     contact_by = models.CharField(
         max_length=13, choices=ContactBy.choices, default=ContactBy.EMAIL,
         db_default=ContactBy.EMAIL,
@@ -223,8 +236,7 @@ class Patient(models.Model):
         return {"email": self.email_opted_out_at, "sms": self.sms_opted_out_at}.get(channel)
 
     def clean_fields(self, exclude=None) -> None:
-        phone_normalise(self)
-        super().clean_fields(exclude=exclude)
+        _clean_fields_with(self, phone_normalise, exclude=exclude)
 
     def clean(self) -> None:
         super().clean()

@@ -64,7 +64,7 @@ class PatientFactory(factory.django.DjangoModelFactory):
     first_name = factory.Sequence(lambda n: f"Ada{n}")
     last_name = factory.Sequence(lambda n: f"Lovelace{n}")
     email = factory.Sequence(lambda n: f"patient{n}@mail.example")
-    phone = "+44 7700 900000"
+    phone = "+447400123400"
     known_allergies = factory.LazyFunction(list)
 
 

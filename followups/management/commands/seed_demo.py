@@ -107,7 +107,7 @@ class Command(BaseCommand):
                 continue
             patient = patient_create(actor=None, data={
                 "clinic": clinic, "first_name": first, "last_name": last, "email": email,
-                "phone": f"+44 7700 900{index:03d}", "known_allergies": allergies,
+                "phone": f"+44 7400 123{index:03d}", "known_allergies": allergies,
                 "acne_prone": acne, "language": LANGUAGES.get(last, "en"),
             })
             chosen = [products[PRODUCTS[0][0]], products[PRODUCTS[1][0]]]
