@@ -21,12 +21,14 @@ from django.utils import translation
 from django.utils.translation import gettext
 
 from followups.delivery.channels.base import Undeliverable
+from followups.delivery.channels.sms.gsm import gsm7_length, is_gsm7
 from patients.phones import phone_is_textable
 
-# Room kept for a clinic's name and a patient's first name, cut with "…"
-# beyond it ("…" itself is outside GSM-7: a plain full stop instead).
-CLINIC_NAME_ROOM = 20
-FIRST_NAME_ROOM = 15
+# A clinic's name and a patient's first name are cut (with a full stop: "…"
+# is outside GSM-7) when the text would not fit one segment, down to these.
+CLINIC_NAME_SHORTEST = 10
+FIRST_NAME_SHORTEST = 6
+ONE_SEGMENT = 160
 
 
 @dataclass(frozen=True)
@@ -56,16 +58,31 @@ def number_check(phone) -> str:
     return str(phone.as_e164)
 
 
+def _fitted(template: str, *, clinic: str, name: str, link: str) -> str:
+    """The text with the names cut, the clinic's first, until it fits one segment."""
+    clinic, name = " ".join(clinic.split()), " ".join(name.split())
+    while True:
+        body = template.format(clinic=clinic, name=name, link=link)
+        if gsm7_length(body) <= ONE_SEGMENT or not is_gsm7(body):
+            return body
+        if len(clinic) > CLINIC_NAME_SHORTEST:
+            clinic = _cut(clinic, len(clinic) - 1)
+        elif len(name) > FIRST_NAME_SHORTEST:
+            name = _cut(name, len(name) - 1)
+        else:
+            return body
+
+
 def checkin_text(checkin, *, token: str, reminder: bool) -> TextMessage:
     patient = checkin.session.patient
-    words = {"clinic": _cut(patient.clinic.name, CLINIC_NAME_ROOM),
-             "name": _cut(patient.first_name, FIRST_NAME_ROOM), "link": checkin_link(token)}
     with translation.override(patient.language):
         if reminder:
-            body = gettext("{clinic}: {name}, a reminder: your 1-minute check-in {link}")
+            template = gettext("{clinic}: {name}, a reminder: your check-in {link}")
         else:
-            body = gettext("{clinic}: {name}, your 1-minute check-in {link}")
-        body = body.format(**words) + "\n" + gettext("Reply STOP to opt out")
+            template = gettext("{clinic}: {name}, your 1-minute check-in {link}")
+        template += "\n" + gettext("Reply STOP to opt out")
+    body = _fitted(template, clinic=patient.clinic.name, name=patient.first_name,
+                   link=checkin_link(token))
     kind = "reminder" if reminder else "invitation"
     return TextMessage(to=number_check(patient.phone), body=body,
                        ref=f"checkin-{checkin.pk}-{checkin.send_generation}-{kind}")
@@ -76,6 +93,6 @@ def on_call_text(escalation, *, to: str) -> TextMessage:
     admin_url = settings.SITE_URL + reverse("admin:followups_escalation_change",
                                             args=[escalation.pk])
     minutes = settings.URGENT_ESCALATE_MINUTES
-    body = (f"{_cut(escalation.patient.clinic.name, CLINIC_NAME_ROOM)}: an urgent flag has "
+    body = (f"{_cut(escalation.patient.clinic.name, 30)}: an urgent flag has "
             f"waited {minutes} min unacknowledged. Please call the patient: {admin_url}")
     return TextMessage(to=to, body=body, ref=f"escalation-{escalation.pk}-on-call")
