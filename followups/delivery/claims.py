@@ -38,6 +38,7 @@ class SweepReport:
     failed: int = 0
     alerts_sent: int = 0
     renotifications_sent: int = 0
+    on_call_texts_sent: int = 0
     clusters_checked: int = 0
     lost_claims: int = 0
     deliveries_asked: int = 0

@@ -24,6 +24,7 @@ from followups.delivery.channels import registry
 from followups.delivery.channels.base import Failure, SendResult
 from followups.delivery.channels.email import EmailChannel
 from followups.delivery.channels.email.messages import escalation_alert_email
+from followups.escalations import on_call
 from followups.delivery.claims import (
     SweepReport,
     claim_due_rows,
@@ -237,12 +238,16 @@ def _alert_process_claimed(escalation: Escalation, *, token, now: datetime,
         return
     clinic = escalation.patient.clinic
     deadline = escalation.created_at + settings.URGENT_ACK_DEADLINE
+    if on_call.on_call_due(escalation, now=now):
+        # The second channel (followups.escalations.on_call), before the deadline's email.
+        report.on_call_texts_sent += on_call.on_call_text_send(escalation, now=now).sent
     if escalation.alert_sent_at is None:
         recipients, renotify = ([clinic.email] if clinic.email else _staff_emails(clinic)), False
     elif escalation.renotified_at is None and now >= deadline:
         recipients, renotify = _staff_emails(clinic), True
     else:
-        finish(next_action_at=deadline if escalation.renotified_at is None else None)
+        finish(next_action_at=on_call.on_call_next_action(
+            escalation, then=deadline if escalation.renotified_at is None else None))
         return
     if escalation.attempts >= settings.DELIVERY_MAX_ATTEMPTS or not recipients:
         finish(next_action_at=None,
@@ -263,6 +268,9 @@ def _alert_process_claimed(escalation: Escalation, *, token, now: datetime,
     if result.failure is not None:
         # An alert given up on stays on the dashboard ("urgent alerts not
         # delivered"): the escalation is in the queue whatever the mail did.
+        if result.permanent and on_call.on_call_due_at(escalation) is not None:
+            # The alert address refused it for good: the on-call phone now.
+            report.on_call_texts_sent += on_call.on_call_text_send(escalation, now=now).sent
         claim_record_failure(instance=escalation, token=token, now=now, reason=result.reason,
                              failed_status=None, permanent=result.permanent)
         report.errors.append(result.error_type or result.failure.value)
@@ -272,4 +280,5 @@ def _alert_process_claimed(escalation: Escalation, *, token, now: datetime,
                                               next_action_at=None, last_error="")
     else:
         report.alerts_sent += finish(alert_sent_at=now, attempts=0, last_error="",
-                                     next_action_at=max(deadline, now))
+                                     next_action_at=max(on_call.on_call_next_action(
+                                         escalation, then=deadline) or deadline, now))

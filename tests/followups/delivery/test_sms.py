@@ -30,17 +30,6 @@ STATUS = "/sms/twilio/status/"
 INBOUND = "/sms/twilio/inbound/"
 
 
-@pytest.fixture
-def twilio(settings):
-    with TwilioServer() as server:
-        settings.SMS_BACKEND = "twilio"
-        settings.TWILIO_ACCOUNT_SID = server.account_sid
-        settings.TWILIO_AUTH_TOKEN = server.auth_token
-        settings.TWILIO_FROM = FROM_NUMBER
-        settings.TWILIO_API_URL = server.url
-        yield server
-
-
 def day2_of(patient) -> CheckIn:
     return session_with_checkins(patient=patient, performed_at=timezone.now()
                                  - timedelta(days=3)).checkins.get(day=2)
