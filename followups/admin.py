@@ -6,4 +6,4 @@ app's (clinics, staff, patients, products, sessions), whose pages show the
 follow-ups beside them.
 """
 
-from followups.desk import admin, clinics, patients  # noqa: F401
+from followups.desk import admin, calls, clinics, patients  # noqa: F401

@@ -30,8 +30,8 @@ from followups.assessment.schedule import (
     late_checkin_fate,
 )
 from followups.audit import audit_record
-from followups.delivery import clock, enqueue
 from followups.consent.services import call_instead_record
+from followups.delivery import clock, enqueue
 from followups.delivery.channels import NoChannelLeft, checkin_channels
 from followups.delivery.channels.base import (
     Channel,

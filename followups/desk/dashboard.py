@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from followups.assessment.rules import Level, Severity
+from followups.consent.selectors import calls_instead_open
 from followups.desk.charts import activity_chart_svg
 from followups.escalations.comments import comments_overdue_q
 from followups.models import CheckIn, CheckInResponse, ClusterSignal, Escalation
@@ -89,6 +90,12 @@ class Dashboard:
     more_clusters: bool = False
     clusters_url: str = ""
     activity: Activity | None = None
+    # Check-ins no message could carry (the patient opted out of every channel).
+    calls_instead: list = field(default_factory=list)
+    calls_instead_url: str = ""
+
+
+CALLS_SHOWN = 10
 
 
 def _changelist(model_name: str, **params) -> str:
@@ -212,6 +219,8 @@ def dashboard_for_user(user, *, now: datetime) -> Dashboard:
     dashboard.more_clusters = len(clusters) > CLUSTERS_SHOWN
     dashboard.clusters_url = _changelist("clustersignal", status__exact="open")
     dashboard.activity = activity_for_clinics(clinic_ids, now=now)
+    dashboard.calls_instead = list(calls_instead_open(clinic_ids=clinic_ids)[:CALLS_SHOWN])
+    dashboard.calls_instead_url = _changelist("callinstead", open="yes")
     return dashboard
 
 

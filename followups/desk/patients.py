@@ -22,6 +22,7 @@ from django.utils.safestring import mark_safe
 from core.pagination import CappedCountPaginator
 from followups.assessment.ingredients import allergy_refusal
 from followups.audit import audit_record
+from followups.consent.selectors import calls_instead_open
 from followups.desk.clinics import IngredientListField
 from followups.desk.display import (
     desk_time,
@@ -196,6 +197,7 @@ class PatientAdmin(ClinicScopedAdminMixin, admin.ModelAdmin):
             "can_handle_escalations":
                 self.admin_site._registry[Escalation].has_change_permission(request),
             "add_session_url": page.add_session_url,
+            "calls_instead": list(calls_instead_open(patient=patient)) if patient else [],
         }
         unchecked = allergies_unchecked(patient) if patient is not None else []
         if request.method == "GET" and unchecked:

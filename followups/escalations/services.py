@@ -24,13 +24,13 @@ from followups.delivery.channels import registry
 from followups.delivery.channels.base import Failure, SendResult
 from followups.delivery.channels.email import EmailChannel
 from followups.delivery.channels.email.messages import escalation_alert_email
-from followups.escalations import on_call
 from followups.delivery.claims import (
     SweepReport,
     claim_due_rows,
     claim_finish,
     claim_record_failure,
 )
+from followups.escalations import on_call
 from followups.models import AuditEvent, CheckIn, CheckInResponse, Escalation
 from followups.selectors import checkin_earlier_responses, session_ingredients
 
