@@ -33,9 +33,9 @@ from followups.delivery.sweep import followups_sweep
 from followups.models import CallInstead, CheckIn, Delivery, Escalation
 from patients.models import Patient
 from tests.factories import PatientFactory, session_with_checkins
+from tests.followups.link.test_patient_form import FORM_ANSWERS
 from tests.support.mail import message_plain_body
 from tests.support.twilio import forgeries
-from tests.followups.link.test_patient_form import FORM_ANSWERS
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.services]
 
