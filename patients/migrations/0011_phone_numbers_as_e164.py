@@ -1,5 +1,9 @@
 """Existing phone numbers read as numbers, in their clinic's country, and stored E.164.
 
+Each clinic's country is first taken from its time zone where that names
+one of the countries offered (a clinic in Europe/Paris is in France); the
+rest keep the default, the United Kingdom, which an operator can change.
+
 Batched by id; a number that cannot be read stays as it was (the patient's
 page flags it for staff to correct) and is listed here by patient id, never
 failing the migration.
@@ -8,6 +12,25 @@ failing the migration.
 from django.db import migrations
 
 BATCH = 500
+
+COUNTRY_OF_ZONE = {
+    "Europe/Dublin": "IE", "Europe/Paris": "FR", "Europe/Brussels": "BE",
+    "Europe/Zurich": "CH", "Europe/Luxembourg": "LU", "Europe/Madrid": "ES",
+    "Atlantic/Canary": "ES", "Europe/Lisbon": "PT", "Europe/Rome": "IT",
+    "Europe/Berlin": "DE", "Europe/Amsterdam": "NL", "America/New_York": "US",
+    "America/Chicago": "US", "America/Denver": "US", "America/Phoenix": "US",
+    "America/Los_Angeles": "US", "America/Toronto": "CA", "America/Vancouver": "CA",
+    "America/Montreal": "CA", "America/Mexico_City": "MX",
+    "America/Argentina/Buenos_Aires": "AR", "America/Bogota": "CO",
+    "Australia/Sydney": "AU", "Australia/Melbourne": "AU", "Australia/Brisbane": "AU",
+    "Australia/Perth": "AU", "Pacific/Auckland": "NZ",
+}
+
+
+def clinics_country_from_zone(apps, schema_editor):
+    Clinic = apps.get_model("patients", "Clinic")
+    for zone, country in COUNTRY_OF_ZONE.items():
+        Clinic.objects.filter(timezone=zone, country="GB").update(country=country)
 
 
 def phones_to_e164(apps, schema_editor):
@@ -45,4 +68,8 @@ class Migration(migrations.Migration):
 
     dependencies = [("patients", "0010_phone_numbers_contact_channels_on_call")]
 
-    operations = [migrations.RunPython(phones_to_e164, migrations.RunPython.noop, elidable=True)]
+    operations = [
+        migrations.RunPython(clinics_country_from_zone, migrations.RunPython.noop,
+                             elidable=True),
+        migrations.RunPython(phones_to_e164, migrations.RunPython.noop, elidable=True),
+    ]
