@@ -7,16 +7,13 @@ only be a landline cannot receive a text message.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 import phonenumbers
 from django import forms
 from django.core.exceptions import ValidationError
 from phonenumber_field.modelfields import PhoneNumberField
 from phonenumber_field.phonenumber import PhoneNumber
-
-if TYPE_CHECKING:
-    from patients.models import Clinic, Patient
 
 # Types of number a text can reach; FIXED_LINE_OR_MOBILE is where a country's
 # numbering does not tell them apart (the US, Canada): given the benefit of the doubt.
@@ -35,7 +32,7 @@ class PhoneField(PhoneNumberField):
 
     default_validators: list = []
 
-    def formfield(self, **kwargs):  # type: ignore[override]
+    def formfield(self, **kwargs):
         return forms.CharField(max_length=40, required=not self.blank,
                                label=self.verbose_name.capitalize(), help_text=self.help_text)
 
@@ -66,7 +63,7 @@ def phone_is_textable(number: PhoneNumber) -> bool:
     return number.is_valid() and phonenumbers.number_type(number) in TEXTABLE
 
 
-def phone_normalise(patient: Patient) -> None:
+def phone_normalise(patient: Any) -> None:
     """The patient's number read in their clinic's country; one that is none is refused."""
     if patient.phone and patient.clinic_id is not None:
         patient.phone = phone_read(patient.phone, country=patient.clinic.country)
@@ -74,14 +71,14 @@ def phone_normalise(patient: Patient) -> None:
             raise ValidationError({"phone": INVALID})
 
 
-def clinic_phone_normalise(clinic: Clinic) -> None:
+def clinic_phone_normalise(clinic: Any) -> None:
     if clinic.on_call_phone:
         clinic.on_call_phone = phone_read(clinic.on_call_phone, country=clinic.country)
         if not clinic.on_call_phone.is_valid():
             raise ValidationError({"on_call_phone": INVALID})
 
 
-def phone_check_for_contact(patient: Patient) -> None:
+def phone_check_for_contact(patient: Any) -> None:
     """Texts need a number that can take them: refused, naming ``phone``, otherwise."""
     if "sms" not in patient.contact_by:
         return
@@ -94,7 +91,7 @@ def phone_check_for_contact(patient: Patient) -> None:
                                         "landline): give a mobile number, or choose email."})
 
 
-def on_call_phone_check(clinic: Clinic) -> None:
+def on_call_phone_check(clinic: Any) -> None:
     if (clinic.on_call_phone and clinic.on_call_phone.is_valid()
             and not phone_is_textable(clinic.on_call_phone)):
         raise ValidationError({"on_call_phone": "The on-call phone must be a mobile number "
