@@ -3,6 +3,9 @@
 libphonenumber (through django-phonenumber-field) parses what staff type,
 stores E.164, and says what kind of line a number is: a number that can
 only be a landline cannot receive a text message.
+
+The models call these from their checks, so the patient or clinic passed in
+is typed ``Any``: this module never imports the models back.
 """
 
 from __future__ import annotations
