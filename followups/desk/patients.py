@@ -88,8 +88,9 @@ class PatientForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if "language" in self.fields:
-            self.fields["language"].required = False
+        for name in ("language", "contact_by"):
+            if name in self.fields:
+                self.fields[name].required = False
 
     def clean_known_allergies(self):
         # The one check of followups.assessment.ingredients, as in the API. A
@@ -99,6 +100,11 @@ class PatientForm(forms.ModelForm):
         if refusal:
             raise forms.ValidationError(refusal)
         return names
+
+    def clean_contact_by(self):
+        # Left out: a patient keeps theirs; a new one gets the clinic's (patient_create).
+        return self.cleaned_data.get("contact_by") or (
+            self.instance.contact_by if self.instance.pk else "")
 
     def clean_language(self):
         # Left out: a patient keeps theirs; a new one gets the clinic's (patient_create).

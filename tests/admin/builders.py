@@ -91,6 +91,13 @@ def build_world(clinic, practitioner, *, tag: str) -> World:
     )
     audit_record(actor=practitioner, action=AuditEvent.Action.VIEW_ANSWERS,
                  patient=world.patients[0], target="seed")
+    # The second patient's day-7 check-in found no channel left: a call to make.
+    from django.utils import timezone
+
+    from followups.consent.services import call_instead_record
+
+    call = call_instead_record(checkin=world.sessions[1].checkins.get(day=7),
+                               now=timezone.now())
     session_ids = [session.pk for session in world.sessions]
     world.objects = {
         "patients.Clinic": [clinic],
@@ -105,6 +112,7 @@ def build_world(clinic, practitioner, *, tag: str) -> World:
         "followups.Escalation": list(Escalation.objects.filter(session_id__in=session_ids)),
         "followups.ClusterSignal": list(ClusterSignal.objects.filter(clinic=clinic)),
         "followups.AuditEvent": list(AuditEvent.objects.filter(clinic=clinic)),
+        "followups.CallInstead": [call],
         "auth.User": [practitioner],
     }
     return world

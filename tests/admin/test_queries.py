@@ -25,8 +25,9 @@ QUEUE = "/admin/followups/escalation/"
 DASHBOARD = "/admin/"
 QUEUE_CEILING = 13
 PATIENT_PAGE_CEILING = 20
-# 14, and one more since the 30-day chart: its counts come in one UNION ALL statement.
-DASHBOARD_CEILING = 15
+# 14, and one more since the 30-day chart: its counts come in one UNION ALL statement;
+# one more for the "Call instead" list (its first rows, with patient and check-in).
+DASHBOARD_CEILING = 16
 
 
 def add_flagged(clinic, practitioner, count: int, start: int = 0) -> None:
