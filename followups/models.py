@@ -510,22 +510,6 @@ class AuditEvent(models.Model):
         return f"{self.actor} {self.get_action_display()} {self.target}"
 
 
-class ConsentLink(models.Model):
-    """An unsubscribe link sent with an email (``SITE_URL/u/<token>/``): the patient's way out.
-
-    One per email sent; the token is 256 random bits, only its SHA-256 kept
-    (followups.link.tokens). It never expires: opting out must always work.
-    """
-
-    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="+")
-    channel = models.CharField(max_length=20, default="email")
-    token_hash = models.CharField(max_length=64, unique=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    def __str__(self) -> str:
-        return f"Unsubscribe link of patient #{self.patient_id}"
-
-
 class CallInstead(models.Model):
     """A check-in that could not be sent because the patient has no channel left: phone them.
 

@@ -1,24 +1,29 @@
-"""Unsubscribe links (``SITE_URL/u/<token>/``): 256 random bits for the patient, a hash for us."""
+"""Unsubscribe links (``SITE_URL/u/<token>/``), carried by every check-in email.
+
+An email's unsubscribe link holds the same token as its check-in link: 256
+random bits, of which only the SHA-256 is kept (``CheckInLink``), so an
+email is built without a write and no second secret is made. The check-in
+link dies when answered or expired; its unsubscribe link never does:
+opting out must always work. It only ever opts its patient out of email.
+"""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.urls import reverse
 
-from followups.link.tokens import token_hash, token_new
-from followups.models import ConsentLink
+from followups.link.tokens import token_hash
+from followups.models import CheckInLink
 from patients.models import Patient
 
 
-def consent_link_new(patient: Patient, *, channel: str = "email") -> str:
-    """A new unsubscribe link for one message to ``patient``: its full URL."""
-    raw, hashed = token_new()
-    ConsentLink.objects.create(patient=patient, channel=channel, token_hash=hashed)
-    return settings.SITE_URL + reverse("consent:unsubscribe", kwargs={"token": raw})
+def unsubscribe_url(token: str) -> str:
+    """The unsubscribe link of the email that holds the check-in link of ``token``."""
+    return settings.SITE_URL + reverse("consent:unsubscribe", kwargs={"token": token})
 
 
-def consent_link_patient(token: str) -> tuple[Patient, str] | None:
-    """The patient (and channel) an unsubscribe link names, or None."""
-    link = (ConsentLink.objects.select_related("patient__clinic")
+def unsubscribe_patient(token: str) -> Patient | None:
+    """The patient an unsubscribe link names (expired or answered links too), or None."""
+    link = (CheckInLink.objects.select_related("checkin__session__patient__clinic")
             .filter(token_hash=token_hash(token)).first())
-    return (link.patient, link.channel) if link is not None else None
+    return link.checkin.session.patient if link is not None else None

@@ -14,7 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from followups.consent.links import consent_link_patient
+from followups.consent.links import unsubscribe_patient
 from followups.consent.services import How, patient_opt_out
 from followups.link.views import TOKEN_SHAPE, _link_unavailable, _patient_page
 
@@ -22,10 +22,10 @@ from followups.link.views import TOKEN_SHAPE, _link_unavailable, _patient_page
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def unsubscribe_view(request: HttpRequest, token: str) -> HttpResponse:
-    found = consent_link_patient(token) if TOKEN_SHAPE.fullmatch(token) else None
-    if found is None:
+    patient = unsubscribe_patient(token) if TOKEN_SHAPE.fullmatch(token) else None
+    if patient is None:
         return _link_unavailable(request)
-    patient, channel = found
+    channel = "email"
     done = patient.opted_out_at(channel) is not None
     if request.method == "POST" and not done:
         one_click = request.POST.get("List-Unsubscribe") == "One-Click"

@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
-from followups.consent.links import consent_link_new
+from followups.consent.links import unsubscribe_url
 from followups.delivery.channels.base import MessageRef, Undeliverable
 
 
@@ -69,7 +69,7 @@ def checkin_email(checkin, *, token: str, reminder: bool) -> EmailMultiAlternati
     expires_at = (checkin.sent_at or max(checkin.due_at, timezone.now())) + \
         settings.CHECKIN_LINK_TTL
     # RFC 8058: a one-click unsubscribe in the headers, and the same link in the body.
-    unsubscribe = consent_link_new(patient, channel="email")
+    unsubscribe = unsubscribe_url(token)
     context = {
         "first_name": patient.first_name,
         "clinic": clinic,
