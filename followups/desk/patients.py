@@ -23,6 +23,7 @@ from core.pagination import CappedCountPaginator
 from followups.assessment.ingredients import allergy_refusal
 from followups.audit import audit_record
 from followups.consent.selectors import calls_instead_open
+from followups.consent.services import How, patient_opt_in, patient_opt_out
 from followups.desk.clinics import IngredientListField
 from followups.desk.display import (
     desk_time,
@@ -150,9 +151,36 @@ class PatientAdmin(ClinicScopedAdminMixin, admin.ModelAdmin):
     paginator = CappedCountPaginator
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
+    # A patient who asks, by phone or at the desk, to be messaged again (or not):
+    # recorded as done by staff, in the audit trail with who.
+    actions = ("email_opt_in", "sms_opt_in", "email_opt_out", "sms_opt_out")
 
     def get_queryset(self, request):
         return with_open_escalation_level(super().get_queryset(request))
+
+    def _consent(self, request, queryset, *, channel: str, opt_out: bool) -> None:
+        change = patient_opt_out if opt_out else patient_opt_in
+        changed = sum(change(patient=patient, channel=channel, how=How.STAFF,
+                             actor=request.user) for patient in queryset)
+        self.message_user(request, f"{changed} patient(s) changed.", messages.SUCCESS)
+
+    @admin.action(description="Email them again (the patient asked)",
+                  permissions=["change"])
+    def email_opt_in(self, request, queryset):
+        self._consent(request, queryset, channel="email", opt_out=False)
+
+    @admin.action(description="Text them again (the patient asked)", permissions=["change"])
+    def sms_opt_in(self, request, queryset):
+        self._consent(request, queryset, channel="sms", opt_out=False)
+
+    @admin.action(description="Stop emailing them (the patient asked)",
+                  permissions=["change"])
+    def email_opt_out(self, request, queryset):
+        self._consent(request, queryset, channel="email", opt_out=True)
+
+    @admin.action(description="Stop texting them (the patient asked)", permissions=["change"])
+    def sms_opt_out(self, request, queryset):
+        self._consent(request, queryset, channel="sms", opt_out=True)
 
     def get_inlines(self, request, obj):
         # A new patient has no sessions: no empty table on the add page.

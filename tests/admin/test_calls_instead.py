@@ -67,3 +67,19 @@ def test_another_clinics_staff_never_see_the_call(patient, outsider):
 
     assert str(patient) not in outsider_client.get("/admin/followups/callinstead/").content.decode()
     assert outsider_client.get(f"/admin/followups/callinstead/{call.pk}/change/").status_code == 404
+
+
+def test_staff_record_a_patients_wish_to_be_emailed_again_and_it_is_audited(
+        patient, staff_client, staff):
+    from followups.models import AuditEvent
+
+    patient_opt_out(patient=patient, channel="email", how=How.LINK)
+
+    done = staff_client.post("/admin/patients/patient/", {
+        "action": "email_opt_in", "_selected_action": [patient.pk]})
+
+    assert done.status_code == 302
+    patient.refresh_from_db()
+    assert patient.email_opted_out_at is None
+    event = AuditEvent.objects.get(patient=patient, action="opt_in")
+    assert event.actor == staff and event.target == "email (staff)"
