@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     # The admin's list filters for clinics and users, network-wide: an
     # autocomplete box (its script; patients.admin_scoping).
     "admin_auto_filters",
+    "phonenumber_field",
     "patients",
     "followups",
     "anymail",
@@ -296,6 +297,23 @@ DEFAULT_FROM_EMAIL = env_email("DEFAULT_FROM_EMAIL", "webmaster@localhost")
 ANYMAIL = {name.removeprefix("ANYMAIL_"): value for name, value in os.environ.items()
            if name.startswith("ANYMAIL_") and value}
 
+# Text messages -------------------------------------------------------------------
+# console: printed, like the console email backend (the demo); twilio: Twilio's
+# REST API through its own client (followups/delivery/channels/sms/).
+SMS_BACKEND = env_choice("SMS_BACKEND", "console", choices=("console", "twilio"))
+TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID")
+TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN")
+# The sending number (E.164) or a Messaging Service (MG…).
+TWILIO_FROM = env_str("TWILIO_FROM")
+TWILIO_API_URL = env_url("TWILIO_API_URL", "https://api.twilio.com", schemes=("http", "https"))
+if SMS_BACKEND == "twilio":
+    for _name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM"):
+        env_required(_name, "SMS_BACKEND=twilio sends through a Twilio account")
+# Numbers are stored E.164; one given without a country code is read in its
+# clinic's country (patients/phones.py), not in a country fixed here.
+PHONENUMBER_DB_FORMAT = "E164"
+PHONENUMBER_DEFAULT_FORMAT = "E164"
+
 # Celery ------------------------------------------------------------------------
 CELERY_BROKER_URL = env_url(
     "CELERY_BROKER_URL",
@@ -424,6 +442,9 @@ URGENT_ACK_DEADLINE = timedelta(minutes=120)
 # minutes (health.clock).
 CLOCK_TOLERANCE = timedelta(minutes=1)
 CLOCK_HEARD_WITHIN = timedelta(minutes=10)
+# An urgent flag still open this long is texted to the clinic's on-call phone,
+# once, before the 2-hour email to every staff member (followups/escalations/on_call.py).
+URGENT_ESCALATE_MINUTES = env_int("URGENT_ESCALATE_MINUTES", 30, minimum=1, maximum=119)
 CLUSTER_MIN_PATIENTS = 3
 CLUSTER_WINDOW_DAYS = 30
 PHOTO_MAX_BYTES = 10 * 1024 * 1024

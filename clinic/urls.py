@@ -21,7 +21,10 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
     path("", include("followups.link.urls")),
+    # The unsubscribe link of every email (RFC 8058 one-click, and a page).
+    path("", include("followups.consent.urls")),
     # Each channel's provider callbacks: an email provider's bounces under /anymail/
-    # (followups.delivery.channels.email), served only with its webhook secret.
+    # (followups.delivery.channels.email), served only with its webhook secret;
+    # Twilio's signed status and inbound callbacks under /sms/twilio/.
     *channels_urlpatterns(),
 ]

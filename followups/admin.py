@@ -6,5 +6,5 @@ app's (clinics, staff, patients, products, sessions), whose pages show the
 follow-ups beside them.
 """
 
-from followups.desk import admin, clinics, patients  # noqa: F401
+from followups.desk import admin, calls_instead, clinics, patients  # noqa: F401
 from followups.webhooks import admin as webhooks_admin  # noqa: F401,E402  (webhooks and their log)

@@ -398,6 +398,8 @@ class Escalation(Claimable):
     # assignee is reminded (attempt_reminded_at, once per promised time).
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     attempt_reminded_at = models.DateTimeField(null=True, blank=True)
+    # When the clinic's on-call phone was texted about it (once at most).
+    on_call_texted_at = models.DateTimeField(null=True, blank=True)
     # When the sweep looked for a cluster around this escalation; None while
     # it has yet to (only escalations with a cluster reason ever wait).
     clusters_checked_at = models.DateTimeField(null=True, blank=True)
@@ -572,10 +574,14 @@ class AuditEvent(models.Model):
         ERASE = "erase", "Erased a patient's identity"
         CONTACT = "contact", "Recorded a call"
         ASSIGN = "assign", "Assigned an escalation"
+        OPT_OUT = "opt_out", "Opted out of a channel"
+        OPT_IN = "opt_in", "Opted back in to a channel"
+        CALL_DONE = "call_done", "Called instead of a check-in"
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # None for what the patient did themselves (an unsubscribe link, a STOP reply).
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                              related_name="+")
+                              null=True, blank=True, related_name="+")
     action = models.CharField(max_length=20, choices=Action.choices)
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, null=True, blank=True,
                                related_name="+")
@@ -637,3 +643,29 @@ class Export(models.Model):
 
     def __str__(self) -> str:
         return f"Export #{self.pk} ({self.what}, {self.start} to {self.end})"
+class CallInstead(models.Model):
+    """A check-in that could not be sent because the patient has no channel left: phone them.
+
+    Never silently dropped: the check-in is ``missed`` with the reason, and
+    this row keeps it on the "Call instead" list (the dashboard, the
+    patient's page, ``/api/calls-instead/``) until staff mark the call done.
+    """
+
+    checkin = models.OneToOneField(CheckIn, on_delete=models.CASCADE,
+                                   related_name="call_instead")
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="calls_instead")
+    created_at = models.DateTimeField()
+    done_at = models.DateTimeField(null=True, blank=True)
+    done_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
+                                blank=True, related_name="+")
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            # The list of calls still to make (the dashboard, the API).
+            models.Index(fields=["created_at"], name="call_instead_open",
+                         condition=Q(done_at__isnull=True)),
+        ]
+
+    def __str__(self) -> str:
+        return f"Call instead of check-in #{self.checkin_id}"

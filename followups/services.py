@@ -31,8 +31,9 @@ from followups.assessment.schedule import (
     late_checkin_fate,
 )
 from followups.audit import audit_record
+from followups.consent.services import call_instead_record
 from followups.delivery import clock, enqueue, stopping
-from followups.delivery.channels import checkin_channels
+from followups.delivery.channels import NoChannelLeft, checkin_channels
 from followups.delivery.channels.base import (
     Channel,
     Failure,
@@ -386,7 +387,7 @@ def _messages_build(checkin: CheckIn, *, reminder: bool) -> tuple[Messages, str]
     raw_token, hashed = token_new()
     messages: Messages = [
         (channel, channel.checkin_message(checkin, token=raw_token, reminder=reminder))
-        for channel in checkin_channels(checkin)
+        for channel in checkin_channels(checkin, reminder=reminder)
     ]
     return messages, hashed
 
@@ -445,6 +446,9 @@ def _send_invitations(checkins: list[CheckIn], *, token: uuid.UUID, now: datetim
         except Exception as error:
             pending.discard(checkin.pk)
             with _on_its_own(checkin, report=report):
+                if isinstance(error, NoChannelLeft):
+                    _call_instead(checkin, token, now=now, reminder=False)
+                    continue
                 _record_send_failure(checkin, token, now=now, report=report,
                                      result=_build_failure(error))
             continue
@@ -527,6 +531,27 @@ def _record_send_failure(checkin: CheckIn, token: uuid.UUID, *, now: datetime,
         escalation_raise_for_undelivered(checkin=checkin, reason=result.reason, now=now)
 
 
+def _call_instead(checkin: CheckIn, token: uuid.UUID, *, now: datetime,
+                  reminder: bool) -> None:
+    """No channel left to the patient: nothing is sent, and the check-in is put on the
+    "Call instead" list, never dropped. An invitation is ``missed`` (staff may
+    still take its answers by phone); a reminder counts as gone, so the
+    non-response flag still follows."""
+    with transaction.atomic():
+        if reminder:
+            sent_at, expires_at = _sent_window(checkin)
+            done = claim_finish(instance=checkin, token=token, reminder_sent_at=now, attempts=0,
+                                next_action_at=min(sent_at + settings.CHECKIN_NO_RESPONSE_AFTER,
+                                                   expires_at))
+        else:
+            done = claim_finish(instance=checkin, token=token, status=CheckIn.Status.MISSED,
+                                next_action_at=None, attempts=0,
+                                last_error="not sent: the patient has opted out of every "
+                                           "channel; call instead")
+        if done:
+            call_instead_record(checkin=checkin, now=now)
+
+
 def _next_waiting_action(checkin: CheckIn, now: datetime) -> datetime:
     sent_at, expires_at = _sent_window(checkin)
     milestones = [expires_at]
@@ -554,6 +579,9 @@ def _send_reminder(checkin: CheckIn, *, token: uuid.UUID, now: datetime,
         # The reminder carries a link of its own, valid to the same deadline.
         CheckInLink.objects.create(checkin=checkin, token_hash=hashed, expires_at=expires_at)
     except Exception as error:
+        if isinstance(error, NoChannelLeft):
+            _call_instead(checkin, token, now=now, reminder=True)
+            return
         _record_send_failure(checkin, token, now=now, report=report,
                              result=_build_failure(error))
         return

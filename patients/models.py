@@ -12,6 +12,13 @@ from django.db import models
 from django.db.models import Q
 
 from core.validators import no_control_characters
+from patients.phones import (
+    PhoneField,
+    clinic_phone_normalise,
+    on_call_phone_check,
+    phone_check_for_contact,
+    phone_normalise,
+)
 
 
 def validate_timezone(value: str) -> None:
@@ -52,6 +59,45 @@ class Language(models.TextChoices):
     SPANISH = "es", "Spanish"
 
 
+def _clean_fields_with(instance: models.Model, normalise, *, exclude) -> None:
+    """The model's field checks, after reading its phone numbers in the clinic's country."""
+    errors: dict = {}
+    try:
+        normalise(instance)
+    except ValidationError as error:
+        errors = error.update_error_dict(errors)
+    try:
+        models.Model.clean_fields(instance, exclude=exclude)
+    except ValidationError as error:
+        errors = error.update_error_dict(errors)
+    if errors:
+        raise ValidationError(errors)
+
+
+class ContactBy(models.TextChoices):
+    """How a patient's check-ins reach them: the channels of followups.delivery.channels."""
+
+    EMAIL = "email", "Email"
+    SMS = "sms", "Text message"
+    EMAIL_AND_SMS = "email_and_sms", "Email and text message"
+
+    @classmethod
+    def channels(cls, value: str) -> tuple[str, ...]:
+        return {"email": ("email",), "sms": ("sms",),
+                "email_and_sms": ("email", "sms")}.get(value, ("email",))
+
+
+# The countries whose numbers a clinic's patients give without a country code
+# are read in (ISO 3166-1 alpha-2); any other country's number is given with
+# its +code.
+COUNTRY_CHOICES = [("GB", "United Kingdom"), ("IE", "Ireland"), ("FR", "France"),
+                   ("BE", "Belgium"), ("CH", "Switzerland"), ("LU", "Luxembourg"),
+                   ("ES", "Spain"), ("PT", "Portugal"), ("IT", "Italy"), ("DE", "Germany"),
+                   ("NL", "Netherlands"), ("US", "United States"), ("CA", "Canada"),
+                   ("MX", "Mexico"), ("AR", "Argentina"), ("CO", "Colombia"),
+                   ("AU", "Australia"), ("NZ", "New Zealand")]
+
+
 class Clinic(models.Model):
     name = models.CharField(max_length=200, unique=True, validators=[no_control_characters])
     timezone = models.CharField(max_length=64, validators=[validate_timezone])
@@ -64,6 +110,26 @@ class Clinic(models.Model):
         max_length=2, choices=Language.choices, default=Language.ENGLISH,
         help_text="New patients get their check-ins in this language unless another is chosen.",
     )
+    country = models.CharField(
+        max_length=2, choices=COUNTRY_CHOICES, default="GB", db_default="GB",
+        help_text="Phone numbers given without a country code are read as this country's.",
+    )
+    default_contact_by = models.CharField(
+        max_length=13, choices=ContactBy.choices, default=ContactBy.EMAIL,
+        db_default=ContactBy.EMAIL,
+        help_text="How new patients' check-ins reach them unless another way is chosen.",
+    )
+    # A second channel for urgent flags: texted when one stays unacknowledged
+    # (followups.escalations.on_call). Only superusers change it.
+    on_call_phone = PhoneField(
+        null=True, blank=True,
+        help_text="Mobile number texted when an urgent flag is not acknowledged in time.",
+    )
+    on_call_rota = models.TextField(
+        blank=True, db_default="", default="", max_length=2000,
+        validators=[MaxLengthValidator(2000)],
+        help_text="Who carries the on-call phone when, e.g. 'Mon-Fri 8-18: Amal; nights: Sam'.",
+    )
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="ClinicMembership", related_name="clinics"
     )
@@ -71,6 +137,8 @@ class Clinic(models.Model):
     class Meta:
         ordering = ["name"]
         constraints = [
+            models.CheckConstraint(condition=Q(default_contact_by__in=ContactBy.values),
+                                   name="clinic_default_contact_by_valid"),
             models.CheckConstraint(condition=Q(send_hour__lte=23), name="clinic_send_hour_0_23"),
             models.CheckConstraint(condition=~Q(timezone=""), name="clinic_timezone_not_empty"),
             models.CheckConstraint(condition=~Q(name=""), name="clinic_name_not_empty"),
@@ -80,6 +148,13 @@ class Clinic(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean_fields(self, exclude=None) -> None:
+        _clean_fields_with(self, clinic_phone_normalise, exclude=exclude)
+
+    def clean(self) -> None:
+        super().clean()
+        on_call_phone_check(self)
 
 
 class ClinicMembership(models.Model):
@@ -112,7 +187,22 @@ class Patient(models.Model):
     first_name = models.CharField(max_length=100, validators=[no_control_characters])
     last_name = models.CharField(max_length=100, validators=[no_control_characters])
     email = models.EmailField()
-    phone = models.CharField(max_length=40, blank=True)
+    # E.164 once parsed (read in the clinic's country); a value stored before
+    # numbers were parsed that could not be is kept as it was, and flagged
+    # (``phone_needs_check``) for staff to correct.
+    phone = PhoneField(blank=True)
+    contact_by = models.CharField(
+        max_length=13, choices=ContactBy.choices, default=ContactBy.EMAIL,
+        db_default=ContactBy.EMAIL,
+        help_text="How check-ins reach the patient (new patients: the clinic's default).",
+    )
+    # Opting out of a channel: when and how (the unsubscribe link, a STOP
+    # reply, staff); each change is in the audit trail too. Opted out of
+    # every channel, the patient is put on the "Call instead" list.
+    email_opted_out_at = models.DateTimeField(null=True, blank=True)
+    email_opted_out_how = models.CharField(max_length=40, blank=True, db_default="", default="")
+    sms_opted_out_at = models.DateTimeField(null=True, blank=True)
+    sms_opted_out_how = models.CharField(max_length=40, blank=True, db_default="", default="")
     date_of_birth = models.DateField(null=True, blank=True)
     known_allergies = models.JSONField(
         default=list, blank=True, validators=[validate_ingredient_list],
@@ -140,10 +230,27 @@ class Patient(models.Model):
             models.CheckConstraint(condition=~Q(email=""), name="patient_email_set"),
             models.CheckConstraint(condition=Q(language__in=Language.values),
                                    name="patient_language_valid"),
+            models.CheckConstraint(condition=Q(contact_by__in=ContactBy.values),
+                                   name="patient_contact_by_valid"),
         ]
 
     def __str__(self) -> str:
         return f"{self.first_name} {self.last_name}"
+
+    @property
+    def phone_needs_check(self) -> bool:
+        """A number kept as it was given because it could not be read as a number."""
+        return bool(self.phone) and not self.phone.is_valid()
+
+    def opted_out_at(self, channel: str):
+        return {"email": self.email_opted_out_at, "sms": self.sms_opted_out_at}.get(channel)
+
+    def clean_fields(self, exclude=None) -> None:
+        _clean_fields_with(self, phone_normalise, exclude=exclude)
+
+    def clean(self) -> None:
+        super().clean()
+        phone_check_for_contact(self)
 
 
 class ProductKind(models.TextChoices):

@@ -24,10 +24,11 @@ from patients.selectors import user_clinic_ids
 # The group of the data migration (0002_clinic_staff_group): what a clinic's
 # nurse or practitioner may do in the admin.
 STAFF_GROUP = "Clinic staff"
-CLINIC_FIELDS = ("name", "timezone", "phone", "email", "send_hour", "default_language")
+CLINIC_FIELDS = ("name", "timezone", "phone", "email", "send_hour", "default_language",
+                 "country", "default_contact_by", "on_call_phone", "on_call_rota")
 
-PATIENT_FIELDS = ("clinic", "first_name", "last_name", "email", "phone", "date_of_birth",
-                  "known_allergies", "acne_prone", "language", "notes")
+PATIENT_FIELDS = ("clinic", "first_name", "last_name", "email", "phone", "contact_by",
+                  "date_of_birth", "known_allergies", "acne_prone", "language", "notes")
 SESSION_FIELDS = ("performed_at", "treatment_area", "device", "needle_depth_mm", "notes")
 
 
@@ -130,6 +131,9 @@ def patient_create(*, actor, data: Mapping, instance: Patient | None = None) -> 
     if not data.get("language"):
         # Not chosen for this patient: the clinic's own language.
         patient.language = clinic.default_language
+    if not data.get("contact_by"):
+        # Likewise the clinic's own way of reaching its patients.
+        patient.contact_by = clinic.default_contact_by
     patient.known_allergies = normalise_ingredients(patient.known_allergies or [])
     patient.full_clean()
     patient.save()

@@ -233,3 +233,17 @@ def outsider_api(outsider):
     client = APIClient()
     client.force_authenticate(outsider)
     return client
+
+
+@pytest.fixture
+def twilio(settings):
+    """A Twilio-compatible server on loopback (tests/support/twilio.py), texts sent to it."""
+    from tests.support.twilio import FROM_NUMBER, TwilioServer
+
+    with TwilioServer() as server:
+        settings.SMS_BACKEND = "twilio"
+        settings.TWILIO_ACCOUNT_SID = server.account_sid
+        settings.TWILIO_AUTH_TOKEN = server.auth_token
+        settings.TWILIO_FROM = FROM_NUMBER
+        settings.TWILIO_API_URL = server.url
+        yield server

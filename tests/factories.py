@@ -64,7 +64,8 @@ class PatientFactory(factory.django.DjangoModelFactory):
     first_name = factory.Sequence(lambda n: f"Ada{n}")
     last_name = factory.Sequence(lambda n: f"Lovelace{n}")
     email = factory.Sequence(lambda n: f"patient{n}@mail.example")
-    phone = "+44 7700 900000"
+    # No mobile: reached by email alone unless a test gives one (and chooses texts).
+    phone = ""
     known_allergies = factory.LazyFunction(list)
 
 

@@ -38,6 +38,7 @@ from patients.models import (
     MAX_INGREDIENT_LENGTH,
     MAX_INGREDIENTS,
     Clinic,
+    ContactBy,
     Patient,
     Product,
     ProductApplication,
@@ -66,9 +67,15 @@ class IngredientList(BoundedListField):
 
 
 class ClinicSerializer(serializers.ModelSerializer):
+    on_call_phone = serializers.SerializerMethodField()
+
     class Meta:
         model = Clinic
-        fields = ["id", "name", "timezone", "phone", "email", "send_hour"]
+        fields = ["id", "name", "timezone", "phone", "email", "send_hour", "on_call_phone"]
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_on_call_phone(self, clinic) -> str | None:
+        return str(clinic.on_call_phone) if clinic.on_call_phone else None
 
 
 class ClinicViewSet(viewsets.ReadOnlyModelViewSet):
@@ -92,16 +99,32 @@ class ClinicField(serializers.PrimaryKeyRelatedField):
         return clinic
 
 
+class OptOutSerializer(serializers.Serializer):
+    channel = serializers.ChoiceField(choices=["email", "sms"])
+    at = serializers.DateTimeField()
+    how = serializers.CharField()
+
+
 class PatientSerializer(serializers.ModelSerializer):
     clinic = ClinicField()
     known_allergies = IngredientList()
+    # Read in the clinic's country by the model (patients/phones.py); E.164 back.
+    phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    contact_by = serializers.ChoiceField(choices=ContactBy.choices, required=False)
+    opted_out = serializers.SerializerMethodField()
     open_escalation_level = serializers.SerializerMethodField()
 
     class Meta:
         model = Patient
         fields = ["id", "clinic", "first_name", "last_name", "email", "phone", "date_of_birth",
-                  "known_allergies", "acne_prone", "language", "notes",
-                  "open_escalation_level"]
+                  "known_allergies", "acne_prone", "language", "contact_by", "opted_out",
+                  "notes", "open_escalation_level"]
+
+    @extend_schema_field(OptOutSerializer(many=True))
+    def get_opted_out(self, patient) -> list[dict]:
+        return [{"channel": channel, "at": at, "how": how} for channel, at, how in (
+            ("email", patient.email_opted_out_at, patient.email_opted_out_how),
+            ("sms", patient.sms_opted_out_at, patient.sms_opted_out_how)) if at is not None]
 
     def validate_known_allergies(self, value: list[str]) -> list[str]:
         # The one check of followups.assessment.ingredients, as in the admin's form.

@@ -40,6 +40,7 @@ class SweepReport:
     alerts_sent: int = 0
     renotifications_sent: int = 0
     callback_reminders_sent: int = 0
+    on_call_texts_sent: int = 0
     clusters_checked: int = 0
     lost_claims: int = 0
     released: int = 0

@@ -63,7 +63,7 @@ class NumberAtHand:
 
 
 def number_at_hand(patient: Patient, *, reached_at: datetime | None) -> NumberAtHand:
-    return NumberAtHand(name=str(patient), phone=patient.phone,
+    return NumberAtHand(name=str(patient), phone=str(patient.phone) if patient.phone else "",
                         language=patient.get_language_display(),
                         best_time=best_time_text(reached_at))
 

@@ -82,7 +82,8 @@ class MembershipInline(ScopedChoicesMixin, admin.TabularInline):
 
 
 class ClinicForm(forms.ModelForm):
-    """The clinic's details; a form without the default language keeps the clinic's own."""
+    """The clinic's details; a form without the default language, country or channel keeps
+    the clinic's own."""
 
     class Meta:
         model = Clinic
@@ -90,12 +91,20 @@ class ClinicForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if "default_language" in self.fields:
-            self.fields["default_language"].required = False
+        for name in ("default_language", "country", "default_contact_by"):
+            if name in self.fields:
+                self.fields[name].required = False
 
     def clean_default_language(self):
         return (self.cleaned_data.get("default_language") or self.instance.default_language
                 or "en")
+
+    def clean_country(self):
+        return self.cleaned_data.get("country") or self.instance.country or "GB"
+
+    def clean_default_contact_by(self):
+        return (self.cleaned_data.get("default_contact_by") or self.instance.default_contact_by
+                or "email")
 
 
 @admin.register(Clinic)

@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from followups.assessment.rules import Level, Severity
+from followups.consent.selectors import calls_instead_open
 from followups.desk.calls import calls_for_user
 from followups.desk.charts import activity_chart_svg
 from followups.desk.display import codes_in_words
@@ -98,6 +99,12 @@ class Dashboard:
     # "Call now" (followups.desk.calls) and the desk's figures (followups.desk.metrics).
     calls: list[Escalation] = field(default_factory=list)
     desk: DeskFigures | None = None
+    # Check-ins no message could carry (the patient opted out of every channel).
+    calls_instead: list = field(default_factory=list)
+    calls_instead_url: str = ""
+
+
+CALLS_INSTEAD_SHOWN = 10
 
 
 def _changelist(model_name: str, **params) -> str:
@@ -231,6 +238,8 @@ def dashboard_for_user(user, *, now: datetime) -> Dashboard:
     dashboard.activity = activity_for_clinics(clinic_ids, now=now)
     dashboard.calls = calls_for_user(user, now=now)
     dashboard.desk = desk_figures(clinics, now=now)
+    dashboard.calls_instead = list(calls_instead_open(clinic_ids=clinic_ids)[:CALLS_INSTEAD_SHOWN])
+    dashboard.calls_instead_url = _changelist("callinstead", open="yes")
     return dashboard
 
 

@@ -23,6 +23,8 @@ from django.utils.safestring import mark_safe
 from core.pagination import CappedCountPaginator
 from followups.assessment.ingredients import allergy_refusal
 from followups.audit import audit_record
+from followups.consent.selectors import calls_instead_open
+from followups.consent.services import How, patient_opt_in, patient_opt_out
 from followups.desk.clinics import IngredientListField
 from followups.desk.display import (
     desk_time,
@@ -89,8 +91,9 @@ class PatientForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if "language" in self.fields:
-            self.fields["language"].required = False
+        for name in ("language", "contact_by"):
+            if name in self.fields:
+                self.fields[name].required = False
 
     def clean_known_allergies(self):
         # The one check of followups.assessment.ingredients, as in the API. A
@@ -100,6 +103,11 @@ class PatientForm(forms.ModelForm):
         if refusal:
             raise forms.ValidationError(refusal)
         return names
+
+    def clean_contact_by(self):
+        # Left out: a patient keeps theirs; a new one gets the clinic's (patient_create).
+        return self.cleaned_data.get("contact_by") or (
+            self.instance.contact_by if self.instance.pk else "")
 
     def clean_language(self):
         # Left out: a patient keeps theirs; a new one gets the clinic's (patient_create).
@@ -145,9 +153,36 @@ class PatientAdmin(PatientErasureAdminMixin, ClinicScopedAdminMixin, admin.Model
     paginator = CappedCountPaginator
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
+    # A patient who asks, by phone or at the desk, to be messaged again (or not):
+    # recorded as done by staff, in the audit trail with who.
+    actions = ("email_opt_in", "sms_opt_in", "email_opt_out", "sms_opt_out")
 
     def get_queryset(self, request):
         return with_open_escalation_level(super().get_queryset(request))
+
+    def _consent(self, request, queryset, *, channel: str, opt_out: bool) -> None:
+        change = patient_opt_out if opt_out else patient_opt_in
+        changed = sum(change(patient=patient, channel=channel, how=How.STAFF,
+                             actor=request.user) for patient in queryset)
+        self.message_user(request, f"{changed} patient(s) changed.", messages.SUCCESS)
+
+    @admin.action(description="Email them again (the patient asked)",
+                  permissions=["change"])
+    def email_opt_in(self, request, queryset):
+        self._consent(request, queryset, channel="email", opt_out=False)
+
+    @admin.action(description="Text them again (the patient asked)", permissions=["change"])
+    def sms_opt_in(self, request, queryset):
+        self._consent(request, queryset, channel="sms", opt_out=False)
+
+    @admin.action(description="Stop emailing them (the patient asked)",
+                  permissions=["change"])
+    def email_opt_out(self, request, queryset):
+        self._consent(request, queryset, channel="email", opt_out=True)
+
+    @admin.action(description="Stop texting them (the patient asked)", permissions=["change"])
+    def sms_opt_out(self, request, queryset):
+        self._consent(request, queryset, channel="sms", opt_out=True)
 
     def get_inlines(self, request, obj):
         # A new patient has no sessions: no empty table on the add page.
@@ -214,6 +249,7 @@ class PatientAdmin(PatientErasureAdminMixin, ClinicScopedAdminMixin, admin.Model
             "add_session_url": page.add_session_url,
             "at_hand": page.at_hand,
             "events": page.events,
+            "calls_instead": list(calls_instead_open(patient=patient)) if patient else [],
         }
         unchecked = allergies_unchecked(patient) if patient is not None else []
         if request.method == "GET" and unchecked:

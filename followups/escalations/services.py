@@ -30,7 +30,7 @@ from followups.delivery.claims import (
     claim_finish,
     claim_record_failure,
 )
-from followups.escalations.oncall import escalation_oncall_notify
+from followups.escalations import on_call
 from followups.models import AuditEvent, CheckIn, CheckInResponse, Escalation
 from followups.selectors import checkin_earlier_responses, session_ingredients
 from followups.webhooks import events as webhooks
@@ -257,13 +257,17 @@ def _alert_process_claimed(escalation: Escalation, *, token, now: datetime,
     clinic = escalation.patient.clinic
     deadline = escalation.created_at + settings.URGENT_ACK_DEADLINE
     refused = _alert_address_refused(escalation)
+    if on_call.on_call_due(escalation, now=now):
+        # The second channel (followups.escalations.on_call), before the deadline's email.
+        report.on_call_texts_sent += on_call.on_call_text_send(escalation, now=now).sent
     if escalation.alert_sent_at is None and not refused:
         recipients, renotify = ([clinic.email] if clinic.email else _staff_emails(clinic)), False
     elif escalation.renotified_at is None and (refused or now >= deadline):
         # At the deadline; or at once when the clinic's address refused the alert.
         recipients, renotify = _staff_emails(clinic), True
     else:
-        finish(next_action_at=deadline if escalation.renotified_at is None else None)
+        finish(next_action_at=on_call.on_call_next_action(
+            escalation, then=deadline if escalation.renotified_at is None else None))
         return
     if escalation.attempts >= settings.DELIVERY_MAX_ATTEMPTS or not recipients:
         finish(next_action_at=None,
@@ -292,11 +296,15 @@ def _alert_process_claimed(escalation: Escalation, *, token, now: datetime,
             escalation.last_error = (ALERT_ADDRESS_REFUSED + result.reason)[:300]
             escalation.attempts = 0
             finish(claim_token=token, last_error=escalation.last_error, attempts=0)
-            escalation_oncall_notify(escalation=escalation)
+            if on_call.on_call_due_at(escalation) is not None:
+                report.on_call_texts_sent += on_call.on_call_text_send(escalation, now=now).sent
             _alert_process_claimed(escalation, token=token, now=now, report=report)
             return
         # An alert given up on stays on the dashboard ("urgent alerts not
         # delivered"): the escalation is in the queue whatever the mail did.
+        if result.permanent and on_call.on_call_due_at(escalation) is not None:
+            # Every staff address refused it for good: the on-call phone now.
+            report.on_call_texts_sent += on_call.on_call_text_send(escalation, now=now).sent
         reason = (ALERT_ADDRESS_REFUSED if refused else "") + result.reason
         claim_record_failure(instance=escalation, token=token, now=now, reason=reason,
                              failed_status=None, permanent=result.permanent)
@@ -309,4 +317,5 @@ def _alert_process_claimed(escalation: Escalation, *, token, now: datetime,
             last_error=escalation.last_error if refused else "")
     else:
         report.alerts_sent += finish(alert_sent_at=now, attempts=0, last_error="",
-                                     next_action_at=max(deadline, now))
+                                     next_action_at=max(on_call.on_call_next_action(
+                                         escalation, then=deadline) or deadline, now))

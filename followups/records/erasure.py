@@ -30,6 +30,7 @@ from followups.audit import audit_record
 from followups.delivery import clock
 from followups.models import (
     AuditEvent,
+    CallInstead,
     CheckIn,
     CheckInLink,
     CheckInResponse,
@@ -80,7 +81,8 @@ def patient_erase(*, patient: Patient, actor, reason: str,
                   for response in responses.exclude(photo="").exclude(photo__isnull=True)]
 
         patient.first_name, patient.last_name = ERASED_FIRST_NAME, ""
-        patient.email, patient.phone = erased_email(patient.pk), ""
+        patient.email = erased_email(patient.pk)
+        patient.phone = ""  # type: ignore[assignment]  # the field's descriptor takes text
         patient.date_of_birth, patient.notes = None, ""
         patient.save(update_fields=["first_name", "last_name", "email", "phone",
                                     "date_of_birth", "notes"])
@@ -106,6 +108,8 @@ def patient_erase(*, patient: Patient, actor, reason: str,
             # No more alert emails about someone who is no longer named.
             escalation.next_action_at = None
             escalation.save(update_fields=["reasons", "resolution_note", "next_action_at"])
+        # No "Call instead" left open for someone who is no longer named.
+        CallInstead.objects.filter(patient=patient, done_at__isnull=True).update(done_at=now)
         # Calls keep their outcome and time; what the nurse wrote goes.
         ContactAttempt.objects.filter(escalation__patient=patient).exclude(note="").update(
             note=ERASED_NOTE)

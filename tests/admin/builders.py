@@ -93,6 +93,12 @@ def build_world(clinic, practitioner, *, tag: str) -> World:
     )
     audit_record(actor=practitioner, action=AuditEvent.Action.VIEW_ANSWERS,
                  patient=world.patients[0], target="seed")
+    # The second patient's day-7 check-in found no channel left: a call to make.
+
+    from followups.consent.services import call_instead_record
+
+    call = call_instead_record(checkin=world.sessions[1].checkins.get(day=7),
+                               now=timezone.now())
     session_ids = [session.pk for session in world.sessions]
     webhook = Webhook.objects.create(clinic=clinic, url=f"https://{tag.lower()}.example/hooks",
                                      secret="whsec_test", events=["escalation.raised"])
@@ -114,6 +120,7 @@ def build_world(clinic, practitioner, *, tag: str) -> World:
         "followups.AuditEvent": list(AuditEvent.objects.filter(clinic=clinic)),
         "followups.Webhook": [webhook],
         "followups.WebhookDelivery": list(WebhookDelivery.objects.filter(webhook=webhook)),
+        "followups.CallInstead": [call],
         "auth.User": [practitioner],
     }
     return world

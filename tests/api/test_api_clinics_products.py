@@ -10,7 +10,7 @@ from tests.factories import ClinicFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
 
-CLINIC_FIELDS = {"id", "name", "timezone", "phone", "email", "send_hour"}
+CLINIC_FIELDS = {"id", "name", "timezone", "phone", "email", "send_hour", "on_call_phone"}
 PRODUCT_FIELDS = {"id", "name", "kind", "ingredients"}
 PAGE_KEYS = {"count", "next", "previous", "results"}
 
@@ -30,7 +30,7 @@ def test_it_lists_the_staff_members_clinics_with_the_contract_fields(api, clinic
     assert set(listed) == CLINIC_FIELDS
     assert listed == {"id": clinic.pk, "name": "Riverside Skin Clinic",
                       "timezone": "Europe/London", "phone": clinic.phone,
-                      "email": clinic.email, "send_hour": 10}
+                      "email": clinic.email, "send_hour": 10, "on_call_phone": None}
 
 
 def test_it_shows_one_of_the_staff_members_clinics(api, clinic):

@@ -15,14 +15,14 @@ from tests.factories import PatientFactory, response_for, session_with_checkins
 pytestmark = pytest.mark.django_db
 
 PATIENT_FIELDS = {"id", "clinic", "first_name", "last_name", "email", "phone", "date_of_birth",
-                  "known_allergies", "acne_prone", "language", "notes",
+                  "known_allergies", "acne_prone", "language", "contact_by", "opted_out", "notes",
                   "open_escalation_level"}
 PAGE_KEYS = {"count", "next", "previous", "results"}
 
 
 def new_patient(in_clinic, **overrides):
     return {"clinic": in_clinic.pk, "first_name": "Ines", "last_name": "Duarte",
-            "email": "ines@mail.example", "phone": "+44 7700 900123",
+            "email": "ines@mail.example", "phone": "+44 7400 123123",
             "date_of_birth": "1990-04-12", "known_allergies": ["Lidocaine"],
             "acne_prone": True, "notes": "Prefers phone calls.", **overrides}
 

@@ -70,3 +70,22 @@ def test_celery_starts_without_warning_about_old_setting_names(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["json", "['json']", "None", "False"]
     assert "deprecated" not in result.stderr
+
+
+@pytest.mark.django_db
+def test_the_demo_texts_one_patient_and_calls_the_one_who_opted_out(demo_mode, capsys):
+    from followups.delivery.sweep import followups_sweep
+    from followups.models import CallInstead, Delivery
+
+    call_command("seed_demo")
+    followups_sweep()
+
+    printed = capsys.readouterr().out
+    lucia = Patient.objects.get(last_name="Fernandez")
+    assert lucia.contact_by == "sms"
+    assert f"Text to {lucia.phone}:" in printed and "/c/" in printed
+    assert Delivery.objects.filter(checkin__session__patient=lucia, channel="sms").exists()
+    isaac = Patient.objects.get(last_name="Mensah")
+    assert isaac.email_opted_out_at is not None and not isaac.phone
+    assert CallInstead.objects.filter(patient=isaac).exists()
+    assert not Delivery.objects.filter(checkin__session__patient=isaac).exists()

@@ -2,9 +2,11 @@
 
 A patient with a surname nobody else has, distinctive notes and a distinctive
 comment goes through the whole flow on a real worker and beat: session,
-sweep, check-in email, answers with symptoms taken by phone, urgent
-escalation, alert. Then every email, every Celery message and Redis key or
-value, and every log line (the children's and this process's) is searched.
+sweep, check-in email and text, answers with symptoms taken by phone, urgent
+escalation, alert, and the text to the clinic's on-call phone when the flag
+stays open. Then every email, every text (as the loopback Twilio server
+received them), every Celery message and Redis key or value, and every log
+line (the children's and this process's) is searched.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from followups.models import CheckIn, Escalation
 from tests.support.broker import celery_producer_broker, redis_readable_dump
 from tests.support.leaks import find_words
 from tests.support.mail import mail_folder_messages, message_text
+from tests.support.twilio import FROM_NUMBER
 from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.services]
@@ -36,9 +39,19 @@ SYMPTOM_WORDS = ("fever", "pus", "hives", "rash", "swelling", "itching", "breako
                  "blisters", "weeping", "allergy", "infection")
 
 
-def test_no_surname_or_symptom_reaches_emails_celery_redis_or_logs(
-        clinic, staff, broker_url, broker_redis, start_worker, start_beat, mail_dir, caplog):
+PATIENT_PHONE = "+447400123477"
+ON_CALL_PHONE = "+447400123478"
+
+
+def test_no_surname_or_symptom_reaches_emails_texts_celery_redis_or_logs(
+        clinic, staff, broker_url, broker_redis, start_worker, start_beat, mail_dir, caplog,
+        twilio):
     caplog.set_level(logging.INFO)  # what production logs: the root logger is at INFO
+    clinic.on_call_phone = ON_CALL_PHONE
+    clinic.save()
+    texts_env = {"SMS_BACKEND": "twilio", "TWILIO_ACCOUNT_SID": twilio.account_sid,
+                 "TWILIO_AUTH_TOKEN": twilio.auth_token, "TWILIO_FROM": FROM_NUMBER,
+                 "TWILIO_API_URL": twilio.url, "URGENT_ESCALATE_MINUTES": "1"}
     api = APIClient()
     api.force_authenticate(staff)
     redis_snapshots: list[str] = []
@@ -47,6 +60,7 @@ def test_no_surname_or_symptom_reaches_emails_celery_redis_or_logs(
         patient = api.post("/api/patients/", {
             "clinic": clinic.pk, "first_name": "Noor", "last_name": SURNAME,
             "email": PATIENT_EMAIL, "notes": PATIENT_NOTES, "known_allergies": ["lidocaine"],
+            "phone": PATIENT_PHONE, "contact_by": "email_and_sms",
         }, format="json")
         assert patient.status_code == 201, patient.json()
         session = api.post("/api/sessions/", {
@@ -59,11 +73,11 @@ def test_no_surname_or_symptom_reaches_emails_celery_redis_or_logs(
         day2 = CheckIn.objects.get(session_id=session.json()["id"], day=2)
 
         # Beat's sweep waits in Redis until a worker comes: look at it there.
-        beat = start_beat()
+        beat = start_beat(**texts_env)
         wait_until(lambda: broker_redis.llen("celery"), timeout=30,
                    message="beat's sweep in the queue")
         redis_snapshots += redis_readable_dump(broker_redis)
-        worker = start_worker()
+        worker = start_worker(**texts_env)
         wait_until(lambda: CheckIn.objects.filter(pk=day2.pk, status="sent").exists(),
                    timeout=60, message="the day-2 email")
         worker.stop()
@@ -80,9 +94,13 @@ def test_no_surname_or_symptom_reaches_emails_celery_redis_or_logs(
                    message="the answers' sweep hint in the queue")
         redis_snapshots += redis_readable_dump(broker_redis)
 
-        again = start_worker("worker-again")
+        again = start_worker("worker-again", **texts_env)
         wait_until(lambda: Escalation.objects.filter(checkin=day2, alert_sent_at__isnull=False)
                    .exists(), timeout=60, message="the urgent alert")
+        # Left open a minute (URGENT_ESCALATE_MINUTES=1): the on-call phone is texted.
+        wait_until(lambda: Escalation.objects.filter(checkin=day2,
+                                                     on_call_texted_at__isnull=False).exists(),
+                   timeout=150, message="the on-call text")
         again.stop()
         beat.stop()
 
@@ -95,7 +113,7 @@ def test_no_surname_or_symptom_reaches_emails_celery_redis_or_logs(
         }, format="json")
         assert called.status_code == 201, called.json()
         later_beat = start_beat()
-        later = start_worker("worker-later")
+        later = start_worker("worker-later", **texts_env)
         wait_until(lambda: Escalation.objects.filter(pk=escalation.pk,
                                                      attempt_reminded_at__isnull=False)
                    .exists(), timeout=90, message="the call-back reminder")
@@ -106,6 +124,8 @@ def test_no_surname_or_symptom_reaches_emails_celery_redis_or_logs(
     emails = [message_text(message) for message in mail_folder_messages(mail_dir)]
     # The check-in email, the alert and the call-back reminder: something was looked at.
     assert len(emails) == 3
+    texts = [message.body for message in twilio.sent()]
+    assert [message.to for message in twilio.sent()] == [PATIENT_PHONE, ON_CALL_PHONE]
     logs = [*worker.output().splitlines(), *again.output().splitlines(),
             *beat.output().splitlines(), *later.output().splitlines(),
             *later_beat.output().splitlines(), *caplog.text.splitlines()]
@@ -113,5 +133,6 @@ def test_no_surname_or_symptom_reaches_emails_celery_redis_or_logs(
     assert any("followups.sweep" in text for text in redis_snapshots)
 
     assert find_words(emails, (*RECORD_WORDS, *SYMPTOM_WORDS)) == []
+    assert find_words(texts, (*RECORD_WORDS, *SYMPTOM_WORDS, PATIENT_EMAIL)) == []
     assert find_words(redis_snapshots, (*RECORD_WORDS, *SYMPTOM_WORDS, PATIENT_EMAIL)) == []
-    assert find_words(logs, (*RECORD_WORDS, *SYMPTOM_WORDS, PATIENT_EMAIL)) == []
+    assert find_words(logs, (*RECORD_WORDS, *SYMPTOM_WORDS, PATIENT_EMAIL, PATIENT_PHONE)) == []

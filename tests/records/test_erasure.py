@@ -163,7 +163,7 @@ def test_erasure_removes_the_nurses_call_notes_and_the_stored_exports_that_may_n
 
     from followups.desk.exports import export_build, export_request
     from followups.escalations.contacts import contact_record
-    from followups.models import ContactAttempt, Export
+    from followups.models import ContactAttempt
 
     escalation = Escalation.objects.get(patient=patient)
     contact_record(escalation=escalation, actor=manager, outcome="reached",

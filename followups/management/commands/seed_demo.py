@@ -18,6 +18,7 @@ from django.utils import timezone
 from PIL import Image, ImageDraw
 
 from followups.assessment.symptoms import calm_answers
+from followups.consent.services import How, patient_opt_out
 from followups.escalations.clusters import escalation_clusters_process
 from followups.link import photos
 from followups.models import CheckIn, CheckInResponse
@@ -59,6 +60,11 @@ PATIENTS = [
     ("Kofi", "Asante", [], False, 12, {}),
     ("Lucia", "Fernandez", [], False, 3, None),
 ]
+# Lucia is reached by text (printed like the emails, SMS_BACKEND=console); Isaac
+# unsubscribed from the emails and gave no mobile: his check-in goes on "Call
+# instead" (the rest are emailed).
+BY_TEXT = {"Fernandez"}
+OPTED_OUT = {"Mensah"}
 # The patients who read another language than English (the rest read English).
 LANGUAGES = {"Fernandez": "es", "Rossi": "fr", "Martin": "fr"}
 # Daniel Kowalski sent a photo with each answered check-in: side by side on his page.
@@ -107,9 +113,13 @@ class Command(BaseCommand):
                 continue
             patient = patient_create(actor=None, data={
                 "clinic": clinic, "first_name": first, "last_name": last, "email": email,
-                "phone": f"+44 7700 900{index:03d}", "known_allergies": allergies,
-                "acne_prone": acne, "language": LANGUAGES.get(last, "en"),
+                "phone": "" if last in OPTED_OUT else f"+44 7400 123{index:03d}",
+                "known_allergies": allergies, "acne_prone": acne,
+                "language": LANGUAGES.get(last, "en"),
+                "contact_by": "sms" if last in BY_TEXT else "email",
             })
+            if last in OPTED_OUT:
+                patient_opt_out(patient=patient, channel="email", how=How.LINK)
             chosen = [products[PRODUCTS[0][0]], products[PRODUCTS[1][0]]]
             if index % 3 == 0:
                 chosen.append(products[PRODUCTS[2][0]])

@@ -78,7 +78,7 @@ def two_channels(pager, monkeypatch):
     """Every patient is reached by email and by pager."""
     registry.register(pager)
     monkeypatch.setattr("followups.services.checkin_channels",
-                        lambda checkin: [registry.get("email"), pager])
+                        lambda checkin, reminder=False: [registry.get("email"), pager])
     yield pager
     registry.unregister(pager.name)
 
@@ -141,7 +141,7 @@ def test_the_email_channel_tells_a_servers_answers_apart(error, failure):
 
 
 @pytest.mark.django_db
-def test_every_patient_is_reached_by_email_for_now(day2):
+def test_a_patient_who_chose_email_is_invited_by_email(day2):
     assert [channel.name for channel in checkin_channels(day2)] == ["email"]
     assert isinstance(registry.get("email"), EmailChannel)
 

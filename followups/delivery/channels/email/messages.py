@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
+from followups.consent.links import unsubscribe_url
 from followups.delivery.channels.base import MessageRef, Undeliverable
 
 
@@ -67,10 +68,13 @@ def checkin_email(checkin, *, token: str, reminder: bool) -> EmailMultiAlternati
     # a check-in sent late (clinical-reference.md, "Nothing lapses").
     expires_at = (checkin.sent_at or max(checkin.due_at, timezone.now())) + \
         settings.CHECKIN_LINK_TTL
+    # RFC 8058: a one-click unsubscribe in the headers, and the same link in the body.
+    unsubscribe = unsubscribe_url(token)
     context = {
         "first_name": patient.first_name,
         "clinic": clinic,
         "link": checkin_link(token),
+        "unsubscribe": unsubscribe,
         "reminder": reminder,
         "expires_local": expires_at.astimezone(ZoneInfo(clinic.timezone)),
     }
@@ -87,7 +91,9 @@ def checkin_email(checkin, *, token: str, reminder: bool) -> EmailMultiAlternati
         to=[patient.email],
         reply_to=[clinic.email] if clinic.email else None,
         headers={"Message-ID": checkin_message_id(checkin, reminder=reminder),
-                 "Auto-Submitted": "auto-generated", "Content-Language": patient.language},
+                 "Auto-Submitted": "auto-generated", "Content-Language": patient.language,
+                 "List-Unsubscribe": f"<{unsubscribe}>",
+                 "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
     )
     message.attach_alternative(html, "text/html")
     return message
