@@ -39,8 +39,12 @@ def network_snapshot_refresh(*, now: datetime | None = None) -> DashboardSnapsho
 
 
 def network_snapshot_fresh(*, now: datetime) -> DashboardSnapshot | None:
-    """The network's snapshot if it was counted within ``DASHBOARD_SNAPSHOT_MAX_AGE`` of ``now``."""
+    """The network's snapshot if it was counted within ``DASHBOARD_SNAPSHOT_MAX_AGE`` of ``now``.
+
+    No upper bound: the snapshot is stamped with the database's clock, the
+    page's ``now`` is the web server's, and a few seconds between them must
+    not hide a snapshot just taken.
+    """
     return (DashboardSnapshot.objects
-            .filter(scope=NETWORK, computed_at__gt=now - settings.DASHBOARD_SNAPSHOT_MAX_AGE,
-                    computed_at__lte=now)
+            .filter(scope=NETWORK, computed_at__gt=now - settings.DASHBOARD_SNAPSHOT_MAX_AGE)
             .first())
