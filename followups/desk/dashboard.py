@@ -27,7 +27,13 @@ from followups.desk.display import codes_in_words
 from followups.desk.metrics import DeskFigures, desk_figures_from
 from followups.escalations.comments import comments_overdue_q
 from followups.metrics import desk_metrics
-from followups.models import CheckIn, CheckInResponse, ClusterSignal, Escalation
+from followups.models import (
+    CheckIn,
+    CheckInResponse,
+    ClusterSignal,
+    DashboardSnapshot,
+    Escalation,
+)
 from followups.selectors import undelivered_alerts_q
 from followups.webhooks.models import Webhook
 from patients.models import Clinic, Patient
@@ -107,6 +113,22 @@ class Dashboard:
     as_of: datetime | None = None
 
 
+# The network's snapshot (followups.desk.snapshot counts it).
+NETWORK = "network"
+
+
+def network_snapshot_fresh(*, now: datetime) -> DashboardSnapshot | None:
+    """The network's snapshot if it was counted within ``DASHBOARD_SNAPSHOT_MAX_AGE`` of ``now``.
+
+    No upper bound: the snapshot is stamped with the database's clock, the
+    page's ``now`` is the web server's, and a few seconds between them must
+    not hide a snapshot just taken.
+    """
+    return (DashboardSnapshot.objects
+            .filter(scope=NETWORK, computed_at__gt=now - settings.DASHBOARD_SNAPSHOT_MAX_AGE)
+            .first())
+
+
 # Above this many clinics, a user may be the whole network: one more query
 # (the number of clinics) tells; below it, a user's figures are always live.
 NETWORK_FROM_CLINICS = 50
@@ -183,8 +205,6 @@ def dashboard_for_user(user, *, now: datetime) -> Dashboard:
     the page says when it was counted; every other user's are counted live.
     The flags (urgent, review, overdue) are always counted live.
     """
-    from followups.desk.snapshot import network_snapshot_fresh
-
     scope = clinics_for_user(user)
     clinics = list(scope)
     clinic_ids = None if user.is_superuser else [clinic.pk for clinic in clinics]

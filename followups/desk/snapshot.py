@@ -7,7 +7,8 @@ far more often than they change, so a periodic task
 (``CELERY_BEAT_SCHEDULE["followups-dashboard-snapshot"]``) counts them once,
 on the database's clock, and stores them in one row; the page reads that row
 and says when it was counted. A snapshot older than
-``DASHBOARD_SNAPSHOT_MAX_AGE`` is not shown: the page counts live instead.
+``DASHBOARD_SNAPSHOT_MAX_AGE`` is not shown: the page counts live instead
+(``followups.desk.dashboard.network_snapshot_fresh``).
 
 The flags to act on (urgent, review, overdue) are never read from here:
 they are counted live on every page, as are a single clinic's figures.
@@ -17,34 +18,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.conf import settings
-
 from followups.delivery.clock import database_now
+from followups.desk.dashboard import NETWORK, growing_counts
 from followups.models import DashboardSnapshot
 from patients.models import Clinic
 
-NETWORK = "network"
+__all__ = ["NETWORK", "network_snapshot_refresh"]
 
 
 def network_snapshot_refresh(*, now: datetime | None = None) -> DashboardSnapshot:
     """Count the network's growing figures at ``now`` (the database's clock) and store them."""
-    from followups.desk.dashboard import growing_counts
-
     now = now or database_now()
     clinics = Clinic.objects.all()
     counts = growing_counts(zoned=clinics, clinics=list(clinics), clinic_ids=None, now=now)
     snapshot, _ = DashboardSnapshot.objects.update_or_create(
         scope=NETWORK, defaults={"computed_at": now, "counts": counts})
     return snapshot
-
-
-def network_snapshot_fresh(*, now: datetime) -> DashboardSnapshot | None:
-    """The network's snapshot if it was counted within ``DASHBOARD_SNAPSHOT_MAX_AGE`` of ``now``.
-
-    No upper bound: the snapshot is stamped with the database's clock, the
-    page's ``now`` is the web server's, and a few seconds between them must
-    not hide a snapshot just taken.
-    """
-    return (DashboardSnapshot.objects
-            .filter(scope=NETWORK, computed_at__gt=now - settings.DASHBOARD_SNAPSHOT_MAX_AGE)
-            .first())
