@@ -63,6 +63,12 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
                         help="with --scale: how many times the network is copied (default 10)")
     parser.add_argument("--tiny", action="store_true",
                         help="with --scale: 4 clinics and 400 patients (the suite's smoke test)")
+    parser.add_argument("--only", choices=["dashboard"],
+                        help="with --scale: measure this page of the scale database as it is "
+                             "now, without rebuilding it (counted live, then from the "
+                             "network's snapshot)")
+    parser.add_argument("--repeats", type=int, default=15,
+                        help="with --only: timed requests per row (default %(default)s)")
     return parser.parse_args(argv)
 
 
@@ -198,6 +204,11 @@ def _scale(args: argparse.Namespace) -> int:
                                                                 "aftercare_scale_bench"))
     database.environment_configure(database_url=database_url,
                                    var_dir=tempfile.mkdtemp(prefix="aftercare-bench-"))
+    if args.only:
+        from bench.scale import remeasure_main
+
+        return remeasure_main(database_url=database_url, only=args.only, repeats=args.repeats,
+                              progress=Progress())
     output = args.output if args.output != RESULTS_PATH else SCALE_RESULTS
     return scale_main(database_url=database_url, factor=args.factor, tiny=args.tiny,
                       output=output, progress=Progress())

@@ -284,3 +284,61 @@ def scale_main(*, database_url: str, factor: int, tiny: bool, output: Path, prog
         table, ""]))
     progress(f"{len(missed)} row(s) missed" if missed else "every row met its target")
     return 1 if missed else 0
+
+
+# Measuring again, without rebuilding ------------------------------------------------------
+
+
+def _people_existing():
+    """The three signed-in clients of an already built scale database (``_people`` made them)."""
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from bench.escalation_lists import CLIENT_ADDRESS, _sign_in
+    from patients.models import Clinic, ClinicMembership
+
+    User = get_user_model()
+    first_clinic = Clinic.objects.order_by("id").values_list("id", flat=True)[0]
+    desk_id = (ClinicMembership.objects.filter(clinic_id=first_clinic)
+               .exclude(user__username__startswith="bench-")
+               .order_by("user_id").values_list("user_id", flat=True)[0])
+    people = {}
+    for name, user in (("clinic", User.objects.get(pk=desk_id)),
+                       ("network", User.objects.get(username="bench-superuser")),
+                       ("group", User.objects.get(username="bench-group"))):
+        client = Client(HTTP_HOST="127.0.0.1", REMOTE_ADDR=CLIENT_ADDRESS)
+        _sign_in(client, user)
+        people[name] = (client, user)
+    return people
+
+
+def remeasure_main(*, database_url: str, only: str, repeats: int, progress) -> int:
+    """Measure the dashboard of an existing scale database, as it is, twice: every figure
+    counted live, then with the network's snapshot (``followups.desk.snapshot``) in place."""
+    from bench import database
+
+    if only != "dashboard":
+        raise SystemExit("--only takes: dashboard")
+    database.django_start(migrate=False)
+    from followups.desk.snapshot import network_snapshot_refresh
+    from followups.models import DashboardSnapshot
+    from patients.models import Clinic
+
+    clinics = Clinic.objects.count()
+    people = _people_existing()
+    lines = [f"{clinics:,} clinics, {repeats} timed requests each",
+             "| user | dashboard | p50 | p95 | statements |", "|---|---|---|---|---|"]
+    for label in ("counted live", "network snapshot"):
+        DashboardSnapshot.objects.all().delete()
+        if label == "network snapshot":
+            started = time.perf_counter()
+            network_snapshot_refresh()
+            progress(f"network snapshot counted in {time.perf_counter() - started:.1f} s")
+        for who, (client, _user) in people.items():
+            p50, p95, statements, status = _measure(client, "/admin/", repeats)
+            if status != 200:
+                raise SystemExit(f"{who}: the dashboard answered {status}")
+            lines.append(f"| {who} | {label} | {p50:.0f} ms | {p95:.0f} ms | {statements} |")
+            progress(f"{who}, {label}: {p50:.0f} / {p95:.0f} ms, {statements} statements")
+    print("\n".join(lines))
+    return 0

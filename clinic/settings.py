@@ -370,6 +370,11 @@ CELERY_WORKER_REDIRECT_STDOUTS = not (
     DEBUG and EMAIL_BACKEND == "django.core.mail.backends.console.EmailBackend"
 )
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# A network-wide user's dashboard reads the network's counts from a snapshot
+# taken this often (followups.desk.snapshot); one older than the maximum age
+# (a beat or worker down) is not shown, and the page counts live instead.
+DASHBOARD_SNAPSHOT_EVERY = timedelta(minutes=env_int("DASHBOARD_SNAPSHOT_MINUTES", 5, minimum=1))
+DASHBOARD_SNAPSHOT_MAX_AGE = 3 * DASHBOARD_SNAPSHOT_EVERY
 CELERY_BEAT_SCHEDULE = {
     "followups-sweep": {
         "task": "followups.sweep",
@@ -389,6 +394,11 @@ CELERY_BEAT_SCHEDULE = {
     "records-retention": {
         "task": "records.retention",
         "schedule": timedelta(days=1),
+    },
+    # The network's dashboard counts (followups.desk.snapshot).
+    "followups-dashboard-snapshot": {
+        "task": "followups.dashboard_snapshot",
+        "schedule": DASHBOARD_SNAPSHOT_EVERY,
     },
     # Purges audit rows past AUDIT_RETENTION_DAYS (followups.audit.audit_purge).
     "followups-audit-purge": {

@@ -60,7 +60,9 @@ def desk_metrics(*, clinics: Sequence[Clinic], now: datetime,
     since = now - timedelta(days=days)
     clinic_ids = [clinic.pk for clinic in clinics]
     completed = Q(status=CheckIn.Status.COMPLETED)
-    checkins = CheckIn.objects.filter(session__patient__clinic_id__in=clinic_ids,
+    # The clinic kept on each check-in, flag and answer (not through the session and
+    # the patient): the planner starts from the clinics' own rows.
+    checkins = CheckIn.objects.filter(clinic_id__in=clinic_ids,
                                       sent_at__gte=since, sent_at__lte=now).order_by()
     totals = checkins.aggregate(sent=Count("pk"), answered=Count("pk", filter=completed))
     by_day = {str(day): {"sent": 0, "answered": 0, "response_rate": None}
@@ -86,7 +88,7 @@ def desk_metrics(*, clinics: Sequence[Clinic], now: datetime,
         urgent=Count("checkin", distinct=True, filter=Q(level=Level.URGENT.label)),
         any=Count("checkin", distinct=True))
 
-    raised = (Escalation.objects.filter(patient__clinic_id__in=clinic_ids,
+    raised = (Escalation.objects.filter(clinic_id__in=clinic_ids,
                                         created_at__gte=since, created_at__lte=now)
               .order_by().annotate(first_contact_at=Min("contacts__at")))
     to_contact, to_resolve = [], []
@@ -102,8 +104,8 @@ def desk_metrics(*, clinics: Sequence[Clinic], now: datetime,
     urgent_uncontacted = (raised.filter(level=Level.URGENT.label, created_at__lte=now - deadline)
                           .exclude(Exists(contacted_in_time)).count())
     comments_overdue = CheckInResponse.objects.filter(
-        comments_overdue_q(clinics, now=now),
-        comment_waiting=True, checkin__session__patient__clinic_id__in=clinic_ids).count()
+        comments_overdue_q(clinics, now=now, clinic_field="clinic"),
+        comment_waiting=True, clinic_id__in=clinic_ids).count()
     answered = totals["answered"]
     return {
         "days": days,

@@ -669,3 +669,20 @@ class CallInstead(models.Model):
 
     def __str__(self) -> str:
         return f"Call instead of check-in #{self.checkin_id}"
+
+
+class DashboardSnapshot(models.Model):
+    """The network's dashboard counts, computed by a periodic task (``followups.desk.snapshot``).
+
+    Counting every clinic's check-ins, answers and flags of the last 30 days
+    grows with the network; a network-wide user reads these counts instead,
+    labelled with ``computed_at`` ("as of HH:MM"). Counts only: no patient,
+    no symptom, no name.
+    """
+
+    scope = models.CharField(max_length=20, unique=True)
+    computed_at = models.DateTimeField()
+    counts = models.JSONField()
+
+    def __str__(self) -> str:
+        return f"Dashboard snapshot ({self.scope}, {self.computed_at:%Y-%m-%d %H:%M})"

@@ -94,7 +94,7 @@ def calls_for_user(user, *, now: datetime, limit: int = CALLS_SHOWN) -> list[Esc
     queryset = Escalation.objects.exclude(status=Escalation.Status.RESOLVED)
     if not user.is_superuser:
         queryset = queryset.filter(patient__clinic_id__in=user_clinic_ids(user))
-    calls = list(with_call_order(queryset, now=now).select_related("patient", "assigned_to")
+    calls = list(with_call_order(queryset, now=now).select_related("patient__clinic", "assigned_to")
                  .order_by(*CALL_ORDER)[:limit])
     for escalation in calls:
         reached_at = getattr(escalation, "patient_reached_at", None)

@@ -24,9 +24,16 @@ from followups.consent.selectors import calls_instead_open
 from followups.desk.calls import calls_for_user
 from followups.desk.charts import activity_chart_svg
 from followups.desk.display import codes_in_words
-from followups.desk.metrics import DeskFigures, desk_figures
+from followups.desk.metrics import DeskFigures, desk_figures_from
 from followups.escalations.comments import comments_overdue_q
-from followups.models import CheckIn, CheckInResponse, ClusterSignal, Escalation
+from followups.metrics import desk_metrics
+from followups.models import (
+    CheckIn,
+    CheckInResponse,
+    ClusterSignal,
+    DashboardSnapshot,
+    Escalation,
+)
 from followups.selectors import undelivered_alerts_q
 from followups.webhooks.models import Webhook
 from patients.models import Clinic, Patient
@@ -102,45 +109,45 @@ class Dashboard:
     # Check-ins no message could carry (the patient opted out of every channel).
     calls_instead: list = field(default_factory=list)
     calls_instead_url: str = ""
+    # When the network's snapshot was counted; None when every figure is live.
+    as_of: datetime | None = None
 
 
-CALLS_INSTEAD_SHOWN = 10
+# The network's snapshot (followups.desk.snapshot counts it).
+NETWORK = "network"
 
 
-def _changelist(model_name: str, **params) -> str:
-    url = reverse(f"admin:followups_{model_name}_changelist")
-    return f"{url}?{urlencode(params)}" if params else url
+def network_snapshot_fresh(*, now: datetime) -> DashboardSnapshot | None:
+    """The network's snapshot if it was counted within ``DASHBOARD_SNAPSHOT_MAX_AGE`` of ``now``.
+
+    No upper bound: the snapshot is stamped with the database's clock, the
+    page's ``now`` is the web server's, and a few seconds between them must
+    not hide a snapshot just taken.
+    """
+    return (DashboardSnapshot.objects
+            .filter(scope=NETWORK, computed_at__gt=now - settings.DASHBOARD_SNAPSHOT_MAX_AGE)
+            .first())
 
 
-def _in_clinics(queryset, lookup: str, clinic_ids: list[int] | None):
-    return queryset if clinic_ids is None else queryset.filter(**{f"{lookup}__in": clinic_ids})
+# Above this many clinics, a user may be the whole network: one more query
+# (the number of clinics) tells; below it, a user's figures are always live.
+NETWORK_FROM_CLINICS = 50
 
 
-def dashboard_for_user(user, *, now: datetime) -> Dashboard:
-    """The figures of the admin's home page: what needs doing today, at the user's clinics."""
-    scope = clinics_for_user(user)
-    clinics = list(scope)
-    clinic_ids = None if user.is_superuser else [clinic.pk for clinic in clinics]
-    # Network-wide, the local-day conditions name each zone's clinics by a
-    # subquery rather than a list of every clinic's id.
-    zoned: Iterable[Clinic] = scope if user.is_superuser else clinics
-    dashboard = Dashboard(clinics=clinics)
-    if not clinics:
-        return dashboard
+def _network_wide(user, clinics: list[Clinic]) -> bool:
+    if user.is_superuser:
+        return True
+    return (len(clinics) >= NETWORK_FROM_CLINICS
+            and len(clinics) == Clinic.objects.count())
 
-    unresolved = _in_clinics(Escalation.objects, "clinic", clinic_ids).exclude(
-        status=Escalation.Status.RESOLVED
-    )
-    overdue_before = now - settings.URGENT_ACK_DEADLINE
-    escalations = unresolved.aggregate(
-        urgent=Count("pk", filter=Q(level=URGENT)),
-        review=Count("pk", filter=Q(level=REVIEW)),
-        overdue=Count("pk", filter=Q(level=URGENT, status=Escalation.Status.OPEN,
-                                     created_at__lt=overdue_before)),
-        unreachable=Count("pk", filter=Q(trigger=Escalation.Trigger.UNDELIVERED)),
-        alerts_undelivered=Count("pk", filter=undelivered_alerts_q()),
-    )
 
+def growing_counts(*, zoned: Iterable[Clinic], clinics: list[Clinic],
+                   clinic_ids: list[int] | None, now: datetime) -> dict:
+    """The counts that grow with the clinics' rows, as plain JSON: today's check-ins,
+    the comments to read, the 30-day chart and the desk's metrics.
+
+    What the network's snapshot stores, and what a clinic's page counts live.
+    """
     today = local_days_q(zoned, clinic_field="clinic", time_field="due_at", now=now)
     missed_since = now - MISSED_WINDOW
     rate_since = now - RESPONSE_RATE_WINDOW
@@ -169,7 +176,68 @@ def dashboard_for_user(user, *, now: datetime) -> Dashboard:
                            "clinic", clinic_ids).aggregate(
         waiting=Count("pk"), overdue=Count("pk", filter=comments_overdue_q(
             zoned, now=now, clinic_field="clinic")))
+    return {
+        "checkins": checkins,
+        "comments": comments,
+        "activity": activity_for_clinics(clinic_ids, now=now).as_counts(),
+        "desk": desk_metrics(clinics=clinics, now=now),
+    }
+
+
+CALLS_INSTEAD_SHOWN = 10
+
+
+def _changelist(model_name: str, **params) -> str:
+    url = reverse(f"admin:followups_{model_name}_changelist")
+    return f"{url}?{urlencode(params)}" if params else url
+
+
+def _in_clinics(queryset, lookup: str, clinic_ids: list[int] | None):
+    return queryset if clinic_ids is None else queryset.filter(**{f"{lookup}__in": clinic_ids})
+
+
+def dashboard_for_user(user, *, now: datetime) -> Dashboard:
+    """The figures of the admin's home page: what needs doing today, at the user's clinics.
+
+    A user whose clinics are the whole network reads the counts that grow
+    with it (check-ins, answers, the chart, the desk's panel) from the
+    network's snapshot (``followups.desk.snapshot``) while it is fresh, and
+    the page says when it was counted; every other user's are counted live.
+    The flags (urgent, review, overdue) are always counted live.
+    """
+    scope = clinics_for_user(user)
+    clinics = list(scope)
+    clinic_ids = None if user.is_superuser else [clinic.pk for clinic in clinics]
+    # Network-wide, the local-day conditions name each zone's clinics by a
+    # subquery rather than a list of every clinic's id.
+    zoned: Iterable[Clinic] = scope if user.is_superuser else clinics
+    dashboard = Dashboard(clinics=clinics)
+    if not clinics:
+        return dashboard
+
+    unresolved = _in_clinics(Escalation.objects, "clinic", clinic_ids).exclude(
+        status=Escalation.Status.RESOLVED
+    )
+    overdue_before = now - settings.URGENT_ACK_DEADLINE
+    escalations = unresolved.aggregate(
+        urgent=Count("pk", filter=Q(level=URGENT)),
+        review=Count("pk", filter=Q(level=REVIEW)),
+        overdue=Count("pk", filter=Q(level=URGENT, status=Escalation.Status.OPEN,
+                                     created_at__lt=overdue_before)),
+        unreachable=Count("pk", filter=Q(trigger=Escalation.Trigger.UNDELIVERED)),
+        alerts_undelivered=Count("pk", filter=undelivered_alerts_q()),
+    )
+
+    snapshot = (network_snapshot_fresh(now=now)
+                if _network_wide(user, clinics) else None)
+    if snapshot is not None:
+        counts = snapshot.counts
+        dashboard.as_of = snapshot.computed_at
+    else:
+        counts = growing_counts(zoned=zoned, clinics=clinics, clinic_ids=clinic_ids, now=now)
+    checkins, comments = counts["checkins"], counts["comments"]
     comments_waiting, comments_overdue = comments["waiting"], comments["overdue"]
+    Status = CheckIn.Status
     deadline_minutes = int(settings.URGENT_ACK_DEADLINE.total_seconds() // 60)
     dashboard.figures = [
         Figure("Urgent, not resolved", str(escalations["urgent"]),
@@ -235,9 +303,9 @@ def dashboard_for_user(user, *, now: datetime) -> Dashboard:
         signal.reasons_in_words = codes_in_words(signal.reason_codes)
     dashboard.more_clusters = len(clusters) > CLUSTERS_SHOWN
     dashboard.clusters_url = _changelist("clustersignal", status__exact="open")
-    dashboard.activity = activity_for_clinics(clinic_ids, now=now)
+    dashboard.activity = Activity.from_counts(counts["activity"])
     dashboard.calls = calls_for_user(user, now=now)
-    dashboard.desk = desk_figures(clinics, now=now)
+    dashboard.desk = desk_figures_from(counts["desk"])
     dashboard.calls_instead = list(calls_instead_open(clinic_ids=clinic_ids)[:CALLS_INSTEAD_SHOWN])
     dashboard.calls_instead_url = _changelist("callinstead", open="yes")
     return dashboard
@@ -274,6 +342,14 @@ class Activity:
             text += (f" Most sent on {day.day} {day:%b} "
                      f"({self.counts['sent'][busiest]}).")
         return text
+
+    def as_counts(self) -> dict:
+        return {"days": [day.isoformat() for day in self.days], "counts": self.counts}
+
+    @classmethod
+    def from_counts(cls, stored: dict) -> Activity:
+        return cls(days=[date.fromisoformat(day) for day in stored["days"]],
+                   counts={key: list(values) for key, values in stored["counts"].items()})
 
     def chart_svg(self) -> str:
         return activity_chart_svg(days=self.days, counts=self.counts,

@@ -54,7 +54,12 @@ def _queue(**params) -> str:
 
 def desk_figures(clinics: Sequence[Clinic], *, now: datetime,
                  days: int = DEFAULT_DAYS) -> DeskFigures:
-    metrics = desk_metrics(clinics=clinics, now=now, days=days)
+    return desk_figures_from(desk_metrics(clinics=clinics, now=now, days=days))
+
+
+def desk_figures_from(metrics: dict) -> DeskFigures:
+    """The panel drawn from ``desk_metrics``' figures (counted now, or the network's snapshot)."""
+    days = metrics["days"]
     deadline = int(settings.URGENT_ACK_DEADLINE.total_seconds() // 60)
     late = metrics["urgent_uncontacted_2h"]
     figures = [
