@@ -117,6 +117,9 @@ def test_no_surname_or_symptom_reaches_emails_texts_celery_redis_or_logs(
         wait_until(lambda: Escalation.objects.filter(pk=escalation.pk,
                                                      attempt_reminded_at__isnull=False)
                    .exists(), timeout=90, message="the call-back reminder")
+        # Claimed (attempt_reminded_at) before it is sent: wait for the email itself.
+        wait_until(lambda: len(mail_folder_messages(mail_dir)) >= 3, timeout=30,
+                   message="the call-back reminder's email")
         later.stop()
         later_beat.stop()
     redis_snapshots += redis_readable_dump(broker_redis)
