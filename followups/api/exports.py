@@ -6,7 +6,7 @@ by a worker here, since an API client can poll. Each is the caller's own.
 
 from __future__ import annotations
 
-from django.http import FileResponse, Http404
+from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -80,11 +80,4 @@ class ExportViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin,
         export = self.get_object()
         if export.status != Export.Status.READY:
             raise Http404("Not ready yet: follow the export's status.")
-        try:
-            handle = export.file.open("rb")
-        except FileNotFoundError:
-            raise Http404("The export's file is missing.") from None
-        response = FileResponse(handle, content_type="text/csv; charset=utf-8",
-                                as_attachment=True, filename=exports.export_filename(export))
-        response["Cache-Control"] = "private, no-store"
-        return response
+        return exports.export_file_response(export)

@@ -31,6 +31,7 @@ from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Count, Min, Prefetch, QuerySet
+from django.http import FileResponse, Http404
 from django.utils import timezone
 
 from followups.audit import audit_exports
@@ -360,6 +361,18 @@ def export_build(*, export_id: int) -> Export | None:
 def exports_for_user(user) -> QuerySet[Export]:
     """A staff member's own exports: nobody else's, whatever their role."""
     return Export.objects.filter(requested_by=user)
+
+
+def export_file_response(export: Export) -> FileResponse:
+    """A ready export's CSV as a private, uncached download (the admin's page and the API)."""
+    try:
+        handle = export.file.open("rb")
+    except FileNotFoundError:
+        raise Http404("The export's file is missing.") from None
+    response = FileResponse(handle, content_type="text/csv; charset=utf-8",
+                            as_attachment=True, filename=export_filename(export))
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 def export_filename(export: Export) -> str:

@@ -225,11 +225,4 @@ def export_download(request, export_id):
     """The file of a ready export, to the staff member who asked for it only."""
     export = get_object_or_404(exports.exports_for_user(request.user), pk=export_id,
                                status=Export.Status.READY)
-    try:
-        handle = export.file.open("rb")
-    except FileNotFoundError:
-        raise Http404("The export's file is missing.") from None
-    response = FileResponse(handle, content_type="text/csv; charset=utf-8",
-                            as_attachment=True, filename=exports.export_filename(export))
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return exports.export_file_response(export)
