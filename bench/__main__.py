@@ -1,5 +1,5 @@
 """``python -m bench [--quick] [--database-url URL] [--output PATH]``;
-``python -m bench --scale [--factor N] [--tiny]`` (bench/scale.py)
+``python -m bench --scale [--factor N] [--tiny] [--remeasure]`` (bench/scale.py)
 
 Creates the benchmark database, fills it, measures, prints one table and
 writes it to bench/results/latest.md. Exits 1 if any target is missed or a
@@ -67,8 +67,13 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
                         help="with --scale: measure this page of the scale database as it is "
                              "now, without rebuilding it (counted live, then from the "
                              "network's snapshot)")
+    parser.add_argument("--remeasure", action="store_true",
+                        help="with --scale: measure every page again, with the code as it is "
+                             "now, on the 1× copy and the grown database the last --scale run "
+                             "left, without rebuilding them")
     parser.add_argument("--repeats", type=int, default=15,
-                        help="with --only: timed requests per row (default %(default)s)")
+                        help="with --only or --remeasure: timed requests per row "
+                             "(default %(default)s)")
     return parser.parse_args(argv)
 
 
@@ -210,6 +215,11 @@ def _scale(args: argparse.Namespace) -> int:
         return remeasure_main(database_url=database_url, only=args.only, repeats=args.repeats,
                               progress=Progress())
     output = args.output if args.output != RESULTS_PATH else SCALE_RESULTS
+    if args.remeasure:
+        from bench.scale import remeasure_all_main
+
+        return remeasure_all_main(database_url=database_url, repeats=args.repeats,
+                                  output=output, progress=Progress())
     return scale_main(database_url=database_url, factor=args.factor, tiny=args.tiny,
                       output=output, progress=Progress())
 

@@ -80,3 +80,28 @@ def django_start(*, migrate: bool) -> None:
         from django.core.management import call_command
 
         call_command("migrate", verbosity=0, interactive=False)
+
+
+def database_copy(database_url: str, *, suffix: str) -> str:
+    """Copy the benchmark database to ``<name><suffix>`` (dropped first); return its name.
+
+    Django's connections are closed first: PostgreSQL copies only a database
+    nobody is connected to.
+    """
+    import psycopg
+    from django.db import connections
+    from psycopg import sql
+
+    name = database_name(database_url)
+    copy = name + suffix
+    if "bench" not in copy:
+        raise BenchDatabaseRefused(f"refusing to replace database {copy!r}")
+    connections.close_all()
+    parts = urlsplit(database_url)
+    maintenance = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(maintenance, autocommit=True) as connection:
+        connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+            sql.Identifier(copy)))
+        connection.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+            sql.Identifier(copy), sql.Identifier(name)))
+    return copy

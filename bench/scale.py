@@ -262,28 +262,100 @@ def scale_main(*, database_url: str, factor: int, tiny: bool, output: Path, prog
     people = _people(world)
     repeats = 3 if tiny else 15
     rows: dict[tuple[str, str], Row] = {}
+    snapshot_note = {1: _snapshot_refresh(progress)}
     measure(world=world, people=people, size=1, repeats=repeats, rows=rows, progress=progress)
+    copy = database.database_copy(database_url, suffix=ONE_X_SUFFIX)
+    progress(f"1× kept as {copy} (--remeasure measures it again)")
     progress(f"growing the network to {factor}× inside PostgreSQL")
     started = time.monotonic()
     counts = network_grow(database_url=database_url, factor=factor)
     grown_in = time.monotonic() - started
     progress(f"grown in {grown_in:.0f} s: {counts}")
+    snapshot_note[factor] = _snapshot_refresh(progress)
     measure(world=world, people=people, size=factor, repeats=repeats, rows=rows,
             progress=progress)
+    return _report(rows=rows, factor=factor, output=output, progress=progress, header=[
+        f"- 1×: {counts_text(world.counts)}",
+        f"- {factor}×: " + ", ".join(f"{table} {count:,}" for table, count in counts.items()),
+        f"- {factor}× built in {grown_in:.0f} s; {repeats} timed requests a page, "
+        "in-process (Django's test client, the whole middleware stack)",
+        f"- the network's dashboard snapshot (a periodic task) counted in "
+        f"{snapshot_note[1]:.1f} s at 1×, {snapshot_note[factor]:.1f} s at {factor}×"])
+
+
+ONE_X_SUFFIX = "_1x"
+
+
+def _snapshot_refresh(progress) -> float:
+    """Count the dashboard snapshots as the periodic task would; return how long it took."""
+    from followups.desk.snapshot import dashboard_snapshots_refresh
+
+    started = time.perf_counter()
+    dashboard_snapshots_refresh()
+    took = time.perf_counter() - started
+    progress(f"dashboard snapshots counted in {took:.1f} s")
+    return took
+
+
+def _report(*, rows: dict[tuple[str, str], Row], factor: int, output: Path, progress,
+            header: list[str]) -> int:
     ordered = list(rows.values())
     table = table_markdown(ordered, 1, factor)
     print(table)
     missed = [row for row in ordered if not row.passed(1, factor)]
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text("\n".join([
-        f"# Scale: 1× and {factor}×", "",
-        f"- 1×: {counts_text(world.counts)}",
-        f"- {factor}×: " + ", ".join(f"{table} {count:,}" for table, count in counts.items()),
-        f"- {factor}× built in {grown_in:.0f} s; {repeats} timed requests a page, "
-        "in-process (Django's test client, the whole middleware stack)", "",
-        table, ""]))
+    output.write_text("\n".join([f"# Scale: 1× and {factor}×", "", *header, "", table, ""]))
     progress(f"{len(missed)} row(s) missed" if missed else "every row met its target")
     return 1 if missed else 0
+
+
+def remeasure_all_main(*, database_url: str, repeats: int, output: Path, progress) -> int:
+    """Measure every page again, with the code as it is now, on the two databases the last
+    ``--scale`` run left: its 1× copy (``<name>_1x``) and the grown one."""
+    from django.conf import settings
+    from django.db import connections
+
+    from bench import database
+
+    database.django_start(migrate=False)
+    from patients.models import Clinic
+
+    name = database.database_name(database_url)
+    rows: dict[tuple[str, str], Row] = {}
+    sizes, notes = {}, {}
+    for database_name in (name + ONE_X_SUFFIX, name):
+        connections.close_all()
+        settings.DATABASES["default"]["NAME"] = database_name
+        connections["default"].settings_dict["NAME"] = database_name
+        clinics = Clinic.objects.count()
+        base = sizes.get(name + ONE_X_SUFFIX, clinics)
+        size = max(1, round(clinics / base))
+        sizes[database_name] = clinics
+        progress(f"{database_name}: {clinics:,} clinics ({size}×)")
+        notes[size] = _snapshot_refresh(progress)
+        world = _World.existing()
+        measure(world=world, people=_people_existing(), size=size, repeats=repeats,
+                rows=rows, progress=progress)
+    factor = max(notes)
+    return _report(rows=rows, factor=factor, output=output, progress=progress, header=[
+        f"- measured again on the databases of the last `--scale` run: "
+        f"{sizes[name + ONE_X_SUFFIX]:,} and {sizes[name]:,} clinics; {repeats} timed "
+        "requests a page, in-process (Django's test client, the whole middleware stack)",
+        f"- the dashboard snapshots (a periodic task) counted in {notes[1]:.1f} s at 1×, "
+        f"{notes[factor]:.1f} s at {factor}×"])
+
+
+@dataclass
+class _World:
+    """What ``_pages`` needs of a world already in the database."""
+    measured_clinic_id: int
+
+    @classmethod
+    def existing(cls) -> _World:
+        from patients.models import Clinic
+
+        return cls(measured_clinic_id=Clinic.objects.order_by("id").values_list(
+            "id", flat=True)[0])
 
 
 # Measuring again, without rebuilding ------------------------------------------------------
@@ -320,7 +392,7 @@ def remeasure_main(*, database_url: str, only: str, repeats: int, progress) -> i
     if only != "dashboard":
         raise SystemExit("--only takes: dashboard")
     database.django_start(migrate=False)
-    from followups.desk.snapshot import network_snapshot_refresh
+    from followups.desk.snapshot import dashboard_snapshots_refresh
     from followups.models import DashboardSnapshot
     from patients.models import Clinic
 
@@ -332,8 +404,8 @@ def remeasure_main(*, database_url: str, only: str, repeats: int, progress) -> i
         DashboardSnapshot.objects.all().delete()
         if label == "network snapshot":
             started = time.perf_counter()
-            network_snapshot_refresh()
-            progress(f"network snapshot counted in {time.perf_counter() - started:.1f} s")
+            dashboard_snapshots_refresh()
+            progress(f"dashboard snapshots counted in {time.perf_counter() - started:.1f} s")
         for who, (client, _user) in people.items():
             p50, p95, statements, status = _measure(client, "/admin/", repeats)
             if status != 200:

@@ -10,7 +10,7 @@ from followups.delivery import clock, stopping
 from followups.delivery.enqueue import DELIVER_TASK, SWEEP_TASK
 from followups.delivery.sweep import checkins_deliver_due, followups_sweep
 from followups.desk.exports import EXPORT_TASK, export_build
-from followups.desk.snapshot import network_snapshot_refresh
+from followups.desk.snapshot import dashboard_snapshots_refresh
 from health.clock import clock_record
 
 logger = logging.getLogger(__name__)
@@ -57,9 +57,10 @@ def purge_audit() -> int:
 # A late or repeated run stores a newer snapshot, nothing else.
 @shared_task(name="followups.dashboard_snapshot", ignore_result=True)
 def dashboard_snapshot() -> str:
-    snapshot = network_snapshot_refresh()
-    logger.info("dashboard snapshot counted as of %s", snapshot.computed_at.isoformat())
-    return snapshot.computed_at.isoformat()
+    snapshots = dashboard_snapshots_refresh()
+    computed_at = snapshots[0].computed_at.isoformat()
+    logger.info("dashboard snapshots (%s) counted as of %s", len(snapshots), computed_at)
+    return computed_at
 
 
 # Fetches by id and claims the row (pending → running): a re-delivery finds it

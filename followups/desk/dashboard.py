@@ -7,6 +7,7 @@ instead of lookups per row.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -113,32 +114,57 @@ class Dashboard:
     as_of: datetime | None = None
 
 
-# The network's snapshot (followups.desk.snapshot counts it).
+# The snapshots (followups.desk.snapshot counts them): the whole network's, and
+# one per set of clinics a staff member of many clinics belongs to.
 NETWORK = "network"
+GROUP_PREFIX = "clinics:"
+
+# Above this many clinics, a user may be the whole network: one more query
+# (the number of clinics) tells.
+NETWORK_FROM_CLINICS = 50
+# From this many clinics, a member's growing figures come from the snapshot of
+# their set of clinics; below it, they are always counted live (a few clinics'
+# rows count in tens of milliseconds).
+GROUP_SNAPSHOT_FROM_CLINICS = 10
 
 
-def network_snapshot_fresh(*, now: datetime) -> DashboardSnapshot | None:
-    """The network's snapshot if it was counted within ``DASHBOARD_SNAPSHOT_MAX_AGE`` of ``now``.
+def group_scope(clinic_ids: Iterable[int]) -> str:
+    """The snapshot scope of a set of clinics: a digest of their sorted ids.
+
+    The snapshot also stores the ids themselves, and a reader checks them
+    (``snapshot_fresh``): two sets whose digests collide never share figures.
+    """
+    key = ",".join(str(pk) for pk in sorted(clinic_ids))
+    return GROUP_PREFIX + hashlib.blake2b(key.encode(), digest_size=6).hexdigest()
+
+
+def snapshot_scope(user, clinics: list[Clinic]) -> str | None:
+    """Which snapshot this user's growing figures are read from; None: counted live."""
+    if user.is_superuser:
+        return NETWORK
+    if len(clinics) >= NETWORK_FROM_CLINICS and len(clinics) == Clinic.objects.count():
+        return NETWORK
+    if len(clinics) >= GROUP_SNAPSHOT_FROM_CLINICS:
+        return group_scope(clinic.pk for clinic in clinics)
+    return None
+
+
+def snapshot_fresh(scope: str, *, clinic_ids: Iterable[int] | None,
+                   now: datetime) -> DashboardSnapshot | None:
+    """The scope's snapshot if it was counted within ``DASHBOARD_SNAPSHOT_MAX_AGE`` of ``now``
+    (and, for a set of clinics, is that set's).
 
     No upper bound: the snapshot is stamped with the database's clock, the
     page's ``now`` is the web server's, and a few seconds between them must
     not hide a snapshot just taken.
     """
-    return (DashboardSnapshot.objects
-            .filter(scope=NETWORK, computed_at__gt=now - settings.DASHBOARD_SNAPSHOT_MAX_AGE)
-            .first())
-
-
-# Above this many clinics, a user may be the whole network: one more query
-# (the number of clinics) tells; below it, a user's figures are always live.
-NETWORK_FROM_CLINICS = 50
-
-
-def _network_wide(user, clinics: list[Clinic]) -> bool:
-    if user.is_superuser:
-        return True
-    return (len(clinics) >= NETWORK_FROM_CLINICS
-            and len(clinics) == Clinic.objects.count())
+    snapshot = (DashboardSnapshot.objects
+                .filter(scope=scope, computed_at__gt=now - settings.DASHBOARD_SNAPSHOT_MAX_AGE)
+                .first())
+    if (snapshot is not None and scope != NETWORK
+            and snapshot.counts.get("clinic_ids") != sorted(clinic_ids or ())):
+        return None
+    return snapshot
 
 
 def growing_counts(*, zoned: Iterable[Clinic], clinics: list[Clinic],
@@ -199,10 +225,11 @@ def _in_clinics(queryset, lookup: str, clinic_ids: list[int] | None):
 def dashboard_for_user(user, *, now: datetime) -> Dashboard:
     """The figures of the admin's home page: what needs doing today, at the user's clinics.
 
-    A user whose clinics are the whole network reads the counts that grow
-    with it (check-ins, answers, the chart, the desk's panel) from the
-    network's snapshot (``followups.desk.snapshot``) while it is fresh, and
-    the page says when it was counted; every other user's are counted live.
+    A user whose clinics are the whole network, or many clinics
+    (``GROUP_SNAPSHOT_FROM_CLINICS``), reads the counts that grow with them
+    (check-ins, answers, the chart, the desk's panel) from the snapshot of
+    their clinics (``followups.desk.snapshot``) while it is fresh, and the
+    page says when it was counted; every other user's are counted live.
     The flags (urgent, review, overdue) are always counted live.
     """
     scope = clinics_for_user(user)
@@ -228,8 +255,9 @@ def dashboard_for_user(user, *, now: datetime) -> Dashboard:
         alerts_undelivered=Count("pk", filter=undelivered_alerts_q()),
     )
 
-    snapshot = (network_snapshot_fresh(now=now)
-                if _network_wide(user, clinics) else None)
+    scope_name = snapshot_scope(user, clinics)
+    snapshot = (snapshot_fresh(scope_name, clinic_ids=[clinic.pk for clinic in clinics], now=now)
+                if scope_name else None)
     if snapshot is not None:
         counts = snapshot.counts
         dashboard.as_of = snapshot.computed_at

@@ -13,7 +13,13 @@ import pytest
 import time_machine
 from django.db.models import Q
 
-from followups.desk.snapshot import NETWORK, network_snapshot_refresh
+from followups.desk.dashboard import group_scope
+from followups.desk.snapshot import (
+    NETWORK,
+    dashboard_snapshots_refresh,
+    group_snapshot_refresh,
+    network_snapshot_refresh,
+)
 from followups.models import CheckIn, CheckInResponse, DashboardSnapshot, Escalation
 from followups.tasks import dashboard_snapshot
 from tests.admin.builders import flag_patient
@@ -154,3 +160,100 @@ def test_the_task_counts_on_the_database_clock_with_no_arguments(db):
     assert DashboardSnapshot.objects.count() == 1
     dashboard_snapshot.apply(args=())
     assert DashboardSnapshot.objects.count() == 1  # the row is replaced, not added to
+
+
+# A member of many clinics: the snapshot of their own set of clinics -------------------
+
+
+@pytest.fixture
+def many_clinics_from_two(monkeypatch):
+    """Two clinics count as "many" here, as ten do in the product."""
+    monkeypatch.setattr("followups.desk.dashboard.GROUP_SNAPSHOT_FROM_CLINICS", 2)
+    monkeypatch.setattr("followups.desk.snapshot.GROUP_SNAPSHOT_FROM_CLINICS", 2)
+
+
+@pytest.fixture
+def regional(network, clinic, staff, many_clinics_from_two):
+    """A member of the clinic and a third one; not of other_clinic (whose check-ins failed
+    and were missed)."""
+    third = ClinicFactory(name="Lakeside Clinic")
+    sent = session_days_ago(third, staff, 2).checkins.get(day=2)
+    CheckIn.objects.filter(pk=sent.pk).update(status="sent", sent_at=NOW - timedelta(hours=2))
+    return UserFactory(username="regional", clinics=[clinic, third])
+
+
+def test_a_member_of_many_clinics_reads_their_clinics_snapshot(client, regional, clinic, staff):
+    dashboard_snapshots_refresh(now=NOW - timedelta(minutes=4))
+    # Sent after the count: shown at the next one.
+    later = session_days_ago(clinic, staff, 2).checkins.get(day=2)
+    CheckIn.objects.filter(pk=later.pk).update(status="sent", sent_at=NOW - timedelta(minutes=1))
+    client.force_login(regional)
+
+    response = client.get("/admin/")
+
+    assert response.context["dashboard"].as_of == NOW - timedelta(minutes=4)
+    shown = figures(response)
+    assert shown["Sent, not answered yet"].value == "2"  # one at each of their clinics
+    assert shown["Emails that failed to send"].value == "0"  # other_clinic's is not theirs
+    assert shown["Missed (last 7 days)"].value == "0"
+
+
+def test_the_snapshot_of_a_set_holds_the_same_counts_as_counting_it_live(
+        client, regional, clinic):
+    client.force_login(regional)
+    live = {label: figure.value for label, figure in figures(client.get("/admin/")).items()}
+
+    dashboard_snapshots_refresh(now=NOW - timedelta(minutes=1))
+    response = client.get("/admin/")
+
+    assert response.context["dashboard"].as_of is not None
+    assert {label: figure.value for label, figure in figures(response).items()} == live
+
+
+def test_a_member_whose_clinics_changed_is_counted_live_until_the_next_count(
+        client, regional, other_clinic):
+    dashboard_snapshots_refresh(now=NOW - timedelta(minutes=4))
+    regional.clinic_memberships.create(clinic=other_clinic)
+    client.force_login(regional)
+
+    response = client.get("/admin/")
+
+    assert response.context["dashboard"].as_of is None
+    assert figures(response)["Emails that failed to send"].value == "1"  # now theirs, live
+    dashboard_snapshots_refresh(now=NOW - timedelta(minutes=1))
+    assert client.get("/admin/").context["dashboard"].as_of == NOW - timedelta(minutes=1)
+
+
+def test_a_snapshot_whose_clinics_differ_from_the_users_is_never_shown(
+        client, regional, clinic, other_clinic):
+    """The scope is a digest of the ids; the ids stored beside the counts are checked too."""
+    mine = frozenset(regional.clinic_memberships.values_list("clinic_id", flat=True))
+    group_snapshot_refresh(frozenset({clinic.pk, other_clinic.pk}), now=NOW - timedelta(minutes=1))
+    DashboardSnapshot.objects.filter(scope=group_scope({clinic.pk, other_clinic.pk})).update(
+        scope=group_scope(mine))  # as if the two digests collided
+    client.force_login(regional)
+
+    response = client.get("/admin/")
+
+    assert response.context["dashboard"].as_of is None
+    assert figures(response)["Emails that failed to send"].value == "0"
+
+
+def test_a_set_nobody_belongs_to_any_more_loses_its_snapshot(regional, clinic):
+    dashboard_snapshots_refresh(now=NOW - timedelta(minutes=4))
+    assert DashboardSnapshot.objects.filter(scope__startswith="clinics:").count() == 1
+
+    regional.clinic_memberships.exclude(clinic=clinic).delete()
+    dashboard_snapshots_refresh(now=NOW)
+
+    assert list(DashboardSnapshot.objects.values_list("scope", flat=True)) == [NETWORK]
+
+
+def test_a_member_of_few_clinics_is_always_counted_live(client, network, clinic, staff):
+    """Below GROUP_SNAPSHOT_FROM_CLINICS (ten), no snapshot is counted or read."""
+    two = UserFactory(username="two-clinics", clinics=[clinic, ClinicFactory(name="Lakeside")])
+    dashboard_snapshots_refresh(now=NOW - timedelta(minutes=4))
+    client.force_login(two)
+
+    assert client.get("/admin/").context["dashboard"].as_of is None
+    assert list(DashboardSnapshot.objects.values_list("scope", flat=True)) == [NETWORK]
