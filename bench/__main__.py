@@ -1,5 +1,5 @@
 """``python -m bench [--quick] [--database-url URL] [--output PATH]``;
-``python -m bench --scale [--factor N] [--tiny] [--remeasure]`` (bench/scale.py)
+``python -m bench --scale [--factor N] [--tiny] [--remeasure] [--export]`` (bench/scale.py)
 
 Creates the benchmark database, fills it, measures, prints one table and
 writes it to bench/results/latest.md. Exits 1 if any target is missed or a
@@ -71,6 +71,9 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
                         help="with --scale: measure every page again, with the code as it is "
                              "now, on the 1× copy and the grown database the last --scale run "
                              "left, without rebuilding them")
+    parser.add_argument("--export", action="store_true",
+                        help="with --scale: build a superuser's year-long export of every "
+                             "clinic on the grown database the last --scale run left")
     parser.add_argument("--repeats", type=int, default=15,
                         help="with --only or --remeasure: timed requests per row "
                              "(default %(default)s)")
@@ -215,6 +218,10 @@ def _scale(args: argparse.Namespace) -> int:
         return remeasure_main(database_url=database_url, only=args.only, repeats=args.repeats,
                               progress=Progress())
     output = args.output if args.output != RESULTS_PATH else SCALE_RESULTS
+    if args.export:
+        from bench.scale import export_main
+
+        return export_main(database_url=database_url, progress=Progress())
     if args.remeasure:
         from bench.scale import remeasure_all_main
 

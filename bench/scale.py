@@ -414,3 +414,48 @@ def remeasure_main(*, database_url: str, only: str, repeats: int, progress) -> i
             progress(f"{who}, {label}: {p50:.0f} / {p95:.0f} ms, {statements} statements")
     print("\n".join(lines))
     return 0
+
+
+# A year's export of the whole network ------------------------------------------------------
+
+
+def export_main(*, database_url: str, progress) -> int:
+    """Build, as the worker does, a superuser's export of a year of every clinic's answers and
+    flags on the grown database the last ``--scale`` run left; print rows, size, time and the
+    process's peak memory."""
+    import resource
+    from datetime import timedelta
+
+    from bench import database
+
+    database.django_start(migrate=False)
+    from django.contrib.auth import get_user_model
+    from django.core.files.storage import default_storage
+
+    from followups.delivery.clock import database_now
+    from followups.desk.exports import export_build, export_request
+    from patients.models import Clinic
+
+    user = get_user_model().objects.get(username="bench-superuser")
+    end = database_now().date()
+    start = end - timedelta(days=364)
+    clinics = Clinic.objects.count()
+    lines = [f"{clinics:,} clinics, {start} to {end}, as a superuser, built in-process as "
+             "the worker builds it",
+             "| export | rows | file | time | peak memory (whole process) |",
+             "|---|---|---|---|---|"]
+    for what in ("answers", "queue"):
+        export = export_request(user=user, what=what, clinic=None, start=start, end=end)
+        started = time.perf_counter()
+        built = export_build(export_id=export.pk)
+        took = time.perf_counter() - started
+        if built is None or built.status != built.Status.READY:
+            raise SystemExit(f"the {what} export did not complete")
+        size = default_storage.size(built.file.name)
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        lines.append(f"| {what} | {built.rows:,} | {size / 1e6:,.0f} MB | {took:,.0f} s | "
+                     f"{peak:,.0f} MB |")
+        progress(f"{what}: {built.rows:,} rows, {size / 1e6:,.0f} MB in {took:,.0f} s")
+        default_storage.delete(built.file.name)
+    print("\n".join(lines))
+    return 0
