@@ -643,6 +643,8 @@ class Export(models.Model):
 
     def __str__(self) -> str:
         return f"Export #{self.pk} ({self.what}, {self.start} to {self.end})"
+
+
 class CallInstead(models.Model):
     """A check-in that could not be sent because the patient has no channel left: phone them.
 
