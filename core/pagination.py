@@ -7,6 +7,7 @@ import json
 from base64 import b64decode, b64encode
 from functools import cached_property
 
+from django.contrib.admin.views.main import PAGE_VAR
 from django.core.paginator import Paginator
 from django.db.models import Q
 from rest_framework.exceptions import NotFound
@@ -16,24 +17,29 @@ from rest_framework.utils.urls import replace_query_param
 
 
 class CappedCountPaginator(Paginator):
-    """A paginator that never counts more than ``count_cap`` rows.
+    """A paginator that counts only as far as a few pages past the one shown.
 
-    The change list asks for a count on every load. With 100,000 patients a
-    plain COUNT(*) over the queue's rows is a scan of the table each time a
-    nurse opens it. We count at most ``count_cap + 1`` rows instead
-    (``SELECT COUNT(*) FROM (SELECT id ... LIMIT 10001)``): exact for every
-    list a person pages through, bounded work on a huge one, which then reads
-    "more than 10,000" and is narrowed with filters or search. Chosen over
-    PostgreSQL's planner estimate (``pg_class.reltuples``) because that is
-    only known for a whole table, not for a filtered list, and does not exist
-    on SQLite. ModelAdmins using it also set ``show_full_result_count = False``
-    so Django does not add a second, unfiltered count.
+    The change list asks for a count on every load. A plain COUNT(*) over a
+    network's check-ins, or over every patient named Martin, reads every
+    matching row each time the list opens: work that grows with the network.
+    We count at most ``pages_ahead`` pages past the page asked for instead
+    (``SELECT COUNT(*) FROM (SELECT id ... LIMIT n)``): exact for a short
+    list, the same bounded work on page 1 of any list however long, which
+    then reads "more than 1,100" and offers its next ten pages; each page
+    further counts a page further, as OFFSET already reads that far. Chosen
+    over PostgreSQL's planner estimate (``pg_class.reltuples``) because that
+    is only known for a whole table, not for a filtered list, and does not
+    exist on SQLite. ModelAdmins get it from ``CappedCountAdminMixin``, which
+    also sets ``show_full_result_count = False`` so Django does not add a
+    second, unfiltered count.
     """
 
-    count_cap = 10_000
+    pages_ahead = 10
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, object_list, per_page, orphans=0, allow_empty_first_page=True,
+                 *, page: int = 1):
+        super().__init__(object_list, per_page, orphans, allow_empty_first_page)
+        self.count_cap = (max(1, page) + self.pages_ahead) * int(self.per_page)
         self.count_is_capped = False
 
     @cached_property
@@ -44,6 +50,21 @@ class CappedCountPaginator(Paginator):
         counted = object_list.order_by().values("pk")[: self.count_cap + 1].count()
         self.count_is_capped = counted > self.count_cap
         return min(counted, self.count_cap)
+
+
+class CappedCountAdminMixin:
+    """A change list counted only a few pages past the page shown (``CappedCountPaginator``)."""
+
+    paginator = CappedCountPaginator
+    show_full_result_count = False
+
+    def get_paginator(self, request, queryset, per_page, orphans=0,
+                      allow_empty_first_page=True):
+        try:
+            page = int(request.GET.get(PAGE_VAR, 1))
+        except ValueError:
+            page = 1  # the change list itself answers a page that is not a number
+        return self.paginator(queryset, per_page, orphans, allow_empty_first_page, page=page)
 
 
 class KeysetCursorPagination(CursorPagination):

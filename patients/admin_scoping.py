@@ -55,10 +55,24 @@ def clinic_ids_for(request) -> frozenset[int] | None:
 
 
 def scope_to_clinics(queryset: QuerySet, request, clinic_lookup: str) -> QuerySet:
+    """The rows of ``queryset`` at the user's clinics; a queryset already scoped so is kept.
+
+    The scope is remembered on the query (which Django copies into every
+    queryset derived from it): a change list's search, scoped again in case
+    a queryset from elsewhere reaches it, does not repeat the condition. A
+    repeated ``clinic_id IN (…)`` reads to PostgreSQL as two independent
+    conditions, and a member of 20 clinics out of 1,000 was planned as if
+    they had 50 times fewer rows than they do.
+    """
     ids = clinic_ids_for(request)
     if ids is None:
         return queryset
-    return queryset.filter(**{f"{clinic_lookup}__in": ids})
+    scope = (clinic_lookup, frozenset(ids))
+    if getattr(queryset.query, "clinic_scope", None) == scope:
+        return queryset
+    scoped = queryset.filter(**{f"{clinic_lookup}__in": ids})
+    scoped.query.clinic_scope = scope  # type: ignore[attr-defined]
+    return scoped
 
 
 def colleagues_of(request, queryset: QuerySet | None = None) -> QuerySet:

@@ -23,7 +23,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.timesince import timesince
 
-from core.pagination import CappedCountPaginator
+from core.pagination import CappedCountAdminMixin
 from followups.audit import audit_record
 from followups.delivery import clock
 from followups.desk import views as admin_views
@@ -146,7 +146,8 @@ class ResolveForm(forms.Form):
 
 
 @admin.register(Escalation)
-class EscalationAdmin(ClinicScopedAdminMixin, ServiceWrittenAdminMixin, admin.ModelAdmin):
+class EscalationAdmin(ClinicScopedAdminMixin, CappedCountAdminMixin, ServiceWrittenAdminMixin,
+                      admin.ModelAdmin):
     clinic_lookup = "clinic"  # denormalised: the planner starts from the clinic
     list_display = ("level_badge", "patient_column", "call_column", "checkin_day",
                     "reasons_column", "raised", "status_column", "assigned_column")
@@ -164,8 +165,6 @@ class EscalationAdmin(ClinicScopedAdminMixin, ServiceWrittenAdminMixin, admin.Mo
     list_per_page = 50
     actions = ("acknowledge_selected", "resolve_selected")
     MAX_BULK_RESOLVE = 200
-    paginator = CappedCountPaginator
-    show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
     fieldsets = (
         (None, {"fields": ("level_badge", "status_column", "patient_column", "session_link",
@@ -448,7 +447,8 @@ class EscalationAdmin(ClinicScopedAdminMixin, ServiceWrittenAdminMixin, admin.Mo
 
 
 @admin.register(CheckIn)
-class CheckInAdmin(ClinicScopedAdminMixin, ServiceWrittenAdminMixin, admin.ModelAdmin):
+class CheckInAdmin(ClinicScopedAdminMixin, CappedCountAdminMixin, ServiceWrittenAdminMixin,
+                   admin.ModelAdmin):
     clinic_lookup = "clinic"  # denormalised: the planner starts from the clinic
     list_display = ("__str__", "patient_column", "day", "status_column", "due_at", "sent_at",
                     "completed_at", "attempts", "last_error_column")
@@ -463,8 +463,6 @@ class CheckInAdmin(ClinicScopedAdminMixin, ServiceWrittenAdminMixin, admin.Model
     ordering = ("-due_at", "-id")
     list_select_related = ("session__patient",)
     actions = ("resend_selected",)
-    paginator = CappedCountPaginator
-    show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
     fields = ("patient_column", "session", "day", "status_column", "due_at", "sent_at",
               "reminder_sent_at", "expires_at", "completed_at", "send_generation", "attempts",
@@ -578,7 +576,8 @@ class CheckInAdmin(ClinicScopedAdminMixin, ServiceWrittenAdminMixin, admin.Model
 
 
 @admin.register(CheckInResponse)
-class CheckInResponseAdmin(ClinicScopedAdminMixin, ServiceWrittenAdminMixin, admin.ModelAdmin):
+class CheckInResponseAdmin(ClinicScopedAdminMixin, CappedCountAdminMixin, ServiceWrittenAdminMixin,
+                           admin.ModelAdmin):
     clinic_lookup = "clinic"  # denormalised: the planner starts from the clinic
     list_display = ("__str__", "patient_column", "checkin_day", "submitted_at",
                     "assessment_column", "comment_column", "channel", "photo_column")
@@ -590,8 +589,6 @@ class CheckInResponseAdmin(ClinicScopedAdminMixin, ServiceWrittenAdminMixin, adm
     search_help_text = "Search by the patient's first name, last name or email."
     ordering = ("-submitted_at", "-id")
     list_select_related = ("checkin__session__patient",)
-    paginator = CappedCountPaginator
-    show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
     fieldsets = (
         (None, {"fields": ("patient_column", "checkin", "submitted_at", "channel",
@@ -765,7 +762,7 @@ class ClusterSignalAdmin(ClinicScopedAdminMixin, ServiceWrittenAdminMixin, admin
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(ClinicScopedAdminMixin, admin.ModelAdmin):
+class AuditEventAdmin(ClinicScopedAdminMixin, CappedCountAdminMixin, admin.ModelAdmin):
     """Superusers read it; nobody adds, changes or deletes it from here."""
 
     clinic_lookup = "clinic"
@@ -776,8 +773,6 @@ class AuditEventAdmin(ClinicScopedAdminMixin, admin.ModelAdmin):
     ordering = ("-at", "-id")
     fields = ("at", "actor", "action", "clinic", "patient", "target")
     readonly_fields = fields
-    paginator = CappedCountPaginator
-    show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
 
     def has_module_permission(self, request):

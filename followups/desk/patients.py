@@ -12,6 +12,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
+from django.contrib.admin.views.main import ORDER_VAR, SEARCH_VAR
 from django.contrib.admin.widgets import AdminSplitDateTime
 from django.db.models import Prefetch
 from django.forms.formsets import DELETION_FIELD_NAME
@@ -20,7 +21,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from core.pagination import CappedCountPaginator
+from core.pagination import CappedCountAdminMixin
 from followups.assessment.ingredients import allergy_refusal
 from followups.audit import audit_record
 from followups.consent.selectors import calls_instead_open
@@ -140,7 +141,8 @@ class SessionInline(ScopedChoicesMixin, admin.TabularInline):
 
 
 @admin.register(Patient)
-class PatientAdmin(PatientErasureAdminMixin, ClinicScopedAdminMixin, admin.ModelAdmin):
+class PatientAdmin(PatientErasureAdminMixin, ClinicScopedAdminMixin, CappedCountAdminMixin,
+                   admin.ModelAdmin):
     clinic_lookup = "clinic"
     form = PatientForm
     list_display = ("name", "open_level", "clinic", "language", "email", "phone", "created_at")
@@ -150,8 +152,6 @@ class PatientAdmin(PatientErasureAdminMixin, ClinicScopedAdminMixin, admin.Model
     search_help_text = "Search by first name, last name or email."
     list_select_related = ("clinic",)
     inlines = (SessionInline,)
-    paginator = CappedCountPaginator
-    show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
     # A patient who asks, by phone or at the desk, to be messaged again (or not):
     # recorded as done by staff, in the audit trail with who.
@@ -159,6 +159,20 @@ class PatientAdmin(PatientErasureAdminMixin, ClinicScopedAdminMixin, admin.Model
 
     def get_queryset(self, request):
         return with_open_escalation_level(super().get_queryset(request))
+
+    def get_ordering(self, request):
+        """A search lists the newest patients first, unless a column is clicked.
+
+        The patient a nurse looks for is most often a recent one, and the
+        newest rows are where the primary key's index starts: a surname shared
+        by one patient in twenty fills a page from the first few thousand rows,
+        in a clinic or in a network of a million patients. In the name order a
+        page of Martins starts after every name before M: 40,000 rows read at
+        100 clinics, 400,000 at 1,000.
+        """
+        if request.GET.get(SEARCH_VAR) and ORDER_VAR not in request.GET:
+            return ("-pk",)
+        return super().get_ordering(request)
 
     def _consent(self, request, queryset, *, channel: str, opt_out: bool) -> None:
         change = patient_opt_out if opt_out else patient_opt_in
@@ -354,7 +368,7 @@ class ProductApplicationInline(ScopedChoicesMixin, admin.TabularInline):
 
 
 @admin.register(TreatmentSession)
-class TreatmentSessionAdmin(ClinicScopedAdminMixin, admin.ModelAdmin):
+class TreatmentSessionAdmin(ClinicScopedAdminMixin, CappedCountAdminMixin, admin.ModelAdmin):
     clinic_lookup = "patient__clinic"
     list_display = ("__str__", "patient_column", "performed_at", "practitioner_column",
                     "treatment_area", "products_column", "allergy_column", "state_column")
@@ -366,8 +380,6 @@ class TreatmentSessionAdmin(ClinicScopedAdminMixin, admin.ModelAdmin):
     autocomplete_fields = ("patient",)
     inlines = (ProductApplicationInline,)
     actions = ("cancel_selected",)
-    paginator = CappedCountPaginator
-    show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
     fieldsets = (
         ("The session", {"fields": ("patient", "practitioner", "performed_at",

@@ -152,32 +152,85 @@ def test_it_never_counts_a_whole_table_for_the_queue(staff_client, clinic, staff
             assert re.search(r"\bLIMIT\b", sql, re.IGNORECASE), sql
 
 
-def test_it_caps_the_paginators_count(clinic):
+def test_it_counts_only_a_few_pages_past_the_page_asked_for(clinic):
     from core.pagination import CappedCountPaginator
     from patients.models import Patient
 
     for _ in range(8):
         PatientFactory(clinic=clinic)
 
-    class SmallCap(CappedCountPaginator):
-        count_cap = 5
+    class OnePageAhead(CappedCountPaginator):
+        pages_ahead = 1
 
-    paginator = SmallCap(Patient.objects.order_by("pk"), 2)
-    assert paginator.count == 5
-    assert paginator.count_is_capped
-    assert paginator.num_pages == 3
-    assert len(paginator.page(3).object_list) == 1
+    first = OnePageAhead(Patient.objects.order_by("pk"), 2)  # page 1: counts 2 pages' rows
+    assert (first.count, first.count_is_capped, first.num_pages) == (4, True, 2)
+    assert len(first.page(2).object_list) == 2
 
-    exact = SmallCap(Patient.objects.filter(pk__in=Patient.objects.values("pk")[:4]), 2)
-    assert (exact.count, exact.count_is_capped) == (4, False)
+    third = OnePageAhead(Patient.objects.order_by("pk"), 2, page=3)  # page 3: 4 pages' rows
+    assert (third.count, third.count_is_capped, third.num_pages) == (8, False, 4)
+    assert len(third.page(4).object_list) == 2
+
+    exact = OnePageAhead(Patient.objects.filter(pk__in=Patient.objects.values("pk")[:3]), 2)
+    assert (exact.count, exact.count_is_capped) == (3, False)
+
+
+def test_each_page_further_counts_a_page_further(staff_client, clinic, staff, monkeypatch):
+    """A capped list still reaches its last page, ten pages at a time."""
+    from core.pagination import CappedCountPaginator
+    from followups.desk.admin import EscalationAdmin
+
+    add_flagged(clinic, staff, 7)
+    monkeypatch.setattr(CappedCountPaginator, "pages_ahead", 1)
+    monkeypatch.setattr(EscalationAdmin, "list_per_page", 2)
+
+    first = staff_client.get(QUEUE)
+    assert first.context["cl"].paginator.num_pages == 2
+    assert "More than 4 flagged patients" in first.content.decode()
+    third = staff_client.get(QUEUE + "?p=3")
+    assert third.context["cl"].paginator.num_pages == 4
+    last = staff_client.get(QUEUE + "?p=4")
+    assert last.context["cl"].paginator.count == 7
+    assert "7 flagged patients" in last.content.decode()
+    assert len(last.context["cl"].result_list) == 1
 
 
 def test_it_says_more_than_when_the_count_is_capped(staff_client, clinic, staff, monkeypatch):
     from core.pagination import CappedCountPaginator
 
     add_flagged(clinic, staff, 3)
-    monkeypatch.setattr(CappedCountPaginator, "count_cap", 2)
+    monkeypatch.setattr(CappedCountPaginator, "pages_ahead", 1)
+    monkeypatch.setattr("followups.desk.admin.EscalationAdmin.list_per_page", 1)
 
     body = staff_client.get(QUEUE).content.decode()
 
     assert "More than 2 flagged patients" in body
+
+
+def test_a_search_of_patients_lists_the_newest_first_unless_a_column_is_chosen(
+        staff_client, clinic):
+    older = PatientFactory(clinic=clinic, first_name="Anne", last_name="Martin")
+    newer = PatientFactory(clinic=clinic, first_name="Zoe", last_name="Martinez")
+    PatientFactory(clinic=clinic, first_name="Paul", last_name="Other")
+    url = "/admin/patients/patient/"
+
+    unsearched = list(staff_client.get(url).context["cl"].result_list)
+    assert [patient.last_name for patient in unsearched] == ["Martin", "Martinez", "Other"]
+    searched = list(staff_client.get(url + "?q=martin").context["cl"].result_list)
+    assert searched == [newer, older]
+    by_name = list(staff_client.get(url + "?q=martin&o=1").context["cl"].result_list)  # Name
+    assert by_name == [older, newer]
+
+
+def test_a_search_names_the_users_clinics_once(staff_client, clinic, staff):
+    """Scoped by the list and again by its search, the condition is written once: a
+    repeated one misleads PostgreSQL's estimate of how many rows a clinic has."""
+    add_flagged(clinic, staff, 2)
+
+    with CaptureQueriesContext(connection) as context:
+        assert staff_client.get("/admin/followups/checkin/?q=Flagged1").status_code == 200
+
+    listed = [q["sql"] for q in context.captured_queries
+              if q["sql"].startswith('SELECT "followups_checkin"."id"')]
+    assert listed
+    for sql in listed:
+        assert sql.count('"followups_checkin"."clinic_id" IN') == 1, sql
