@@ -5,13 +5,13 @@ from __future__ import annotations
 import binascii
 import json
 from base64 import b64decode, b64encode
-from functools import cached_property
+from functools import cached_property, partial
 
 from django.contrib.admin.views.main import PAGE_VAR
 from django.core.paginator import Paginator
 from django.db.models import Q
 from rest_framework.exceptions import NotFound
-from rest_framework.pagination import CursorPagination
+from rest_framework.pagination import CursorPagination, PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
@@ -65,6 +65,39 @@ class CappedCountAdminMixin:
         except ValueError:
             page = 1  # the change list itself answers a page that is not a number
         return self.paginator(queryset, per_page, orphans, allow_empty_first_page, page=page)
+
+
+class CappedCountPagination(PageNumberPagination):
+    """The API's page-numbered lists, counted only ten pages past the page asked for.
+
+    ``count`` is given where it is cheap (``../shared/interface.md``): when
+    the list ends within those pages. Past them it is left out, ``next`` is
+    there, and clients follow it. ``?page=last`` counts the whole list, as it
+    must to find its last page.
+    """
+
+    def paginate_queryset(self, queryset, request, view=None):
+        asked = request.query_params.get(self.page_query_param, "1")
+        if asked in self.last_page_strings:
+            self.django_paginator_class = Paginator
+        else:
+            page = int(asked) if asked.isdigit() else 1
+            self.django_paginator_class = partial(CappedCountPaginator, page=page)
+        return super().paginate_queryset(queryset, request, view)
+
+    def get_paginated_response(self, data):
+        body = {"next": self.get_next_link(), "previous": self.get_previous_link(),
+                "results": data}
+        if not getattr(self.page.paginator, "count_is_capped", False):
+            body = {"count": self.page.paginator.count, **body}
+        return Response(body)
+
+    def get_paginated_response_schema(self, schema):
+        described = super().get_paginated_response_schema(schema)
+        described["required"] = ["results"]
+        described["properties"]["count"]["description"] = (
+            "Given when the list ends within ten pages of this one.")
+        return described
 
 
 class KeysetCursorPagination(CursorPagination):
@@ -136,7 +169,12 @@ class KeysetCursorPagination(CursorPagination):
             for earlier, value in zip(order[:position], values[:position], strict=True):
                 step &= Q(**{earlier.lstrip("-"): value})
             condition |= step
-        return condition
+        # The first field's bound on its own too (implied by the OR): a range the
+        # index scan starts from, instead of reading every row before the cursor.
+        first = order[0]
+        bound = Q(**{f"{first.lstrip('-')}__{'lte' if first.startswith('-') else 'gte'}":
+                     values[0]})
+        return bound & condition
 
     def _decode(self, request) -> dict | None:
         encoded = request.query_params.get(self.cursor_query_param)

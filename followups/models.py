@@ -455,6 +455,10 @@ class Escalation(Claimable):
             # Every escalation in the lists' order (Meta.ordering): network-wide
             # pages (the API's cursor) read from it instead of sorting the table.
             models.Index(fields=["-level_rank", "created_at", "id"], name="escalation_ordering"),
+            # The unresolved ones in that order: the dashboard's "Call now" reads
+            # its first rows without passing every resolved flag before them.
+            models.Index(fields=["-level_rank", "created_at", "id"],
+                         name="escalation_unresolved_order", condition=~Q(status="resolved")),
             # A patient's open level (followups.selectors.with_open_escalation_level).
             models.Index(fields=["patient", "-level_rank"], name="escalation_patient_open",
                          condition=~Q(status="resolved")),

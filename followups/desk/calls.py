@@ -93,9 +93,16 @@ def calls_for_user(user, *, now: datetime, limit: int = CALLS_SHOWN) -> list[Esc
     """The dashboard's "Call now": the first unresolved flags of the queue, in its order."""
     queryset = Escalation.objects.exclude(status=Escalation.Status.RESOLVED)
     if not user.is_superuser:
-        queryset = queryset.filter(patient__clinic_id__in=user_clinic_ids(user))
-    calls = list(with_call_order(queryset, now=now).select_related("patient__clinic", "assigned_to")
-                 .order_by(*CALL_ORDER)[:limit])
+        # The denormalised clinic: the planner starts from the user's clinics' flags.
+        queryset = queryset.filter(clinic_id__in=user_clinic_ids(user))
+    ordered = with_call_order(queryset, now=now).select_related("patient__clinic", "assigned_to")
+    # CALL_ORDER in two reads of ``limit`` rows each, rather than sorting every
+    # unresolved flag of the network: the call-backs due (few; next_attempt_at's
+    # index), then the others in the queue's index order (escalation_ordering).
+    callbacks_due = Q(next_attempt_at__lte=now)
+    calls = list(ordered.filter(callbacks_due).order_by(*CALL_ORDER)[:limit])
+    if len(calls) < limit:
+        calls += ordered.exclude(callbacks_due).order_by(*CALL_ORDER[1:])[:limit - len(calls)]
     for escalation in calls:
         reached_at = getattr(escalation, "patient_reached_at", None)
         escalation.at_hand = number_at_hand(escalation.patient, reached_at=reached_at)

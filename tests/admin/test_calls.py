@@ -133,6 +133,28 @@ def test_the_dashboard_lists_the_calls_to_make_with_their_numbers(staff_client, 
     assert calls[1].at_hand.tel_url == "tel:+447700900001"
 
 
+def test_the_dashboards_calls_put_a_due_call_back_first_then_the_queues_order(
+        staff_client, clinic, staff, flagged):
+    """Read in two parts (the call-backs due, then the rest in the queue's index order):
+    the same order as the queue's, with no flag twice and none resolved."""
+    review, urgent = flagged
+    now = timezone.now()
+    older_urgent = flag_patient(clinic, staff, index=3, when=now - timedelta(hours=1))
+    resolved = flag_patient(clinic, staff, index=4, when=now - timedelta(hours=2))
+    Escalation.objects.filter(pk=resolved.pk).update(
+        status="resolved", resolved_at=now, acknowledged_at=now, resolved_by=staff,
+        resolution_note="Called: healing as expected.")
+    staff_client.post(f"{QUEUE}{review.pk}/contact/", {"outcome": "voicemail", "again_in": "1h"})
+
+    calls = [e.pk for e in staff_client.get("/admin/").context["dashboard"].calls]
+    assert calls == [older_urgent.pk, urgent.pk, review.pk]
+
+    with time_machine.travel(timezone.now() + timedelta(minutes=61), tick=False):
+        due = [e.pk for e in staff_client.get("/admin/").context["dashboard"].calls]
+        queue = [e.pk for e in staff_client.get(QUEUE).context["cl"].result_list]
+    assert due == [review.pk, older_urgent.pk, urgent.pk] == queue
+
+
 def test_the_urgent_alert_email_leads_to_the_page_with_the_number(staff_client, clinic, staff):
     import re
 

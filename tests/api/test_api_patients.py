@@ -394,3 +394,28 @@ def test_it_keeps_the_level_when_a_patient_is_updated(api, staff, patient):
                          format="json")
 
     assert response.json()["open_escalation_level"] == "urgent"
+
+
+def test_it_counts_a_long_list_only_ten_pages_ahead_and_pages_through_all_of_it(
+        api, clinic, monkeypatch):
+    """Past ten pages of the one asked for, "count" is left out (it is not cheap there);
+    "next" still leads to every row, and ``?page=last`` counts the whole list."""
+    from core.pagination import CappedCountPagination, CappedCountPaginator
+
+    monkeypatch.setattr(CappedCountPagination, "page_size", 2)
+    monkeypatch.setattr(CappedCountPaginator, "pages_ahead", 1)
+    for n in range(7):
+        PatientFactory(clinic=clinic, last_name=f"Name{n:02d}")
+
+    first = api.get("/api/patients/").json()
+    assert "count" not in first and first["next"].endswith("page=2")
+    seen, url = [], "/api/patients/"
+    while url:
+        body = api.get(url).json()
+        seen += [row["last_name"] for row in body["results"]]
+        url = body["next"]
+    assert seen == [f"Name{n:02d}" for n in range(7)]
+    assert api.get("/api/patients/?page=3").json()["count"] == 7  # ends within a page
+    last = api.get("/api/patients/?page=last").json()
+    assert (last["count"], [row["last_name"] for row in last["results"]]) == (7, ["Name06"])
+    assert api.get("/api/patients/?page=x").status_code == 404
