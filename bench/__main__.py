@@ -1,5 +1,6 @@
 """``python -m bench [--quick] [--database-url URL] [--output PATH]``;
-``python -m bench --scale [--factor N] [--tiny] [--remeasure] [--export]`` (bench/scale.py)
+``python -m bench --scale [--factor N] [--tiny] [--remeasure] [--export] [--grow-by N]``
+(bench/scale.py)
 
 Creates the benchmark database, fills it, measures, prints one table and
 writes it to bench/results/latest.md. Exits 1 if any target is missed or a
@@ -71,6 +72,9 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
                         help="with --scale: measure every page again, with the code as it is "
                              "now, on the 1× copy and the grown database the last --scale run "
                              "left, without rebuilding them")
+    parser.add_argument("--grow-by", type=int, metavar="N",
+                        help="with --scale: grow the last --scale run's grown database N "
+                             "times again (then --remeasure measures it against 1×)")
     parser.add_argument("--export", action="store_true",
                         help="with --scale: build a superuser's year-long export of every "
                              "clinic on the grown database the last --scale run left")
@@ -218,6 +222,11 @@ def _scale(args: argparse.Namespace) -> int:
         return remeasure_main(database_url=database_url, only=args.only, repeats=args.repeats,
                               progress=Progress())
     output = args.output if args.output != RESULTS_PATH else SCALE_RESULTS
+    if args.grow_by:
+        from bench.scale import grow_again_main
+
+        return grow_again_main(database_url=database_url, by=args.grow_by,
+                               progress=Progress())
     if args.export:
         from bench.scale import export_main
 

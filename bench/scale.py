@@ -459,3 +459,12 @@ def export_main(*, database_url: str, progress) -> int:
         default_storage.delete(built.file.name)
     print("\n".join(lines))
     return 0
+
+
+def grow_again_main(*, database_url: str, by: int, progress) -> int:
+    """Grow the last ``--scale`` run's grown database ``by`` times again (1,000 clinics
+    become 2,000 with ``by`` 2), inside PostgreSQL; ``--remeasure`` then measures it."""
+    started = time.monotonic()
+    counts = network_grow(database_url=database_url, factor=by)
+    progress(f"grown {by}× again in {time.monotonic() - started:.0f} s: {counts}")
+    return 0

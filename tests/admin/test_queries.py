@@ -30,8 +30,10 @@ PATIENT_PAGE_CEILING = 20
 # 14, and one more since the 30-day chart: its counts come in one UNION ALL statement.
 # 15, and one more for the webhooks turned off (followups.webhooks).
 # Then 8 more: the "Call now" list (1) and the desk's figures (7 aggregates);
-# one more for the "Call instead" list (its first rows, with patient and check-in).
-DASHBOARD_CEILING = 25
+# one more for the "Call instead" list (its first rows, with patient and check-in);
+# one more since "Call now" reads the call-backs due, then the other flags, each from
+# an index, instead of sorting every unresolved flag.
+DASHBOARD_CEILING = 26
 
 
 def add_flagged(clinic, practitioner, count: int, start: int = 0) -> None:
