@@ -186,6 +186,10 @@ def env_sentinel_nodes(name: str, url: str) -> list[tuple[str, int]]:
     return nodes
 
 
+# A prepared statement planned for the values of each run, never a generic plan.
+PLAN_EACH_RUN = "-c plan_cache_mode=force_custom_plan"
+
+
 def database_from_url(name: str, url: str, *, prepared_statements: bool = True,
                       transaction_pooling: bool = False, connect_timeout: int = 5) -> dict:
     """Django DATABASES entry from a postgres:// or sqlite:/// URL.
@@ -218,9 +222,13 @@ def database_from_url(name: str, url: str, *, prepared_statements: bool = True,
             options = {"prepare_threshold": None}
         elif prepared_statements:
             # Server-side binding lets psycopg prepare a statement run 5 times on
-            # a connection, so PostgreSQL stops re-planning the hot queries (the
-            # patient's link, the sweep).
-            options = {"server_side_binding": True, "prepare_threshold": 5}
+            # a connection, so PostgreSQL stops re-parsing the hot queries (the
+            # patient's link, the sweep). Each run is still planned for its own
+            # values (plan_cache_mode): a generic plan is made for an average
+            # value, and ``status = $1`` planned for an average status read all
+            # 6 million check-ins to count the 16,800 sent, one request in ten.
+            options = {"server_side_binding": True, "prepare_threshold": 5,
+                       "options": PLAN_EACH_RUN}
         else:
             options = {}
         options["connect_timeout"] = connect_timeout
@@ -272,7 +280,9 @@ def database_timeouts(database: dict, *, statement_seconds: int, lock_seconds: i
         return
     if database.get("DISABLE_SERVER_SIDE_CURSORS"):  # transaction pooling
         return
-    database.setdefault("OPTIONS", {})["options"] = (
+    options = database.setdefault("OPTIONS", {})
+    options["options"] = " ".join(filter(None, [
+        options.get("options", ""),
         f"-c statement_timeout={statement_seconds * 1000} "
-        f"-c lock_timeout={lock_seconds * 1000}"
-    )
+        f"-c lock_timeout={lock_seconds * 1000}",
+    ]))

@@ -185,6 +185,7 @@ def test_postgresql_connections_prepare_frequent_statements_unless_switched_off(
 
     assert database_from_url("DATABASE_URL", url)["OPTIONS"] == {
         "server_side_binding": True, "prepare_threshold": 5, "connect_timeout": 5,
+        "options": "-c plan_cache_mode=force_custom_plan",
     }
     assert database_from_url("DATABASE_URL", url, prepared_statements=False)["OPTIONS"] == {
         "connect_timeout": 5}
@@ -202,6 +203,20 @@ def test_web_and_worker_connections_bound_their_statements_and_lock_waits():
     database_timeouts(pooled, statement_seconds=5, lock_seconds=3)
 
     assert direct["OPTIONS"]["connect_timeout"] == 3
-    assert direct["OPTIONS"]["options"] == "-c statement_timeout=5000 -c lock_timeout=3000"
+    assert direct["OPTIONS"]["options"] == (
+        "-c plan_cache_mode=force_custom_plan -c statement_timeout=5000 -c lock_timeout=3000")
     # A pooler in transaction mode refuses start-up options: set on the role there.
     assert "options" not in pooled["OPTIONS"]
+
+
+@pytest.mark.django_db
+def test_prepared_statements_are_planned_for_each_runs_values():
+    """PostgreSQL is asked at connection for a plan per run: a generic plan, made for an
+    average value, read every check-in to count the few sent ones."""
+    from django.db import connection
+
+    if not connection.settings_dict["OPTIONS"].get("server_side_binding"):
+        pytest.skip("statements are not prepared on this connection (a pooler)")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW plan_cache_mode")
+        assert cursor.fetchone()[0] == "force_custom_plan"

@@ -83,7 +83,8 @@ def test_without_a_pooler_statements_stay_prepared(env):
                                  " settings.DATABASES['default']['OPTIONS']")
 
     assert result.stdout.strip() == (
-        "False {'server_side_binding': True, 'prepare_threshold': 5, 'connect_timeout': 5}"
+        "False {'server_side_binding': True, 'prepare_threshold': 5, "
+        "'options': '-c plan_cache_mode=force_custom_plan', 'connect_timeout': 5}"
     ), result.stderr
 
 
