@@ -50,6 +50,7 @@ from followups.sessions import (
 )
 from patients.admin_scoping import (
     ClinicScopedAdminMixin,
+    NetworkAutocompleteMixin,
     ScopedChoicesMixin,
     ScopedRelatedFieldListFilter,
 )
@@ -142,8 +143,9 @@ class SessionInline(ScopedChoicesMixin, admin.TabularInline):
 
 @admin.register(Patient)
 class PatientAdmin(PatientErasureAdminMixin, ClinicScopedAdminMixin, CappedCountAdminMixin,
-                   admin.ModelAdmin):
+                   NetworkAutocompleteMixin, admin.ModelAdmin):
     clinic_lookup = "clinic"
+    network_autocomplete_fields = ("clinic",)
     form = PatientForm
     list_display = ("name", "open_level", "clinic", "language", "email", "phone", "created_at")
     list_display_links = ("name",)
@@ -368,8 +370,10 @@ class ProductApplicationInline(ScopedChoicesMixin, admin.TabularInline):
 
 
 @admin.register(TreatmentSession)
-class TreatmentSessionAdmin(ClinicScopedAdminMixin, CappedCountAdminMixin, admin.ModelAdmin):
+class TreatmentSessionAdmin(ClinicScopedAdminMixin, CappedCountAdminMixin,
+                            NetworkAutocompleteMixin, admin.ModelAdmin):
     clinic_lookup = "patient__clinic"
+    network_autocomplete_fields = ("practitioner",)
     list_display = ("__str__", "patient_column", "performed_at", "practitioner_column",
                     "treatment_area", "products_column", "allergy_column", "state_column")
     list_filter = (CancelledFilter, ("patient__clinic", ScopedRelatedFieldListFilter),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.admin.builders import flag_patient
@@ -62,3 +64,36 @@ def test_staff_keep_the_short_list_of_their_own_clinics(staff_client, staff, cli
 
     assert clinic.name in page and second.name in page and other_clinic.name not in page
     assert "autocomplete_filter_qs.js" not in page
+
+
+def clinic_select(page: str) -> str:
+    """The clinic field's select tags (the form's, and any template copy of it)."""
+    return " ".join(re.findall(r'<select name="clinic"[^>]*>', page))
+
+
+def test_a_superuser_picks_a_patients_clinic_by_typing_and_staff_from_their_list(
+        superuser_client, staff_client, clinic, other_clinic):
+    from tests.factories import PatientFactory
+
+    for index in range(12):
+        ClinicFactory(name=f"Faraway clinic {index}")
+    patient = PatientFactory(clinic=clinic)
+    url = f"/admin/patients/patient/{patient.pk}/change/"
+
+    network = superuser_client.get(url).content.decode()
+    assert "Faraway clinic" not in network
+    assert f'<option value="{clinic.pk}" selected>{clinic.name}</option>' in network
+    assert "admin-autocomplete" in clinic_select(network)
+    staff = staff_client.get(url).content.decode()
+    assert "admin-autocomplete" not in clinic_select(staff)
+    assert f">{clinic.name}</option>" in staff and other_clinic.name not in staff
+
+
+def test_a_superuser_picks_a_sessions_practitioner_by_typing(superuser_client, clinic, staff):
+    for index in range(5):
+        UserFactory(username=f"faraway-nurse-{index}")
+
+    page = superuser_client.get("/admin/patients/treatmentsession/add/").content.decode()
+
+    assert "faraway-nurse" not in page
+    assert 'data-field-name="practitioner"' in page
