@@ -311,7 +311,13 @@ def _report(*, rows: dict[tuple[str, str], Row], factor: int, output: Path, prog
 
 def remeasure_all_main(*, database_url: str, repeats: int, output: Path, progress) -> int:
     """Measure every page again, with the code as it is now, on the two databases the last
-    ``--scale`` run left: its 1× copy (``<name>_1x``) and the grown one."""
+    ``--scale`` run left: its 1× copy (``<name>_1x``) and the grown one.
+
+    Interleaved: each page is measured at 1× and then at N× before the next
+    page, so that both sizes meet the same moment of a shared machine (its
+    other work, its caches) rather than one size its quiet minutes and the
+    other its busy ones.
+    """
     from django.conf import settings
     from django.db import connections
 
@@ -321,28 +327,45 @@ def remeasure_all_main(*, database_url: str, repeats: int, output: Path, progres
     from patients.models import Clinic
 
     name = database.database_name(database_url)
-    rows: dict[tuple[str, str], Row] = {}
-    sizes, notes = {}, {}
-    for database_name in (name + ONE_X_SUFFIX, name):
+    small, big = name + ONE_X_SUFFIX, name
+
+    def use(database_name: str) -> None:
         connections.close_all()
         settings.DATABASES["default"]["NAME"] = database_name
         connections["default"].settings_dict["NAME"] = database_name
-        clinics = Clinic.objects.count()
-        base = sizes.get(name + ONE_X_SUFFIX, clinics)
-        size = max(1, round(clinics / base))
-        sizes[database_name] = clinics
-        progress(f"{database_name}: {clinics:,} clinics ({size}×)")
-        notes[size] = _snapshot_refresh(progress)
+
+    clinics, snapshot_seconds, people, pages = {}, {}, {}, {}
+    for database_name in (small, big):
+        use(database_name)
+        clinics[database_name] = Clinic.objects.count()
+        snapshot_seconds[database_name] = _snapshot_refresh(progress)
+        people[database_name] = _people_existing()
         world = _World.existing()
-        measure(world=world, people=_people_existing(), size=size, repeats=repeats,
-                rows=rows, progress=progress)
-    factor = max(notes)
+        pages[database_name] = {who: _pages(world, user)
+                                for who, (_client, user) in people[database_name].items()}
+    factor = max(1, round(clinics[big] / clinics[small]))
+    sizes = {small: 1, big: factor}
+    progress(f"{clinics[small]:,} and {clinics[big]:,} clinics (1× and {factor}×)")
+    rows: dict[tuple[str, str], Row] = {}
+    for who in people[small]:
+        for index, (page, _path) in enumerate(pages[small][who]):
+            row = rows.setdefault((who, page), Row(user=who, page=page))
+            for database_name in (small, big):
+                use(database_name)
+                client, _user = people[database_name][who]
+                path = pages[database_name][who][index][1]
+                p50, p95, statements, status = _measure(client, path, repeats)
+                size = sizes[database_name]
+                row.p50[size], row.p95[size] = p50, p95
+                row.statements[size], row.status[size] = statements, status
+        progress(f"measured as {who}")
     return _report(rows=rows, factor=factor, output=output, progress=progress, header=[
         f"- measured again on the databases of the last `--scale` run: "
-        f"{sizes[name + ONE_X_SUFFIX]:,} and {sizes[name]:,} clinics; {repeats} timed "
-        "requests a page, in-process (Django's test client, the whole middleware stack)",
-        f"- the dashboard snapshots (a periodic task) counted in {notes[1]:.1f} s at 1×, "
-        f"{notes[factor]:.1f} s at {factor}×"])
+        f"{clinics[small]:,} and {clinics[big]:,} clinics; {repeats} timed requests a page "
+        "at each size, the two sizes one after the other page by page, in-process "
+        "(Django's test client, the whole middleware stack)",
+        f"- the dashboard snapshots (a periodic task) counted in "
+        f"{snapshot_seconds[small]:.1f} s at 1×, {snapshot_seconds[big]:.1f} s at {factor}×"])
 
 
 @dataclass

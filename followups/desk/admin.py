@@ -23,7 +23,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.timesince import timesince
 
-from core.pagination import CappedCountAdminMixin
+from core.pagination import CappedCountAdminMixin, KeysFirstPaginator
 from followups.audit import audit_record
 from followups.delivery import clock
 from followups.desk import views as admin_views
@@ -163,6 +163,7 @@ class EscalationAdmin(ClinicScopedAdminMixin, CappedCountAdminMixin, ServiceWrit
     # has waited longest for the clinic (get_ordering: the first is computed).
     list_select_related = ("patient", "checkin", "acknowledged_by", "assigned_to")
     list_per_page = 50
+    paginator = KeysFirstPaginator  # that order is computed: sort the keys, not whole rows
     actions = ("acknowledge_selected", "resolve_selected")
     MAX_BULK_RESOLVE = 200
     show_facets = admin.ShowFacets.NEVER

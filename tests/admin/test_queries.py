@@ -236,3 +236,27 @@ def test_a_search_names_the_users_clinics_once(staff_client, clinic, staff):
     assert listed
     for sql in listed:
         assert sql.count('"followups_checkin"."clinic_id" IN') == 1, sql
+
+
+def test_the_queue_pages_by_sorting_keys_then_reading_the_pages_rows(
+        staff_client, clinic, staff, monkeypatch):
+    """Its order is computed (a call-back due first): the sort reads keys, not whole rows,
+    and every flag appears once, in the queue's order, across the pages."""
+    from followups.desk.admin import EscalationAdmin
+    from followups.models import Escalation
+
+    add_flagged(clinic, staff, 7)
+    monkeypatch.setattr(EscalationAdmin, "list_per_page", 3)
+    expected = list(Escalation.objects.order_by("-level_rank", "created_at", "id")
+                    .values_list("pk", flat=True))
+
+    shown = []
+    for page in (1, 2, 3):
+        with CaptureQueriesContext(connection) as context:
+            response = staff_client.get(f"{QUEUE}?p={page}")
+        shown += [escalation.pk for escalation in response.context["cl"].result_list]
+        keys = [q["sql"] for q in context.captured_queries
+                if q["sql"].startswith('SELECT "followups_escalation"."id" AS "pk" FROM')
+                and "ORDER BY" in q["sql"]]
+        assert keys, "the page's keys are read on their own"
+    assert shown == expected
