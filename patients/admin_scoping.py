@@ -68,10 +68,11 @@ def scope_to_clinics(queryset: QuerySet, request, clinic_lookup: str) -> QuerySe
     if ids is None:
         return queryset
     scope = (clinic_lookup, frozenset(ids))
-    if getattr(queryset.query, "clinic_scope", None) == scope:
+    applied = getattr(queryset.query, "clinic_scopes", frozenset())
+    if scope in applied:
         return queryset
     scoped = queryset.filter(**{f"{clinic_lookup}__in": ids})
-    scoped.query.clinic_scope = scope  # type: ignore[attr-defined]
+    scoped.query.clinic_scopes = applied | {scope}  # type: ignore[attr-defined]
     return scoped
 
 
@@ -120,6 +121,9 @@ class ClinicScopedAdminMixin(ScopedChoicesMixin, _ModelAdminBase):
     #: Path from the model to its Clinic, e.g. ``"patient__clinic"``; ``"pk"``
     #: for the Clinic model itself.
     clinic_lookup: str = ""
+    #: Path to the clinic of the patient a search matches, when it is not
+    #: ``clinic_lookup`` (e.g. ``"session__patient__clinic"`` for check-ins).
+    search_clinic_lookup: str = ""
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -141,7 +145,13 @@ class ClinicScopedAdminMixin(ScopedChoicesMixin, _ModelAdminBase):
             request, queryset, search_term
         )
         # Autocomplete passes its own queryset in; scope it whatever it is.
-        return scope_to_clinics(queryset, request, self.clinic_lookup), may_have_duplicates
+        queryset = scope_to_clinics(queryset, request, self.clinic_lookup)
+        if search_term and self.search_clinic_lookup:
+            # The same clinics on the searched patient too (their clinic is the
+            # row's): the planner starts from the user's patients with that name
+            # rather than from every session of the network.
+            queryset = scope_to_clinics(queryset, request, self.search_clinic_lookup)
+        return queryset, may_have_duplicates
 
 
 class NetworkAutocompleteMixin:

@@ -149,6 +149,7 @@ class ResolveForm(forms.Form):
 class EscalationAdmin(ClinicScopedAdminMixin, CappedCountAdminMixin, ServiceWrittenAdminMixin,
                       admin.ModelAdmin):
     clinic_lookup = "clinic"  # denormalised: the planner starts from the clinic
+    search_clinic_lookup = "patient__clinic"
     list_display = ("level_badge", "patient_column", "call_column", "checkin_day",
                     "reasons_column", "raised", "status_column", "assigned_column")
     list_display_links = ("level_badge",)
@@ -451,6 +452,7 @@ class EscalationAdmin(ClinicScopedAdminMixin, CappedCountAdminMixin, ServiceWrit
 class CheckInAdmin(ClinicScopedAdminMixin, CappedCountAdminMixin, ServiceWrittenAdminMixin,
                    admin.ModelAdmin):
     clinic_lookup = "clinic"  # denormalised: the planner starts from the clinic
+    search_clinic_lookup = "session__patient__clinic"
     list_display = ("__str__", "patient_column", "day", "status_column", "due_at", "sent_at",
                     "completed_at", "attempts", "last_error_column")
     list_filter = (
@@ -580,6 +582,7 @@ class CheckInAdmin(ClinicScopedAdminMixin, CappedCountAdminMixin, ServiceWritten
 class CheckInResponseAdmin(ClinicScopedAdminMixin, CappedCountAdminMixin, ServiceWrittenAdminMixin,
                            admin.ModelAdmin):
     clinic_lookup = "clinic"  # denormalised: the planner starts from the clinic
+    search_clinic_lookup = "checkin__session__patient__clinic"
     list_display = ("__str__", "patient_column", "checkin_day", "submitted_at",
                     "assessment_column", "comment_column", "channel", "photo_column")
     list_filter = (AssessmentFilter, CommentFilter, "channel", EscalationDayFilter,
