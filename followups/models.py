@@ -459,6 +459,10 @@ class Escalation(Claimable):
             # its first rows without passing every resolved flag before them.
             models.Index(fields=["-level_rank", "created_at", "id"],
                          name="escalation_unresolved_order", condition=~Q(status="resolved")),
+            # The unresolved ones by planned call-back: those come due go first
+            # in the queue and "Call now" (followups.desk.calls).
+            models.Index(fields=["next_attempt_at"], name="escalation_callback_planned",
+                         condition=~Q(status="resolved") & Q(next_attempt_at__isnull=False)),
             # A patient's open level (followups.selectors.with_open_escalation_level).
             models.Index(fields=["patient", "-level_rank"], name="escalation_patient_open",
                          condition=~Q(status="resolved")),

@@ -97,9 +97,10 @@ def calls_for_user(user, *, now: datetime, limit: int = CALLS_SHOWN) -> list[Esc
         queryset = queryset.filter(clinic_id__in=user_clinic_ids(user))
     ordered = with_call_order(queryset, now=now).select_related("patient__clinic", "assigned_to")
     # CALL_ORDER in two reads of ``limit`` rows each, rather than sorting every
-    # unresolved flag of the network: the call-backs due (few; next_attempt_at's
-    # index), then the others in the queue's index order (escalation_ordering).
-    callbacks_due = Q(next_attempt_at__lte=now)
+    # unresolved flag of the network: the call-backs due (few, from
+    # escalation_callback_planned), then the others in the queue's order (from
+    # escalation_unresolved_order).
+    callbacks_due = Q(next_attempt_at__isnull=False, next_attempt_at__lte=now)
     calls = list(ordered.filter(callbacks_due).order_by(*CALL_ORDER)[:limit])
     if len(calls) < limit:
         calls += ordered.exclude(callbacks_due).order_by(*CALL_ORDER[1:])[:limit - len(calls)]
