@@ -6,9 +6,10 @@ import binascii
 import json
 from base64 import b64decode, b64encode
 from functools import cached_property, partial
+from typing import Any, ClassVar, cast
 
 from django.contrib.admin.views.main import PAGE_VAR
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.db.models import Q
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import CursorPagination, PageNumberPagination
@@ -70,15 +71,16 @@ class KeysFirstPaginator(CappedCountPaginator):
         top = bottom + self.per_page
         if top + self.orphans >= self.count:
             top = self.count
-        keys = list(self.object_list.values_list("pk", flat=True)[bottom:top])
-        rows = {row.pk: row for row in self.object_list.filter(pk__in=keys)}
-        return self._get_page([rows[key] for key in keys if key in rows], number, self)
+        queryset: Any = self.object_list  # a change list's queryset
+        keys = list(queryset.values_list("pk", flat=True)[bottom:top])
+        rows = {row.pk: row for row in queryset.filter(pk__in=keys)}
+        return Page([rows[key] for key in keys if key in rows], number, self)
 
 
 class CappedCountAdminMixin:
     """A change list counted only a few pages past the page shown (``CappedCountPaginator``)."""
 
-    paginator = CappedCountPaginator
+    paginator: ClassVar[type[CappedCountPaginator]] = CappedCountPaginator
     show_full_result_count = False
 
     def get_paginator(self, request, queryset, per_page, orphans=0,
@@ -105,10 +107,12 @@ class CappedCountPagination(PageNumberPagination):
             self.django_paginator_class = Paginator
         else:
             page = int(asked) if asked.isdigit() else 1
-            self.django_paginator_class = partial(CappedCountPaginator, page=page)
+            self.django_paginator_class = cast(  # a class, given the page it counts from
+                type[Paginator], partial(CappedCountPaginator, page=page))
         return super().paginate_queryset(queryset, request, view)
 
     def get_paginated_response(self, data):
+        assert self.page is not None  # paginate_queryset ran
         body = {"next": self.get_next_link(), "previous": self.get_previous_link(),
                 "results": data}
         if not getattr(self.page.paginator, "count_is_capped", False):

@@ -68,7 +68,8 @@ def scope_to_clinics(queryset: QuerySet, request, clinic_lookup: str) -> QuerySe
     if ids is None:
         return queryset
     scope = (clinic_lookup, frozenset(ids))
-    applied = getattr(queryset.query, "clinic_scopes", frozenset())
+    applied: frozenset[tuple[str, frozenset[int]]] = getattr(
+        queryset.query, "clinic_scopes", frozenset())
     if scope in applied:
         return queryset
     scoped = queryset.filter(**{f"{clinic_lookup}__in": ids})

@@ -164,7 +164,8 @@ class EscalationAdmin(ClinicScopedAdminMixin, CappedCountAdminMixin, ServiceWrit
     # has waited longest for the clinic (get_ordering: the first is computed).
     list_select_related = ("patient", "checkin", "acknowledged_by", "assigned_to")
     list_per_page = 50
-    paginator = KeysFirstPaginator  # that order is computed: sort the keys, not whole rows
+    # That order is computed: sort the keys, not whole rows.
+    paginator = KeysFirstPaginator
     actions = ("acknowledge_selected", "resolve_selected")
     MAX_BULK_RESOLVE = 200
     show_facets = admin.ShowFacets.NEVER
