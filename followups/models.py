@@ -114,8 +114,10 @@ class CheckIn(Claimable):
             models.Index(fields=["next_action_at"], name="checkin_next_action",
                          condition=Q(next_action_at__isnull=False)),
             models.Index(fields=["status", "due_at"], name="checkin_status_due"),
-            # The admin's check-in list, newest due first.
-            models.Index(fields=["due_at"], name="checkin_due"),
+            # The lists' order network-wide (the admin's newest due first, the API's
+            # cursor): with the id, a page of the thousands due at one send hour is
+            # read in order, not all of them sorted by id.
+            models.Index(fields=["due_at", "id"], name="checkin_due_order"),
             # A clinic's check-ins in the lists' order (the API, the admin).
             models.Index(fields=["clinic", "due_at", "id"], name="checkin_clinic_due"),
         ]
