@@ -229,6 +229,13 @@ def measure(*, world, people, size: int, repeats: int, rows: dict[tuple[str, str
         progress(f"{size}×: measured as {who}")
 
 
+def _verdict(row: Row, small: int, big: int) -> str:
+    answered = {row.status.get(small), row.status.get(big)} - {200}
+    if answered:
+        return f"MISSED (HTTP {', '.join(str(status) for status in sorted(answered))})"
+    return "met" if row.passed(small, big) else "MISSED"
+
+
 def table_markdown(rows: list[Row], small: int, big: int) -> str:
     lines = [f"| user | page | {small}× p50 | {small}× p95 | {big}× p50 | {big}× p95 | "
              f"statements {small}× / {big}× | ratio | target |",
@@ -241,7 +248,7 @@ def table_markdown(rows: list[Row], small: int, big: int) -> str:
             f"{row.p95.get(big, 0):.0f} ms | {row.statements.get(small, '–')} / "
             f"{row.statements.get(big, '–')} | "
             f"{'–' if ratio is None else f'{ratio:.2f}×'} | "
-            f"{'met' if row.passed(small, big) else 'MISSED'} |")
+            f"{_verdict(row, small, big)} |")
     return "\n".join(lines)
 
 
