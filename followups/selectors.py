@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from django.db.models import (
@@ -124,15 +125,20 @@ def with_open_escalation_level(queryset: QuerySet[Patient]) -> QuerySet[Patient]
     )
 
 
-def patients_with_open_level(queryset: QuerySet[Patient], level: Level) -> QuerySet[Patient]:
+def patients_with_open_level(queryset: QuerySet[Patient], level: Level, *,
+                             clinic_ids: Iterable[int] | None = None) -> QuerySet[Patient]:
     """The patients whose highest unresolved escalation is ``level`` (or who have none).
 
     Through the escalations' own index (escalation_patient_open): the
     unresolved escalations of that rank, less the patients with a higher one,
     as semi-joins. Never the per-patient annotation, which the database would
-    compute for every patient to find the few that match.
+    compute for every patient to find the few that match. ``clinic_ids``: the
+    clinics ``queryset`` is scoped to, so that the escalations read are theirs
+    (their denormalised clinic) and not the whole network's.
     """
     unresolved = Escalation.objects.exclude(status=Escalation.Status.RESOLVED)
+    if clinic_ids is not None:
+        unresolved = unresolved.filter(clinic_id__in=clinic_ids)
     if level == Level.NONE:
         return queryset.exclude(pk__in=unresolved.values("patient_id"))
     rank = level.escalation_rank

@@ -11,6 +11,7 @@ from django.contrib import admin
 from followups.assessment.rules import ESCALATION_LEVELS, Level
 from followups.desk.filters import ProductFilter
 from followups.selectors import patients_with_open_level
+from patients.admin_scoping import clinic_ids_for
 
 
 class OpenLevelFilter(admin.SimpleListFilter):
@@ -27,7 +28,8 @@ class OpenLevelFilter(admin.SimpleListFilter):
         chosen = (None if value is None
                   else {level.label: level for level in self.LEVELS}.get(value))
         if chosen is not None:
-            return patients_with_open_level(queryset, chosen)
+            return patients_with_open_level(queryset, chosen,
+                                            clinic_ids=clinic_ids_for(request))
         return queryset
 
 

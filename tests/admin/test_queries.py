@@ -260,3 +260,17 @@ def test_the_queue_pages_by_sorting_keys_then_reading_the_pages_rows(
                 and "ORDER BY" in q["sql"]]
         assert keys, "the page's keys are read on their own"
     assert shown == expected
+
+
+def test_a_clinics_open_level_filter_reads_only_its_own_clinics_flags(
+        staff_client, clinic, staff, other_clinic, outsider):
+    ours = flag_patient(clinic, staff, index=1, level="review")
+    flag_patient(other_clinic, outsider, index=2, level="review")
+
+    with CaptureQueriesContext(connection) as context:
+        response = staff_client.get("/admin/patients/patient/?open_level=review")
+
+    assert [patient.pk for patient in response.context["cl"].result_list] == [ours.patient_id]
+    listed = [q["sql"] for q in context.captured_queries
+              if q["sql"].startswith('SELECT "patients_patient"."id"')]
+    assert listed and all('U0."clinic_id" IN' in sql for sql in listed), listed
