@@ -215,6 +215,8 @@ def _measure(client, path: str, repeats: int) -> tuple[float, float, int, int]:
         start = time.perf_counter()
         client.get(path)
         timings.append((time.perf_counter() - start) * 1000)
+    if not timings:  # counted only
+        return 0.0, 0.0, statements, response.status_code
     return percentile(timings, 0.5), percentile(timings, 0.95), statements, response.status_code
 
 
@@ -320,12 +322,12 @@ def remeasure_all_main(*, database_url: str, repeats: int, output: Path, progres
     """Measure every page again, with the code as it is now, on the two databases the last
     ``--scale`` run left: its 1× copy (``<name>_1x``) and the grown one.
 
-    Interleaved: each page is measured at 1× and then at N× before the next
-    page, so that both sizes meet the same moment of a shared machine (its
-    other work, its caches) rather than one size its quiet minutes and the
-    other its busy ones.
+    Interleaved request by request: one open connection to each database,
+    and each timed request at 1× is followed by the same request at N×, so
+    that both sizes meet the same moments of a shared machine (its other
+    work, its caches) rather than one size its quiet minutes and the other
+    its busy ones.
     """
-    from django.conf import settings
     from django.db import connections
 
     from bench import database
@@ -335,11 +337,13 @@ def remeasure_all_main(*, database_url: str, repeats: int, output: Path, progres
 
     name = database.database_name(database_url)
     small, big = name + ONE_X_SUFFIX, name
+    template = connections["default"]
+    wrappers = {database_name: template.__class__({**template.settings_dict,
+                                                   "NAME": database_name}, "default")
+                for database_name in (small, big)}
 
     def use(database_name: str) -> None:
-        connections.close_all()
-        settings.DATABASES["default"]["NAME"] = database_name
-        connections["default"].settings_dict["NAME"] = database_name
+        connections["default"] = wrappers[database_name]
 
     clinics, snapshot_seconds, people, pages = {}, {}, {}, {}
     for database_name in (small, big):
@@ -357,19 +361,31 @@ def remeasure_all_main(*, database_url: str, repeats: int, output: Path, progres
     for who in people[small]:
         for index, (page, _path) in enumerate(pages[small][who]):
             row = rows.setdefault((who, page), Row(user=who, page=page))
-            for database_name in (small, big):
+            timings: dict[str, list[float]] = {small: [], big: []}
+            for database_name in (small, big):  # warm, and count the statements
                 use(database_name)
                 client, _user = people[database_name][who]
                 path = pages[database_name][who][index][1]
-                p50, p95, statements, status = _measure(client, path, repeats)
+                _p50, _p95, statements, status = _measure(client, path, 0)
+                row.statements[sizes[database_name]] = statements
+                row.status[sizes[database_name]] = status
+            for _ in range(repeats):
+                for database_name in (small, big):
+                    use(database_name)
+                    client, _user = people[database_name][who]
+                    path = pages[database_name][who][index][1]
+                    started = time.perf_counter()
+                    client.get(path)
+                    timings[database_name].append((time.perf_counter() - started) * 1000)
+            for database_name, measured in timings.items():
                 size = sizes[database_name]
-                row.p50[size], row.p95[size] = p50, p95
-                row.statements[size], row.status[size] = statements, status
+                row.p50[size] = percentile(measured, 0.5)
+                row.p95[size] = percentile(measured, 0.95)
         progress(f"measured as {who}")
     return _report(rows=rows, factor=factor, output=output, progress=progress, header=[
         f"- measured again on the databases of the last `--scale` run: "
         f"{clinics[small]:,} and {clinics[big]:,} clinics; {repeats} timed requests a page "
-        "at each size, the two sizes one after the other page by page, in-process "
+        "at each size, alternating 1× and the grown network request by request, in-process "
         "(Django's test client, the whole middleware stack)",
         f"- the dashboard snapshots (a periodic task) counted in "
         f"{snapshot_seconds[small]:.1f} s at 1×, {snapshot_seconds[big]:.1f} s at {factor}×"])
