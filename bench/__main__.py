@@ -75,9 +75,10 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--grow-by", type=int, metavar="N",
                         help="with --scale: grow the last --scale run's grown database N "
                              "times again (then --remeasure measures it against 1×)")
-    parser.add_argument("--export", action="store_true",
+    parser.add_argument("--export", nargs="*", choices=["answers", "queue"],
                         help="with --scale: build a superuser's year-long export of every "
-                             "clinic on the grown database the last --scale run left")
+                             "clinic (the answers, the flags, or both when none is named) on "
+                             "the grown database the last --scale run left")
     parser.add_argument("--repeats", type=int, default=15,
                         help="with --only or --remeasure: timed requests per row "
                              "(default %(default)s)")
@@ -227,10 +228,11 @@ def _scale(args: argparse.Namespace) -> int:
 
         return grow_again_main(database_url=database_url, by=args.grow_by,
                                progress=Progress())
-    if args.export:
+    if args.export is not None:
         from bench.scale import export_main
 
-        return export_main(database_url=database_url, progress=Progress())
+        return export_main(database_url=database_url, whats=args.export or ["answers", "queue"],
+                           progress=Progress())
     if args.remeasure:
         from bench.scale import remeasure_all_main
 

@@ -465,7 +465,7 @@ def remeasure_main(*, database_url: str, only: str, repeats: int, progress) -> i
 # A year's export of the whole network ------------------------------------------------------
 
 
-def export_main(*, database_url: str, progress) -> int:
+def export_main(*, database_url: str, whats: list[str], progress) -> int:
     """Build, as the worker does, a superuser's export of a year of every clinic's answers and
     flags on the grown database the last ``--scale`` run left; print rows, size, time and the
     process's peak memory."""
@@ -490,7 +490,7 @@ def export_main(*, database_url: str, progress) -> int:
              "the worker builds it",
              "| export | rows | file | time | peak memory (whole process) |",
              "|---|---|---|---|---|"]
-    for what in ("answers", "queue"):
+    for what in whats:
         export = export_request(user=user, what=what, clinic=None, start=start, end=end)
         started = time.perf_counter()
         built = export_build(export_id=export.pk)
