@@ -65,16 +65,13 @@ class KeysFirstPaginator(CappedCountPaginator):
     the same order.
     """
 
-    def page(self, number):
-        number = self.validate_number(number)
-        bottom = (number - 1) * self.per_page
-        top = bottom + self.per_page
-        if top + self.orphans >= self.count:
-            top = self.count
-        queryset: Any = self.object_list  # a change list's queryset
-        keys = list(queryset.values_list("pk", flat=True)[bottom:top])
+    def _get_page(self, object_list, number, paginator):
+        # Django's hook for the page's object: ``object_list`` is the change list's
+        # queryset already sliced to the page by Paginator.page.
+        keys = list(object_list.values_list("pk", flat=True))
+        queryset: Any = self.object_list
         rows = {row.pk: row for row in queryset.filter(pk__in=keys)}
-        return Page([rows[key] for key in keys if key in rows], number, self)
+        return Page([rows[key] for key in keys if key in rows], number, paginator)
 
 
 class CappedCountAdminMixin:

@@ -74,13 +74,17 @@ def patient_last_reached_at(patient: Patient) -> datetime | None:
             .order_by("-at").values_list("at", flat=True).first())
 
 
+def callback_due_q(*, now: datetime) -> Q:
+    """Flags not resolved whose promised call-back has passed (escalation_callback_planned)."""
+    return (Q(next_attempt_at__isnull=False, next_attempt_at__lte=now)
+            & ~Q(status=Escalation.Status.RESOLVED))
+
+
 def with_call_order(queryset: QuerySet[Escalation], *, now: datetime) -> QuerySet[Escalation]:
     """``callback_due`` (1 when a promised call-back has passed) and ``patient_reached_at``."""
     return queryset.annotate(
-        callback_due=Case(
-            When(Q(next_attempt_at__lte=now) & ~Q(status=Escalation.Status.RESOLVED),
-                 then=Value(1)),
-            default=Value(0), output_field=IntegerField()),
+        callback_due=Case(When(callback_due_q(now=now), then=Value(1)),
+                          default=Value(0), output_field=IntegerField()),
         patient_reached_at=last_reached_at(OuterRef("patient")),
     )
 
@@ -100,7 +104,7 @@ def calls_for_user(user, *, now: datetime, limit: int = CALLS_SHOWN) -> list[Esc
     # unresolved flag of the network: the call-backs due (few, from
     # escalation_callback_planned), then the others in the queue's order (from
     # escalation_unresolved_order).
-    callbacks_due = Q(next_attempt_at__isnull=False, next_attempt_at__lte=now)
+    callbacks_due = callback_due_q(now=now)
     calls = list(ordered.filter(callbacks_due).order_by(*CALL_ORDER)[:limit])
     if len(calls) < limit:
         calls += ordered.exclude(callbacks_due).order_by(*CALL_ORDER[1:])[:limit - len(calls)]
