@@ -8,7 +8,7 @@ instead of lookups per row.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from urllib.parse import urlencode
@@ -146,15 +146,28 @@ def group_scope(clinic_ids: Iterable[int]) -> str:
     return GROUP_PREFIX + hashlib.blake2b(key.encode(), digest_size=6).hexdigest()
 
 
+def clinics_scope(clinic_ids: Collection[int], *,
+                  clinics_in_network: Callable[[], int]) -> str | None:
+    """Which snapshot a member of these clinics reads; None: their figures are counted live.
+
+    ``clinics_in_network`` is asked only for a set large enough to be the whole
+    network: the page (one more query) and the periodic task (a count it has)
+    decide alike.
+    """
+    if (len(clinic_ids) >= NETWORK_FROM_CLINICS
+            and len(clinic_ids) == clinics_in_network()):
+        return NETWORK
+    if len(clinic_ids) >= GROUP_SNAPSHOT_FROM_CLINICS:
+        return group_scope(clinic_ids)
+    return None
+
+
 def snapshot_scope(user, clinics: list[Clinic]) -> str | None:
     """Which snapshot this user's growing figures are read from; None: counted live."""
     if user.is_superuser:
         return NETWORK
-    if len(clinics) >= NETWORK_FROM_CLINICS and len(clinics) == Clinic.objects.count():
-        return NETWORK
-    if len(clinics) >= GROUP_SNAPSHOT_FROM_CLINICS:
-        return group_scope(clinic.pk for clinic in clinics)
-    return None
+    return clinics_scope([clinic.pk for clinic in clinics],
+                         clinics_in_network=Clinic.objects.count)
 
 
 def snapshot_fresh(scope: str, *, clinic_ids: Iterable[int] | None,

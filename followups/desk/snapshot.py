@@ -28,6 +28,7 @@ from followups.desk.dashboard import (
     GROUP_PREFIX,
     GROUP_SNAPSHOT_FROM_CLINICS,
     NETWORK,
+    clinics_scope,
     group_scope,
     growing_counts,
 )
@@ -52,18 +53,18 @@ def group_snapshot_refresh(clinic_ids: frozenset[int], *,
                            now: datetime | None = None) -> DashboardSnapshot:
     """Count one set of clinics' growing figures at ``now`` and store them, with the set."""
     now = now or database_now()
-    clinics = list(Clinic.objects.filter(pk__in=clinic_ids).order_by("pk"))
-    ids = [clinic.pk for clinic in clinics]
+    ids = sorted(clinic_ids)
+    clinics = list(Clinic.objects.filter(pk__in=ids))
     counts = growing_counts(zoned=clinics, clinics=clinics, clinic_ids=ids, now=now)
-    counts["clinic_ids"] = sorted(clinic_ids)
+    counts["clinic_ids"] = ids
     snapshot, _ = DashboardSnapshot.objects.update_or_create(
         scope=group_scope(clinic_ids), defaults={"computed_at": now, "counts": counts})
     return snapshot
 
 
 def member_clinic_sets() -> set[frozenset[int]]:
-    """The distinct sets of clinics of active staff members of many clinics (superusers
-    read the network's snapshot)."""
+    """The distinct sets of clinics of active staff members of many clinics (superusers,
+    and members of every clinic, read the network's snapshot)."""
     members = (ClinicMembership.objects
                .filter(user__is_active=True, user__is_staff=True, user__is_superuser=False)
                .values("user").annotate(clinics=Count("clinic"))
@@ -80,8 +81,12 @@ def dashboard_snapshots_refresh(*, now: datetime | None = None) -> list[Dashboar
     more loses its snapshot."""
     now = now or database_now()
     snapshots = [network_snapshot_refresh(now=now)]
+    clinics_in_network = Clinic.objects.count()
+    # A member of every clinic reads the network's, counted just above: not twice.
     snapshots += [group_snapshot_refresh(clinic_ids, now=now)
-                  for clinic_ids in member_clinic_sets()]
+                  for clinic_ids in member_clinic_sets()
+                  if clinics_scope(clinic_ids, clinics_in_network=lambda: clinics_in_network)
+                  != NETWORK]
     (DashboardSnapshot.objects.filter(scope__startswith=GROUP_PREFIX)
      .exclude(scope__in=[snapshot.scope for snapshot in snapshots]).delete())
     return snapshots

@@ -257,3 +257,15 @@ def test_a_member_of_few_clinics_is_always_counted_live(client, network, clinic,
 
     assert client.get("/admin/").context["dashboard"].as_of is None
     assert list(DashboardSnapshot.objects.values_list("scope", flat=True)) == [NETWORK]
+
+
+def test_a_member_of_every_clinic_costs_no_second_count_of_the_network(
+        client, network, clinic, other_clinic, many_clinics_from_two, monkeypatch):
+    monkeypatch.setattr("followups.desk.dashboard.NETWORK_FROM_CLINICS", 2)
+    everywhere = UserFactory(username="regional", clinics=[clinic, other_clinic])
+
+    dashboard_snapshots_refresh(now=NOW - timedelta(minutes=4))
+
+    assert list(DashboardSnapshot.objects.values_list("scope", flat=True)) == [NETWORK]
+    client.force_login(everywhere)
+    assert client.get("/admin/").context["dashboard"].as_of == NOW - timedelta(minutes=4)
