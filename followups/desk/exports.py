@@ -2,7 +2,8 @@
 
 Each export is one declaration of columns (name, meaning, values, cell): the
 header, every row (``export_rows``, the one row builder) and the codebook
-beside the file come from it, so they cannot drift apart.
+beside the file come from it, so they cannot drift apart. Rows are read as
+values, the columns each cell names, never as model instances.
 
 The transport (below the rows) changes apart: which rows, scoped to the
 staff member's clinics and a range of local days, and how the file gets to
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import logging
 import operator
 import secrets
@@ -30,7 +32,8 @@ from celery import current_app
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import Count, Min, Prefetch, QuerySet
+from django.db.models import CharField, Count, Min, QuerySet
+from django.db.models.functions import Cast
 from django.http import FileResponse, Http404
 from django.utils import timezone
 
@@ -57,40 +60,52 @@ EXPORT_SPOOL_BYTES = 8 * 1024 * 1024
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 
+Row = dict[str, Any]
+
+# The key the row builder adds to each row: its session's product applications,
+# (product name, phase, lot number) in the order they were recorded.
+APPLICATIONS = "applications"
+
+
 @dataclass(frozen=True)
 class Column:
-    """One column of an export: its name, what it means and its values (the codebook), its cell."""
+    """One column of an export: its name, what it means and its values (the codebook), its cell.
+
+    ``reads`` names what the cell reads from a row: ORM lookups (read as
+    values, never as model instances: a year of a network is millions of
+    rows) or, for a stored value read as its text, ``(alias, expression)``.
+    """
 
     name: str
     meaning: str
     values: str
-    cell: Callable[[Any], object]
+    reads: tuple[str | tuple[str, Any], ...]
+    cell: Callable[[Row], object]
 
 
-def _user(user) -> str:
-    return user.get_username() if user is not None else ""
+def _value(name: str, meaning: str, values: str, path: str) -> Column:
+    """A column whose cell is one value of the row, as stored."""
+    return Column(name, meaning, values, (path,), operator.itemgetter(path))
 
 
-def _practitioner(session) -> str:
-    user = session.practitioner
-    return (user.get_full_name() or user.get_username()) if user is not None else ""
+def _as_text(path: str) -> tuple[str, Cast]:
+    """A stored value read as its text, not through its field's type (a phone number is
+    stored E.164 by patients.phones: parsing it again is a third of a year's export)."""
+    alias = path.replace("__", "_") + "_text"
+    return alias, Cast(path, output_field=CharField())
 
 
-def _phone(number) -> str:
-    # Stored as E.164 (patients.phones); formatted without str()'s validation of
-    # every number, a third of the time of a year's export.
-    return number.as_e164 if number else ""
+def _full_name(first: str | None, last: str | None) -> str:
+    # As User.get_full_name and Patient.__str__ write it.
+    return f"{first or ''} {last or ''}".strip()
 
 
-def _products(session) -> str:
-    return "; ".join(f"{application.product.name} [{application.phase}, lot "
-                     f"{application.lot_number or '?'}]"
-                     for application in session.applications.all())
+def _products(applications: Iterable[tuple[str, str, str]]) -> str:
+    return "; ".join(f"{name} [{phase}, lot {lot or '?'}]" for name, phase, lot in applications)
 
 
-def _lots(session) -> str:
-    return " ".join(sorted({application.lot_number for application in session.applications.all()
-                            if application.lot_number}))
+def _lots(applications: Iterable[tuple[str, str, str]]) -> str:
+    return " ".join(sorted({lot for _name, _phase, lot in applications if lot}))
 
 
 UTC_TIME = "ISO 8601 date and time with its UTC offset"
@@ -100,66 +115,67 @@ SESSION_PRODUCTS = ("Products applied at the session, '; '-separated, each as "
 PHASES = "phase: pre, during or post; lot '?' when none was recorded"
 
 
-def _session_columns(session_of: Callable[[Any], Any]) -> tuple[Column, ...]:
+def _session_columns(session: str) -> tuple[Column, ...]:
     """The session's columns, to trace a reaction to a product's lot and a practitioner."""
+    practitioner = tuple(f"{session}__practitioner__{name}"
+                         for name in ("first_name", "last_name", "username"))
     return (
-        Column("session_id", "The treatment session's id", "integer",
-               lambda row: session_of(row).pk),
-        Column("session_performed_at", "When the session was performed", UTC_TIME,
-               lambda row: session_of(row).performed_at),
+        _value("session_id", "The treatment session's id", "integer", f"{session}__id"),
+        _value("session_performed_at", "When the session was performed", UTC_TIME,
+               f"{session}__performed_at"),
         Column("practitioner", "Who performed the session", "full name, or user name",
-               lambda row: _practitioner(session_of(row))),
-        Column("treatment_area", "The area treated", "free text",
-               lambda row: session_of(row).treatment_area),
-        Column("products", SESSION_PRODUCTS, PHASES, lambda row: _products(session_of(row))),
+               practitioner, lambda row: (_full_name(row[practitioner[0]], row[practitioner[1]])
+                                          or row[practitioner[2]])),
+        _value("treatment_area", "The area treated", "free text", f"{session}__treatment_area"),
+        Column("products", SESSION_PRODUCTS, PHASES, (APPLICATIONS,),
+               lambda row: _products(row[APPLICATIONS])),
         Column("lot_numbers", "The lot numbers applied at the session, one filter away",
-               "space-separated, sorted", lambda row: _lots(session_of(row))),
+               "space-separated, sorted", (APPLICATIONS,), lambda row: _lots(row[APPLICATIONS])),
     )
 
 
-def _patient_columns(patient_of: Callable[[Any], Any]) -> tuple[Column, ...]:
+def _patient_columns(patient: str) -> tuple[Column, ...]:
+    names = (f"{patient}__first_name", f"{patient}__last_name")
+    phone = _as_text(f"{patient}__phone")
     return (
-        Column("clinic", "The clinic", "its name", lambda row: patient_of(row).clinic.name),
-        Column("patient_id", "The patient's id", "integer", lambda row: patient_of(row).pk),
-        Column("patient_name", "The patient's first and last name", "text",
-               lambda row: str(patient_of(row))),
-        Column("patient_email", "The patient's email address", "text",
-               lambda row: patient_of(row).email),
+        _value("clinic", "The clinic", "its name", f"{patient}__clinic__name"),
+        _value("patient_id", "The patient's id", "integer", f"{patient}__id"),
+        Column("patient_name", "The patient's first and last name", "text", names,
+               lambda row: _full_name(row[names[0]], row[names[1]])),
+        _value("patient_email", "The patient's email address", "text", f"{patient}__email"),
         Column("patient_phone", "The patient's phone number (staff exports only)",
                "E.164 after a ' (which keeps a spreadsheet from reading + as a formula); "
-               "empty if none", lambda row: _phone(patient_of(row).phone)),
+               "empty if none", (phone,), operator.itemgetter(phone[0])),
     )
 
 
 QUEUE_COLUMNS: tuple[Column, ...] = (
-    Column("escalation_id", "The flag's id", "integer", lambda e: e.pk),
-    *_patient_columns(lambda e: e.patient),
-    Column("level", "How soon the patient must be contacted", LEVELS, lambda e: e.level),
-    Column("status", "Where handling stands", "open, acknowledged, resolved", lambda e: e.status),
-    Column("checkin_day", "The check-in's day after the session", "2, 7 or 10",
-           lambda e: e.checkin.day),
+    _value("escalation_id", "The flag's id", "integer", "id"),
+    *_patient_columns("patient"),
+    _value("level", "How soon the patient must be contacted", LEVELS, "level"),
+    _value("status", "Where handling stands", "open, acknowledged, resolved", "status"),
+    _value("checkin_day", "The check-in's day after the session", "2, 7 or 10", "checkin__day"),
     Column("reason_codes", "The rules that raised the flag", "space-separated codes of "
-           "docs/escalation-rules.md", lambda e: " ".join(r.get("code", "") for r in e.reasons)),
-    Column("reasons", "The reasons in words", "' | '-separated",
-           lambda e: " | ".join(reason_message(r) for r in e.reasons)),
-    Column("raised_at", "When the flag was raised", UTC_TIME, lambda e: e.created_at),
-    Column("assigned_to", "Who is calling the patient", "user name; empty if nobody",
-           lambda e: _user(e.assigned_to)),
-    Column("calls", "Calls recorded", "integer", lambda e: e.calls),
-    Column("first_call_at", "When the first call was recorded", UTC_TIME + "; empty if none",
-           lambda e: e.first_call_at),
-    Column("acknowledged_by", "Who acknowledged it", "user name",
-           lambda e: _user(e.acknowledged_by)),
-    Column("acknowledged_at", "When it was acknowledged", UTC_TIME, lambda e: e.acknowledged_at),
-    Column("resolved_by", "Who resolved it", "user name", lambda e: _user(e.resolved_by)),
-    Column("resolved_at", "When it was resolved", UTC_TIME, lambda e: e.resolved_at),
-    Column("resolution_note", "What was done", "free text", lambda e: e.resolution_note),
-    *_session_columns(lambda e: e.session),
+           "docs/escalation-rules.md", ("reasons",),
+           lambda row: " ".join(r.get("code", "") for r in row["reasons"])),
+    Column("reasons", "The reasons in words", "' | '-separated", ("reasons",),
+           lambda row: " | ".join(reason_message(r) for r in row["reasons"])),
+    _value("raised_at", "When the flag was raised", UTC_TIME, "created_at"),
+    _value("assigned_to", "Who is calling the patient", "user name; empty if nobody",
+           "assigned_to__username"),
+    _value("calls", "Calls recorded", "integer", "calls"),
+    _value("first_call_at", "When the first call was recorded", UTC_TIME + "; empty if none",
+           "first_call_at"),
+    _value("acknowledged_by", "Who acknowledged it", "user name", "acknowledged_by__username"),
+    _value("acknowledged_at", "When it was acknowledged", UTC_TIME, "acknowledged_at"),
+    _value("resolved_by", "Who resolved it", "user name", "resolved_by__username"),
+    _value("resolved_at", "When it was resolved", UTC_TIME, "resolved_at"),
+    _value("resolution_note", "What was done", "free text", "resolution_note"),
+    *_session_columns("session"),
 )
 
 _SYMPTOM_COLUMNS = tuple(
-    Column(name, f"Answer: {name.replace('_', ' ')}", values,
-           operator.attrgetter(name))
+    _value(name, f"Answer: {name.replace('_', ' ')}", values, name)
     for names, values in (
         (CheckInResponse.SEVERITY_FIELDS, "none, mild, moderate, severe, very_severe"),
         (CheckInResponse.TREND_FIELDS, "better, same, worse; empty when the symptom is none"),
@@ -169,22 +185,22 @@ _SYMPTOM_COLUMNS = tuple(
 )
 
 ANSWERS_COLUMNS: tuple[Column, ...] = (
-    Column("response_id", "The answers' id", "integer", lambda r: r.pk),
-    *_patient_columns(lambda r: r.checkin.session.patient),
-    Column("checkin_day", "The check-in's day after the session", "2, 7 or 10",
-           lambda r: r.checkin.day),
-    Column("submitted_at", "When the answers were given", UTC_TIME, lambda r: r.submitted_at),
-    Column("channel", "Who entered them", "patient_link (the patient), staff (by phone)",
-           lambda r: r.channel),
+    _value("response_id", "The answers' id", "integer", "id"),
+    *_patient_columns("checkin__session__patient"),
+    _value("checkin_day", "The check-in's day after the session", "2, 7 or 10", "checkin__day"),
+    _value("submitted_at", "When the answers were given", UTC_TIME, "submitted_at"),
+    _value("channel", "Who entered them", "patient_link (the patient), staff (by phone)",
+           "channel"),
     *_SYMPTOM_COLUMNS,
-    Column("comments", "The patient's own words", "free text", lambda r: r.comments),
-    Column("assessment_level", "The rules' assessment", "none, watch, review, urgent",
-           lambda r: r.assessment_level),
+    _value("comments", "The patient's own words", "free text", "comments"),
+    _value("assessment_level", "The rules' assessment", "none, watch, review, urgent",
+           "assessment_level"),
     Column("reason_codes", "The rules behind it", "space-separated codes",
-           lambda r: " ".join(reason.get("code", "") for reason in r.assessment_reasons)),
-    Column("has_photo", "Whether a photo came with the answers", "yes, no",
-           lambda r: bool(r.photo)),
-    *_session_columns(lambda r: r.checkin.session),
+           ("assessment_reasons",),
+           lambda row: " ".join(reason.get("code", "") for reason in row["assessment_reasons"])),
+    Column("has_photo", "Whether a photo came with the answers", "yes, no", ("photo",),
+           lambda row: bool(row["photo"])),
+    *_session_columns("checkin__session"),
 )
 
 QUEUE_HEADER = tuple(column.name for column in QUEUE_COLUMNS)
@@ -205,10 +221,34 @@ def csv_safe(value: object) -> str:
     return text
 
 
-def export_rows(columns: tuple[Column, ...], objects: Iterable[Any]) -> Iterator[list[object]]:
-    """The one row builder: each object's cells, in its columns' order."""
-    for obj in objects:
-        yield [column.cell(obj) for column in columns]
+def _session_applications(session_ids: Iterable[int]) -> dict[int, list[tuple[str, str, str]]]:
+    """The sessions' product applications, in the order they were recorded: one query."""
+    applications: dict[int, list[tuple[str, str, str]]] = {}
+    for session_id, *application in (ProductApplication.objects
+                                     .filter(session_id__in=set(session_ids)).order_by("pk")
+                                     .values_list("session_id", "product__name", "phase",
+                                                  "lot_number")):
+        applications.setdefault(session_id, []).append(tuple(application))  # type: ignore[arg-type]
+    return applications
+
+
+def export_rows(columns: tuple[Column, ...], queryset: QuerySet, *,
+                session: str) -> Iterator[list[object]]:
+    """The one row builder: each row's cells, in its columns' order.
+
+    The rows are read as values in chunks, one round trip each, and each
+    chunk's sessions' applications in one more: a constant number of
+    queries per chunk, whatever the rows join.
+    """
+    reads = [read for column in columns for read in column.reads if read != APPLICATIONS]
+    paths = list(dict.fromkeys(read for read in reads if isinstance(read, str)))
+    expressions = dict(read for read in reads if not isinstance(read, str))
+    rows = queryset.values(*paths, **expressions).iterator(chunk_size=EXPORT_CHUNK_ROWS)
+    while chunk := list(itertools.islice(rows, EXPORT_CHUNK_ROWS)):
+        applications = _session_applications(row[session] for row in chunk)
+        for row in chunk:
+            row[APPLICATIONS] = applications.get(row[session], ())
+            yield [column.cell(row) for column in columns]
 
 
 def codebook_rows(columns: tuple[Column, ...]) -> Iterator[list[object]]:
@@ -216,34 +256,17 @@ def codebook_rows(columns: tuple[Column, ...]) -> Iterator[list[object]]:
         yield [column.name, column.meaning, column.values]
 
 
-def _with_session(prefix: str) -> list:
-    return [f"{prefix}session__practitioner",
-            Prefetch(f"{prefix}session__applications",
-                     queryset=ProductApplication.objects.select_related("product")
-                     .order_by("pk"))]
+def queue_rows(queryset: QuerySet[Escalation]) -> Iterator[list[object]]:
+    """The flags' rows, oldest first, with their calls counted."""
+    return export_rows(QUEUE_COLUMNS, queryset.annotate(
+        calls=Count("contacts"), first_call_at=Min("contacts__at")).order_by("created_at", "pk"),
+        session="session__id")
 
 
-def queue_queryset(queryset: QuerySet[Escalation]) -> QuerySet[Escalation]:
-    session = _with_session("")
-    return (queryset.select_related("patient__clinic", "checkin", "acknowledged_by",
-                                    "resolved_by", "assigned_to", session[0])
-            .prefetch_related(session[1])
-            .annotate(calls=Count("contacts"), first_call_at=Min("contacts__at"))
-            .order_by("created_at", "pk"))
-
-
-def queue_rows(escalations: Iterable[Escalation]) -> Iterator[list[object]]:
-    return export_rows(QUEUE_COLUMNS, escalations)
-
-
-def answers_queryset(queryset: QuerySet[CheckInResponse]) -> QuerySet[CheckInResponse]:
-    session = _with_session("checkin__")
-    return (queryset.select_related("checkin__session__patient__clinic", session[0])
-            .prefetch_related(session[1]).order_by("submitted_at", "pk"))
-
-
-def answers_rows(responses: Iterable[CheckInResponse]) -> Iterator[list[object]]:
-    return export_rows(ANSWERS_COLUMNS, responses)
+def answers_rows(queryset: QuerySet[CheckInResponse]) -> Iterator[list[object]]:
+    """The answers' rows, in the order they were given."""
+    return export_rows(ANSWERS_COLUMNS, queryset.order_by("submitted_at", "pk"),
+                       session="checkin__session__id")
 
 
 class _Echo:
@@ -268,14 +291,10 @@ def export_header_and_rows(*, what: str, queryset: QuerySet, clinics: Iterable[C
     if what == "queue":
         in_range = local_days_q(clinics, clinic_field="clinic", time_field="created_at",
                                 first=start, last=end)
-        rows = queue_rows(queue_queryset(queryset.filter(in_range))
-                          .iterator(chunk_size=EXPORT_CHUNK_ROWS))
-        return QUEUE_HEADER, rows
+        return QUEUE_HEADER, queue_rows(queryset.filter(in_range))
     in_range = local_days_q(clinics, clinic_field="clinic", time_field="submitted_at",
                             first=start, last=end)
-    rows = answers_rows(answers_queryset(queryset.filter(in_range))
-                        .iterator(chunk_size=EXPORT_CHUNK_ROWS))
-    return ANSWERS_HEADER, rows
+    return ANSWERS_HEADER, answers_rows(queryset.filter(in_range))
 
 
 def export_streams(*, clinics: int, start: date, end: date) -> bool:

@@ -144,6 +144,45 @@ def test_each_row_traces_to_the_session_its_products_lots_and_practitioner(staff
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("what", ["queue", "answers"])
+def test_an_export_reads_its_rows_by_the_chunk_never_a_statement_per_row(
+        staff_client, afternoon, clinic, staff, monkeypatch, what):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from followups.desk import exports
+    from tests.admin.builders import flag_patient
+
+    monkeypatch.setattr(exports, "EXPORT_CHUNK_ROWS", 2)
+
+    def exported() -> tuple[list[dict], int]:
+        with CaptureQueriesContext(connection) as captured:
+            read = rows(staff_client.post(EXPORTS, {"what": what, **period()}))
+        return read, len(captured)
+
+    serum, cream = ProductFactory(name="Calm serum"), ProductFactory(name="Numbing cream")
+    flag_patient(clinic, staff, index=1, products=[
+        {"product": cream, "phase": "pre", "lot_number": "NC-9"},
+        {"product": serum, "phase": "post", "lot_number": "LOT-2"}])
+    flag_patient(clinic, staff, index=2)
+    two, two_statements = exported()
+    for index in range(3, 7):
+        flag_patient(clinic, staff, index=index, products=[
+            {"product": serum, "phase": "during", "lot_number": f"LOT-{index}"}])
+    six, six_statements = exported()
+
+    assert len(two) == 2 and len(six) == 6
+    # Two more chunks of rows: one more read each, of their sessions' products.
+    assert six_statements - two_statements == 2
+    by_name = {row["patient_name"]: row for row in six}
+    assert by_name["Flagged1 Patient001"]["products"] == (
+        "Numbing cream [pre, lot NC-9]; Calm serum [post, lot LOT-2]")
+    assert by_name["Flagged1 Patient001"]["lot_numbers"] == "LOT-2 NC-9"
+    assert by_name["Flagged2 Patient002"]["products"] == ""
+    assert by_name["Flagged6 Patient006"]["lot_numbers"] == "LOT-6"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("what", ["queue", "answers"])
 def test_the_codebook_names_every_column_of_its_export_in_order(staff_client, what):
     from followups.desk.exports import COLUMNS
 
