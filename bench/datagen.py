@@ -373,9 +373,10 @@ class _Generator:
             allergies = rng.choice(ALLERGIES) if rng.random() < ALLERGY_RATE else []
             self.patients.append((clinic_id, allergies))
             birth = datetime(1960 + n % 45, 1 + n % 12, 1 + n % 28).date()
+            # The phone as the product stores it: E.164 (patients.phones).
             loader.add("patients_patient", (
                 n, clinic_id, rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES),
-                f"patient{n}@mail.example", "+44 7700 900000", birth, json.dumps(allergies),
+                f"patient{n}@mail.example", "+447700900000", birth, json.dumps(allergies),
                 rng.random() < 0.15, "", created,
             ))
 

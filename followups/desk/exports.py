@@ -21,6 +21,7 @@ import io
 import itertools
 import logging
 import operator
+import re
 import secrets
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
@@ -41,7 +42,7 @@ from followups.audit import audit_exports
 from followups.desk.dashboard import local_days_q
 from followups.escalations.messages import reason_message
 from followups.models import CheckInResponse, Escalation, Export
-from patients.models import Clinic, ProductApplication
+from patients.models import Clinic, Patient, ProductApplication
 from patients.selectors import clinics_for_user
 
 logger = logging.getLogger(__name__)
@@ -89,10 +90,22 @@ def _value(name: str, meaning: str, values: str, path: str) -> Column:
 
 
 def _as_text(path: str) -> tuple[str, Cast]:
-    """A stored value read as its text, not through its field's type (a phone number is
-    stored E.164 by patients.phones: parsing it again is a third of a year's export)."""
+    """A stored value read as its text, not through its field's type."""
     alias = path.replace("__", "_") + "_text"
     return alias, Cast(path, output_field=CharField())
+
+
+# How patients.phones stores a number (PHONENUMBER_DB_FORMAT E164).
+E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+
+
+def _phone(stored: str | None) -> str:
+    """The stored number, E.164. A number stored as E.164 (every number the product saves)
+    is written as it is: parsing it again was a third of a year's export. One stored
+    otherwise (a row written before numbers were normalised) is read as the field reads it."""
+    if not stored or E164.fullmatch(stored):
+        return stored or ""
+    return Patient._meta.get_field("phone").to_python(stored).as_e164
 
 
 def _full_name(first: str | None, last: str | None) -> str:
@@ -145,7 +158,7 @@ def _patient_columns(patient: str) -> tuple[Column, ...]:
         _value("patient_email", "The patient's email address", "text", f"{patient}__email"),
         Column("patient_phone", "The patient's phone number (staff exports only)",
                "E.164 after a ' (which keeps a spreadsheet from reading + as a formula); "
-               "empty if none", (phone,), operator.itemgetter(phone[0])),
+               "empty if none", (phone,), lambda row: _phone(row[phone[0]])),
     )
 
 

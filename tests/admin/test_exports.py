@@ -143,6 +143,26 @@ def test_each_row_traces_to_the_session_its_products_lots_and_practitioner(staff
 
 
 @pytest.mark.django_db
+def test_a_phone_stored_before_numbers_were_normalised_is_still_exported_as_e164(
+        staff_client, afternoon, clinic, staff):
+    from patients.models import Patient
+    from tests.admin.builders import flag_patient
+
+    saved = flag_patient(clinic, staff, index=1).patient
+    saved.phone = "07400 123456"  # as dialled in the clinic's country (GB)
+    saved.full_clean()
+    saved.save()
+    legacy = flag_patient(clinic, staff, index=2).patient
+    Patient.objects.filter(pk=legacy.pk).update(phone="+44 7400 123457")
+
+    phones = {row["patient_name"]: row["patient_phone"]
+              for row in rows(staff_client.post(EXPORTS, {"what": "queue", **period()}))}
+
+    assert phones == {"Flagged1 Patient001": "'+447400123456",
+                      "Flagged2 Patient002": "'+447400123457"}
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("what", ["queue", "answers"])
 def test_an_export_reads_its_rows_by_the_chunk_never_a_statement_per_row(
         staff_client, afternoon, clinic, staff, monkeypatch, what):
