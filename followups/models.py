@@ -120,6 +120,11 @@ class CheckIn(Claimable):
             models.Index(fields=["due_at", "id"], name="checkin_due_order"),
             # A clinic's check-ins in the lists' order (the API, the admin).
             models.Index(fields=["clinic", "due_at", "id"], name="checkin_clinic_due"),
+            # A clinic's check-ins still waiting on the patient or the mail, for its
+            # dashboard (followups.desk.dashboard.growing_counts): the size of the
+            # waiting, not of the clinic's history.
+            models.Index(fields=["clinic", "due_at"], name="checkin_clinic_open",
+                         condition=Q(status__in=["sent", "failed"])),
         ]
 
     def __str__(self) -> str:

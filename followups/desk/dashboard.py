@@ -201,7 +201,9 @@ def growing_counts(*, zoned: Iterable[Clinic], clinics: list[Clinic],
     Status = CheckIn.Status
     checkins = (
         _in_clinics(CheckIn.objects, "clinic", clinic_ids)
-        # Only rows that can count below: the (status, due_at) index, not a scan.
+        # Only rows that can count below: the open check-ins (a clinic's through
+        # checkin_clinic_open, the network's through checkin_status_due) and the last
+        # 30 days (checkin_clinic_due), never the history.
         .filter(Q(status__in=[Status.SENT, Status.FAILED]) | Q(due_at__gte=rate_since))
         .aggregate(
             due_today=Count("pk", filter=today & ~Q(status=Status.CANCELLED)),
