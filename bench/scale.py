@@ -85,8 +85,9 @@ def network_grow(*, database_url: str, factor: int) -> dict[str, int]:
 
     Copy k of a row has the id ``id + k × max(id)`` and points at copy k of
     its clinic, patient, session, check-in and answers. A clinic's name gets
-    `` ·k``; patients' emails get ``k.`` in front (names are kept, so a
-    search finds N times the patients, as it would in a real network).
+    `` ·`` and its new id; patients' emails get their new id and ``.`` in front
+    (unique however often the network is grown; names are kept, so a search
+    finds N times the patients, as it would in a real network).
     """
     from bench.database import connect
     from bench.datagen import _foreign_key_triggers_skip, _secondary_indexes_dropped
@@ -108,9 +109,9 @@ def network_grow(*, database_url: str, factor: int) -> dict[str, int]:
                 elif column in pointers:
                     selected.append(f"t.{column} + k * {int(tops[pointers[column]])}")
                 elif table == "patients_clinic" and column == "name":
-                    selected.append("t.name || ' ·' || k")
+                    selected.append(f"t.name || ' ·' || (t.id + k * {int(tops[table])})")
                 elif table == "patients_patient" and column == "email":
-                    selected.append("k || '.' || t.email")
+                    selected.append(f"(t.id + k * {int(tops[table])}) || '.' || t.email")
                 else:
                     selected.append(f"t.{column}")
             connection.execute(

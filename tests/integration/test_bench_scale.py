@@ -1,4 +1,4 @@
-"""``python -m bench --scale`` as an operator runs it, on 4 clinics grown to 8.
+"""``python -m bench --scale`` as an operator runs it, on 4 clinics grown to 8, then to 16.
 
 The timings of so small a network say nothing; what is checked is that the
 benchmark builds, keeps and grows its databases, measures every page as the
@@ -73,6 +73,13 @@ def test_it_measures_every_page_at_both_sizes_in_the_same_statements(scale_url, 
     assert remeasured.returncode in (0, 1), remeasured.stderr[-3000:]
     assert "4 and 8 clinics" in again.read_text()
     assert len(table_rows(again.read_text())) == PAGES * len(PEOPLE)
+
+    grown = bench("--grow-by", "2", url=scale_url)  # a network grown a second time
+    assert grown.returncode == 0, grown.stderr[-3000:]
+    with psycopg.connect(scale_url) as connection:
+        clinics, names = connection.execute(
+            "SELECT count(*), count(DISTINCT name) FROM patients_clinic").fetchone()
+    assert clinics == names == 16
 
     exported = bench("--export", url=scale_url)
     assert exported.returncode == 0, exported.stderr[-3000:]
