@@ -263,7 +263,8 @@ def _secondary_indexes_dropped(connection, tables: Sequence[str]):
     """Drop the indexes no constraint needs, and build them again afterwards.
 
     Building an index once over a loaded table is much cheaper than updating
-    it row by row. The indexes come back exactly as the migrations made them.
+    it row by row. The indexes come back exactly as the migrations made them,
+    also when the load fails.
     """
     definitions = connection.execute(
         """
@@ -277,11 +278,16 @@ def _secondary_indexes_dropped(connection, tables: Sequence[str]):
     for name, _ in definitions:
         connection.execute(f"DROP INDEX {name}")
     connection.commit()
-    yield
-    connection.execute("SET maintenance_work_mem = '256MB'")
-    for _, definition in definitions:
-        connection.execute(definition)
-    connection.commit()
+    try:
+        yield
+    except BaseException:
+        connection.rollback()  # the load is undone; the indexes still come back
+        raise
+    finally:
+        connection.execute("SET maintenance_work_mem = '256MB'")
+        for _, definition in definitions:
+            connection.execute(definition)
+        connection.commit()
 
 
 def counts_text(counts: dict[str, int]) -> str:

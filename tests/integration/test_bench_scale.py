@@ -86,3 +86,35 @@ def test_it_measures_every_page_at_both_sizes_in_the_same_statements(scale_url, 
     counts = dict(re.findall(r"^\| (answers|queue) \| ([\d,]+) \|", exported.stdout, re.M))
     assert int(counts["answers"].replace(",", "")) > 0
     assert int(counts["queue"].replace(",", "")) > 0
+
+
+def test_a_failed_load_still_gives_the_tables_their_indexes_back():
+    from bench.datagen import _secondary_indexes_dropped
+
+    name = "aftercare_index_restore_suite"
+    server = "postgres://postgres@127.0.0.1:5432/"
+    with psycopg.connect(server + "postgres", autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        with psycopg.connect(server + name, autocommit=False) as connection:
+            connection.execute("CREATE TABLE loaded (id int PRIMARY KEY, day int)")
+            connection.execute("CREATE INDEX loaded_day ON loaded (day) WHERE day > 1")
+            connection.commit()
+
+            with pytest.raises(psycopg.errors.UniqueViolation), \
+                    _secondary_indexes_dropped(connection, ["loaded"]):
+                connection.execute("INSERT INTO loaded VALUES (1, 2), (1, 3)")
+
+            indexes = connection.execute(
+                "SELECT indexdef FROM pg_indexes WHERE tablename = 'loaded' ORDER BY 1"
+            ).fetchall()
+            rows = connection.execute("SELECT count(*) FROM loaded").fetchone()[0]
+    finally:
+        with psycopg.connect(server + "postgres", autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    assert [index for (index,) in indexes] == [
+        "CREATE INDEX loaded_day ON public.loaded USING btree (day) WHERE (day > 1)",
+        "CREATE UNIQUE INDEX loaded_pkey ON public.loaded USING btree (id)"]
+    assert rows == 0
