@@ -101,8 +101,8 @@ E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 
 def _phone(stored: str | None) -> str:
     """The stored number, E.164. A number stored as E.164 (every number the product saves)
-    is written as it is: parsing it again was a third of a year's export. One stored
-    otherwise (a row written before numbers were normalised) is read as the field reads it."""
+    is written as it is, not parsed again for each row; one stored otherwise (a row
+    written before numbers were normalised) is read as the field reads it."""
     if not stored or E164.fullmatch(stored):
         return stored or ""
     return Patient._meta.get_field("phone").to_python(stored).as_e164
