@@ -162,6 +162,10 @@ def _patient_columns(patient: str) -> tuple[Column, ...]:
     )
 
 
+# The path from each export's row to its session: its columns and its products.
+QUEUE_SESSION = "session"
+ANSWERS_SESSION = "checkin__session"
+
 QUEUE_COLUMNS: tuple[Column, ...] = (
     _value("escalation_id", "The flag's id", "integer", "id"),
     *_patient_columns("patient"),
@@ -184,7 +188,7 @@ QUEUE_COLUMNS: tuple[Column, ...] = (
     _value("resolved_by", "Who resolved it", "user name", "resolved_by__username"),
     _value("resolved_at", "When it was resolved", UTC_TIME, "resolved_at"),
     _value("resolution_note", "What was done", "free text", "resolution_note"),
-    *_session_columns("session"),
+    *_session_columns(QUEUE_SESSION),
 )
 
 _SYMPTOM_COLUMNS = tuple(
@@ -199,7 +203,7 @@ _SYMPTOM_COLUMNS = tuple(
 
 ANSWERS_COLUMNS: tuple[Column, ...] = (
     _value("response_id", "The answers' id", "integer", "id"),
-    *_patient_columns("checkin__session__patient"),
+    *_patient_columns(f"{ANSWERS_SESSION}__patient"),
     _value("checkin_day", "The check-in's day after the session", "2, 7 or 10", "checkin__day"),
     _value("submitted_at", "When the answers were given", UTC_TIME, "submitted_at"),
     _value("channel", "Who entered them", "patient_link (the patient), staff (by phone)",
@@ -213,7 +217,7 @@ ANSWERS_COLUMNS: tuple[Column, ...] = (
            lambda row: " ".join(reason.get("code", "") for reason in row["assessment_reasons"])),
     Column("has_photo", "Whether a photo came with the answers", "yes, no", ("photo",),
            lambda row: bool(row["photo"])),
-    *_session_columns("checkin__session"),
+    *_session_columns(ANSWERS_SESSION),
 )
 
 QUEUE_HEADER = tuple(column.name for column in QUEUE_COLUMNS)
@@ -251,16 +255,19 @@ def export_rows(columns: tuple[Column, ...], queryset: QuerySet, *,
 
     The rows are read as values in chunks, one round trip each, and each
     chunk's sessions' applications in one more: a constant number of
-    queries per chunk, whatever the rows join.
+    queries per chunk, whatever the rows join. ``session`` is the path from a
+    row to its session, as its columns were declared with.
     """
+    session_id = f"{session}__id"
     reads = [read for column in columns for read in column.reads if read != APPLICATIONS]
-    paths = list(dict.fromkeys(read for read in reads if isinstance(read, str)))
+    paths = list(dict.fromkeys([*(read for read in reads if isinstance(read, str)),
+                                session_id]))
     expressions = dict(read for read in reads if not isinstance(read, str))
     rows = queryset.values(*paths, **expressions).iterator(chunk_size=EXPORT_CHUNK_ROWS)
     while chunk := list(itertools.islice(rows, EXPORT_CHUNK_ROWS)):
-        applications = _session_applications(row[session] for row in chunk)
+        applications = _session_applications(row[session_id] for row in chunk)
         for row in chunk:
-            row[APPLICATIONS] = applications.get(row[session], ())
+            row[APPLICATIONS] = applications.get(row[session_id], ())
             yield [column.cell(row) for column in columns]
 
 
@@ -273,13 +280,13 @@ def queue_rows(queryset: QuerySet[Escalation]) -> Iterator[list[object]]:
     """The flags' rows, oldest first, with their calls counted."""
     return export_rows(QUEUE_COLUMNS, queryset.annotate(
         calls=Count("contacts"), first_call_at=Min("contacts__at")).order_by("created_at", "pk"),
-        session="session__id")
+        session=QUEUE_SESSION)
 
 
 def answers_rows(queryset: QuerySet[CheckInResponse]) -> Iterator[list[object]]:
     """The answers' rows, in the order they were given."""
     return export_rows(ANSWERS_COLUMNS, queryset.order_by("submitted_at", "pk"),
-                       session="checkin__session__id")
+                       session=ANSWERS_SESSION)
 
 
 class _Echo:
