@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 from datetime import UTC, datetime
 
 import pytest
@@ -114,7 +115,26 @@ def database_clock_follows_the_test_clock(request, monkeypatch):
         return
     from django.utils import timezone
 
-    monkeypatch.setattr("followups.delivery.clock.database_now", timezone.now)
+    import core.clock
+
+    for module in database_clock_readers():
+        monkeypatch.setattr(module, "database_now", timezone.now)
+    monkeypatch.setattr(core.clock, "database_now", timezone.now)
+
+
+def database_clock_readers() -> list:
+    """Every loaded module that holds ``core.clock.database_now`` under that name.
+
+    ``from core.clock import database_now`` binds the function in the
+    importing module: patching one module (a re-export) leaves the others
+    reading PostgreSQL's clock, hours from the test's under --clock-at.
+    Modules imported later read ``core.clock``'s, which is patched too.
+    """
+    import core.clock
+
+    real = core.clock.database_now
+    return [module for module in list(sys.modules.values())
+            if getattr(module, "__dict__", {}).get("database_now") is real]
 
 
 @pytest.fixture
