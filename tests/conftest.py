@@ -104,7 +104,7 @@ def fresh_cache():
 
 @pytest.fixture(autouse=True)
 def database_clock_follows_the_test_clock(request, monkeypatch):
-    """The sweep reads the time from the database (followups.delivery.clock); tests travel in time.
+    """The product reads the time from the database (core.clock); tests travel in time.
 
     time-machine moves this process's clock, not PostgreSQL's: here the
     database's clock is the test's, so a test that travels a day ahead sees
