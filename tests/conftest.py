@@ -103,7 +103,7 @@ def fresh_cache():
 
 
 @pytest.fixture(autouse=True)
-def database_clock_follows_the_test_clock(request, monkeypatch):
+def database_clock_follows_the_test_clock(request):
     """The product reads the time from the database (core.clock); tests travel in time.
 
     time-machine moves this process's clock, not PostgreSQL's: here the
@@ -112,29 +112,36 @@ def database_clock_follows_the_test_clock(request, monkeypatch):
     clock is off) mark themselves ``real_database_clock`` and keep the real one.
     """
     if request.node.get_closest_marker("real_database_clock"):
+        yield
         return
-    from django.utils import timezone
-
-    import core.clock
-
-    for module in database_clock_readers():
-        monkeypatch.setattr(module, "database_now", timezone.now)
-    monkeypatch.setattr(core.clock, "database_now", timezone.now)
-
-
-def database_clock_readers() -> list:
-    """Every loaded module that holds ``core.clock.database_now`` under that name.
-
-    ``from core.clock import database_now`` binds the function in the
-    importing module: patching one module (a re-export) leaves the others
-    reading PostgreSQL's clock, hours from the test's under --clock-at.
-    Modules imported later read ``core.clock``'s, which is patched too.
-    """
     import core.clock
 
     real = core.clock.database_now
-    return [module for module in list(sys.modules.values())
-            if getattr(module, "__dict__", {}).get("database_now") is real]
+    database_clock_rebind(real, the_tests_clock)
+    try:
+        yield
+    finally:
+        database_clock_rebind(the_tests_clock, real)
+
+
+def the_tests_clock() -> datetime:
+    """The database's clock during a test: the test's own (time-machine's)."""
+    from django.utils import timezone
+
+    return timezone.now()
+
+
+def database_clock_rebind(old, new) -> None:
+    """Bind ``new`` as ``database_now`` in every loaded module that holds ``old``.
+
+    ``from core.clock import database_now`` binds the function in the
+    importing module, so each reader is rebound, core.clock included, not
+    one re-export. A module first imported during a test takes the test's
+    clock from core.clock; it is given the real one back with the others.
+    """
+    for module in list(sys.modules.values()):
+        if getattr(module, "__dict__", {}).get("database_now") is old:
+            module.database_now = new
 
 
 @pytest.fixture
